@@ -1,0 +1,3 @@
+"""semtwin: a knowledge-graph semantic twin server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,285 @@
+"""The ``semtwin`` command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import ipaddress
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from tqdm import tqdm
+
+from semtwin.errors import SemtwinError
+from semtwin.rdf import NamedNode, RdfFormat, format_by_name, format_for_path, parse_rdf
+from semtwin.runtime import Semtwin
+from semtwin.settings import Settings, default_store_dir
+
+STORE_OPTION = click.option(
+    "--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+    help=f"Store directory (default: $SEMTWIN_STORE or {default_store_dir()}).",
+)
+
+
+def _settings(store_dir: Path | None, memory: bool = False, **overrides: Any) -> Settings:
+    store = "memory" if memory else (str(store_dir) if store_dir else None)
+    return Settings.from_env(store=store, **overrides)
+
+
+@contextmanager
+def _runtime(settings: Settings) -> Iterator[Semtwin]:
+    try:
+        runtime = Semtwin.open(settings)
+    except SemtwinError as err:
+        raise click.ClickException(err.detail) from None
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="semtwin")
+def main() -> None:
+    """semtwin: a knowledge-graph semantic twin server."""
+
+
+@main.command()
+@STORE_OPTION
+@click.option("--memory", is_flag=True, help="Use an in-memory store (nothing is kept).")
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--demo", is_flag=True, help="Load the demo campus if the store is empty.")
+@click.option("--query-timeout", type=float, default=None, help="Seconds (default 30).")
+@click.option("--max-rows", type=int, default=None, help="Result row cap (default 100000).")
+@click.option("--cors", "cors", multiple=True, help="Allowed CORS origin (repeat; '*' for any).")
+@click.option("--log-level", default="INFO", show_default=True)
+def serve(store_dir: Path | None, memory: bool, host: str | None, port: int | None, demo: bool,
+          query_timeout: float | None, max_rows: int | None, cors: tuple[str, ...],
+          log_level: str) -> None:
+    """Serve SPARQL, the Graph Store Protocol and the twin API over HTTP."""
+    import uvicorn
+
+    from semtwin.http import create_app
+    from semtwin.logging_setup import configure_logging
+
+    settings = _settings(store_dir, memory, host=host, port=port, query_timeout=query_timeout,
+                         max_result_rows=max_rows, cors_origins=cors or None)
+    if not _is_loopback(settings.host):
+        raise click.ClickException(
+            f"refusing to bind {settings.host}: semtwin has no authentication configured, and "
+            "an open server beyond loopback would let anyone write. Bind 127.0.0.1 or ::1."
+        )
+    base = f"http://{_url_host(settings.host)}:{settings.port}/"
+    if "SEMTWIN_BASE_IRI" not in os.environ:
+        settings = dataclasses.replace(settings, base_iri=base)
+    configure_logging(log_level, settings.log_json)
+    try:
+        runtime = Semtwin.open(settings)
+    except SemtwinError as err:
+        raise click.ClickException(err.detail) from None
+    if demo and runtime.store.count() == 0:
+        from semtwin.demo import demo_quads
+
+        quads = demo_quads()
+        runtime.store.add_quads(quads)
+        click.echo(f"loaded the demo campus: {len(quads)} quads", err=True)
+    where = "memory (nothing is kept)" if settings.in_memory else settings.store
+    click.echo(
+        f"semtwin serving {base} — SPARQL at {base}sparql, graphs at {base}graphs, "
+        f"docs at {base}docs; store: {where}; open access on loopback (no authentication)",
+        err=True,
+    )
+    app = create_app(runtime, close_on_shutdown=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
+                access_log=False, timeout_graceful_shutdown=5)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class _ProgressReader(io.RawIOBase):
+    """A binary reader that advances a progress bar as it is consumed."""
+
+    def __init__(self, raw: IO[bytes], bar: tqdm[Any]) -> None:
+        self._raw = raw
+        self._bar = bar
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._bar.update(n)
+        return n
+
+
+def _open(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@STORE_OPTION
+@click.option("--graph", help="Load triples into this named graph (default: the default graph).")
+@click.option("--format", "format_name",
+              help="turtle, ntriples, nquads, trig, jsonld, rdfxml, n3 (default: by extension).")
+@click.option("--base-iri", help="Base IRI for relative IRIs (default: the file's URI).")
+def load(files: tuple[Path, ...], store_dir: Path | None, graph: str | None,
+         format_name: str | None, base_iri: str | None) -> None:
+    """Load RDF files. Each file is checked completely first: a bad file loads nothing."""
+    settings = _settings(store_dir)
+    try:
+        plan = [(path, format_by_name(format_name) if format_name else format_for_path(str(path)))
+                for path in files]
+    except SemtwinError as err:
+        raise click.ClickException(err.detail) from None
+    target = NamedNode(graph) if graph else None
+    with _runtime(settings) as runtime:
+        for path, fmt in plan:
+            base = base_iri or path.resolve().as_uri()
+            size = path.stat().st_size
+            _check_file(path, fmt, base, size)
+            before = runtime.store.count()
+            started = time.perf_counter()
+            with tqdm(total=size, unit="B", unit_scale=True, desc=f"load {path.name}",
+                      disable=None) as bar, _open(path) as raw:
+                reader = io.BufferedReader(_ProgressReader(raw, bar), 1 << 20)
+                try:
+                    runtime.store.bulk_load(reader, fmt, base_iri=base, graph=target)
+                except SemtwinError as err:
+                    raise click.ClickException(f"{path}: {err.detail}") from None
+            added = runtime.store.count() - before
+            elapsed = time.perf_counter() - started
+            click.echo(f"{path}: {added} quads added in {elapsed:.1f} s "
+                       f"({added / max(elapsed, 1e-9):,.0f}/s)", err=True)
+        runtime.store.flush()
+
+
+def _check_file(path: Path, fmt: RdfFormat, base: str, size: int) -> None:
+    from semtwin.rdf import parse
+
+    with tqdm(total=size, unit="B", unit_scale=True, desc=f"check {path.name}",
+              disable=None) as bar, _open(path) as raw:
+        reader = io.BufferedReader(_ProgressReader(raw, bar), 1 << 20)
+        try:
+            for _ in parse(reader, format=fmt, base_iri=base):
+                pass
+        except SyntaxError as err:
+            where = f" at line {err.lineno}, column {err.offset}" if err.lineno else ""
+            raise click.ClickException(
+                f"{path}: malformed {fmt.name}{where}: {err.msg}; nothing was loaded"
+            ) from None
+        except ValueError as err:
+            raise click.ClickException(f"{path}: {err}; nothing was loaded") from None
+
+
+@main.command()
+@STORE_OPTION
+@click.option("--format", "format_name", type=click.Choice(["nquads", "trig"]),
+              default="nquads", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output).")
+def dump(store_dir: Path | None, format_name: str, output: Path | None) -> None:
+    """Write the whole dataset (every graph) as N-Quads or TriG."""
+    fmt = RdfFormat.N_QUADS if format_name == "nquads" else RdfFormat.TRIG
+    with _runtime(_settings(store_dir)) as runtime:
+        if output is None:
+            runtime.store.dump(sys.stdout.buffer, fmt)
+            sys.stdout.buffer.flush()
+        else:
+            with output.open("wb") as out:
+                runtime.store.dump(out, fmt)
+            click.echo(f"wrote {runtime.store.count()} quads to {output}", err=True)
+
+
+@main.command()
+@click.argument("sparql")
+@STORE_OPTION
+@click.option("--format", "format_name", default="table", show_default=True,
+              type=click.Choice(["table", "json", "xml", "csv", "tsv", "turtle", "ntriples",
+                                 "jsonld", "rdfxml"]))
+def query(sparql: str, store_dir: Path | None, format_name: str) -> None:
+    """Run a SPARQL query against the store and print the results."""
+    from semtwin.services.sparql import QueryRequest
+
+    with _runtime(_settings(store_dir)) as runtime:
+        service = runtime.sparql
+        deadline = service.new_deadline()
+        try:
+            if format_name == "table":
+                result = service.evaluate(QueryRequest(text=sparql))
+                _print_table(result, runtime.settings.max_result_rows)
+                return
+            rendered = runtime.query_pool.run_sync(
+                lambda: service.query(QueryRequest(text=sparql, format=format_name), deadline),
+                deadline,
+            )
+        except SemtwinError as err:
+            where = ""
+            if err.extra.get("line") is not None:
+                where = f" (line {err.extra['line']}, column {err.extra['column']})"
+            raise click.ClickException(f"{err.detail}{where}") from None
+        sys.stdout.buffer.write(rendered.body)
+        sys.stdout.buffer.flush()
+
+
+def _print_table(result: Any, max_rows: int) -> None:
+    from semtwin.store import AskResult, SelectResult
+
+    if isinstance(result, AskResult):
+        click.echo("true" if result.value else "false")
+        return
+    if isinstance(result, SelectResult):
+        header = result.variables
+        rows = [["" if v is None else str(v) for v in row]
+                for _, row in zip(range(max_rows), result.rows)]
+    else:
+        header = ["subject", "predicate", "object"]
+        rows = [[str(t.subject), str(t.predicate), str(t.object)]
+                for _, t in zip(range(max_rows), result.triples)]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    click.echo(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
+    click.echo("-+-".join("-" * w for w in widths))
+    for row in rows:
+        click.echo(" | ".join(c.ljust(w) for c, w in zip(row, widths)))
+    click.echo(f"({len(rows)} rows)", err=True)
+
+
+@main.command()
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@STORE_OPTION
+def backup(target: Path, store_dir: Path | None) -> None:
+    """Write a consistent copy of the store to TARGET (a new directory); open it with --store."""
+    if target.exists() and any(target.iterdir()):
+        raise click.ClickException(f"{target} exists and is not empty")
+    with _runtime(_settings(store_dir)) as runtime:
+        try:
+            runtime.store.backup(target)
+        except SemtwinError as err:
+            raise click.ClickException(err.detail) from None
+    click.echo(f"backup written to {target}", err=True)
+
+
+if __name__ == "__main__":
+    main()

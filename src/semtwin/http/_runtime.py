@@ -1,0 +1,17 @@
+"""How a route reaches the runtime its app was built for."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from semtwin.runtime import Semtwin
+
+
+def runtime_of(request: Request) -> Semtwin:
+    runtime: Semtwin = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Semtwin, Depends(runtime_of)]

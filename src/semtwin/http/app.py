@@ -1,0 +1,47 @@
+"""Build the ASGI app for a runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from semtwin import __version__
+from semtwin.http import graphs, health, sparql
+from semtwin.http.middleware import RequestContextMiddleware
+from semtwin.http.problems import install_problem_handlers
+from semtwin.runtime import Semtwin
+
+
+def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            runtime.close()
+
+    app = FastAPI(
+        title="semtwin",
+        version=__version__,
+        description="Knowledge-graph semantic twin server: SPARQL 1.1 Protocol, Graph Store "
+        "Protocol and the twin API.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.include_router(sparql.build_router())
+    app.include_router(graphs.build_router())
+    app.include_router(health.build_router())
+    settings = runtime.settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-Id", "ETag", "Location"],
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,166 @@
+"""``/graphs``: the SPARQL 1.1 Graph Store HTTP Protocol.
+
+Indirect identification with ``?graph=IRI`` or ``?default``; direct identification for any
+path below ``/graphs/`` (the graph IRI is the request URL). With neither, GET returns the
+whole dataset and POST creates a new graph with a minted IRI.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from semtwin.errors import InvalidInput, NotAcceptable
+from semtwin.http._body import read_body, single
+from semtwin.http._runtime import runtime_of
+from semtwin.negotiation import best_match
+from semtwin.rdf import DefaultGraph, GraphName, NamedNode, RdfFormat
+from semtwin.services.graphs import graph_name
+
+_DOC = {
+    "parameters": [
+        {"name": "graph", "in": "query", "schema": {"type": "string"},
+         "description": "IRI of the graph (indirect identification)"},
+        {"name": "default", "in": "query", "schema": {"type": "string"},
+         "description": "present (no value) to address the default graph"},
+    ]
+}
+_DATASET_OFFERS = {"application/n-quads": RdfFormat.N_QUADS, "application/trig": RdfFormat.TRIG}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(tags=["Graph Store"])
+
+    @router.api_route("/graphs", methods=["GET", "HEAD"], openapi_extra=_DOC,
+                      summary="Get a graph (or the whole dataset)", response_class=Response)
+    async def get_graph(request: Request) -> Response:
+        graph = _indirect(request)
+        if graph is None:
+            return await _get_dataset(request)
+        return await _get(request, graph)
+
+    @router.put("/graphs", openapi_extra=_DOC, summary="Replace a graph",
+                response_class=Response)
+    async def put_graph(request: Request) -> Response:
+        return await _put(request, _require(_indirect(request)))
+
+    @router.post("/graphs", openapi_extra=_DOC, summary="Merge into a graph, or create one",
+                 response_class=Response)
+    async def post_graph(request: Request) -> Response:
+        graph = _indirect(request)
+        if graph is None:
+            iri = f"{runtime_of(request).settings.base_iri}graphs/{uuid.uuid4()}"
+            response = await _post(request, NamedNode(iri))
+            response.status_code = 201
+            response.headers["Location"] = f"/graphs?graph={quote(iri, safe='')}"
+            return response
+        return await _post(request, graph)
+
+    @router.delete("/graphs", openapi_extra=_DOC, summary="Delete a graph",
+                   response_class=Response)
+    async def delete_graph(request: Request) -> Response:
+        return await _delete(request, _require(_indirect(request)))
+
+    @router.api_route("/graphs/{path:path}", methods=["GET", "HEAD", "PUT", "POST", "DELETE"],
+                      summary="A graph by direct identification (its IRI is this URL)",
+                      response_class=Response)
+    async def direct(request: Request, path: str) -> Response:
+        graph = NamedNode(str(request.url.replace(query="", fragment="")))
+        handlers = {"GET": _get, "HEAD": _get, "PUT": _put, "POST": _post, "DELETE": _delete}
+        return await handlers[request.method](request, graph)
+
+    return router
+
+
+def _indirect(request: Request) -> GraphName | None:
+    params = list(request.query_params.multi_items())
+    iri = single(params, "graph")
+    is_default = any(key == "default" for key, _ in params)
+    if iri is not None and is_default:
+        raise InvalidInput("give either ?graph=IRI or ?default, not both")
+    if is_default:
+        return DefaultGraph()
+    if iri is None:
+        return None
+    if not iri or any(c in iri for c in '<>" {}|\\^`'):
+        raise InvalidInput(f"graph parameter {iri!r} is not an absolute IRI")
+    try:
+        return graph_name(iri)
+    except ValueError as err:
+        raise InvalidInput(f"graph parameter {iri!r} is not a valid IRI: {err}") from None
+
+
+def _require(graph: GraphName | None) -> GraphName:
+    if graph is None:
+        raise InvalidInput("name the graph with ?graph=IRI or ?default")
+    return graph
+
+
+async def _get(request: Request, graph: GraphName) -> Response:
+    runtime = runtime_of(request)
+    media_type = runtime.graphs.negotiate(request.headers.get("accept"))
+    document = await runtime.lookup_pool.run(lambda: runtime.graphs.get(graph, media_type))
+    headers = {"Vary": "Accept"}
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(document.body))
+        return Response(status_code=200, media_type=document.media_type, headers=headers)
+    return Response(document.body, media_type=document.media_type, headers=headers)
+
+
+async def _get_dataset(request: Request) -> Response:
+    import io
+
+    runtime = runtime_of(request)
+    chosen = best_match(list(_DATASET_OFFERS), request.headers.get("accept"))
+    if chosen is None:
+        raise NotAcceptable("the whole dataset is served as application/n-quads or "
+                            "application/trig; name a graph for triple formats")
+    fmt = _DATASET_OFFERS[chosen]
+
+    def dump() -> bytes:
+        buffer = io.BytesIO()
+        runtime.store.dump(buffer, fmt)
+        return buffer.getvalue()
+
+    body = await runtime.lookup_pool.run(dump)
+    if request.method == "HEAD":
+        return Response(status_code=200, media_type=chosen,
+                        headers={"Content-Length": str(len(body))})
+    return Response(body, media_type=chosen)
+
+
+async def _put(request: Request, graph: GraphName) -> Response:
+    runtime = runtime_of(request)
+    body = await read_body(request)
+    content_type = request.headers.get("content-type")
+    base = _base(request, graph)
+    created = await runtime.lookup_pool.run(
+        lambda: runtime.graphs.put(graph, body, content_type, base)
+    )
+    return Response(status_code=201 if created else 204)
+
+
+async def _post(request: Request, graph: GraphName) -> Response:
+    runtime = runtime_of(request)
+    body = await read_body(request)
+    content_type = request.headers.get("content-type")
+    base = _base(request, graph)
+    created = await runtime.lookup_pool.run(
+        lambda: runtime.graphs.post(graph, body, content_type, base)
+    )
+    return Response(status_code=201 if created else 204)
+
+
+async def _delete(request: Request, graph: GraphName) -> Response:
+    runtime = runtime_of(request)
+    await runtime.lookup_pool.run(lambda: runtime.graphs.delete(graph))
+    return Response(status_code=204)
+
+
+def _base(request: Request, graph: GraphName) -> str:
+    if isinstance(graph, NamedNode):
+        return graph.value
+    return str(request.url.replace(query="", fragment=""))

@@ -1,0 +1,40 @@
+"""The runtime: one object that owns settings, the store, the services and the worker pools.
+
+Front ends (HTTP, CLI, MCP) receive a runtime; nothing is module-level, so tests build as
+many independent runtimes as they like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from semtwin.services.graphs import GraphStoreService
+from semtwin.services.sparql import SparqlService
+from semtwin.services.workers import WorkerPool
+from semtwin.settings import Settings
+from semtwin.store import TwinStore, open_store
+
+
+@dataclass
+class Semtwin:
+    settings: Settings
+    store: TwinStore
+    sparql: SparqlService = field(init=False)
+    graphs: GraphStoreService = field(init=False)
+    query_pool: WorkerPool = field(init=False)
+    lookup_pool: WorkerPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sparql = SparqlService(self.store, self.settings)
+        self.graphs = GraphStoreService(self.store)
+        self.query_pool = WorkerPool("query", self.settings.query_workers)
+        self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Semtwin:
+        return cls(settings=settings, store=open_store(settings.store))
+
+    def close(self) -> None:
+        self.query_pool.shutdown()
+        self.lookup_pool.shutdown()
+        self.store.close()

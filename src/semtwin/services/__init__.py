@@ -1,0 +1,1 @@
+"""Services: the operations every front end (HTTP, CLI, MCP) calls."""

@@ -1,0 +1,89 @@
+"""SPARQL 1.1 Graph Store HTTP Protocol operations on whole graphs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from semtwin.errors import NotAcceptable, NotFound
+from semtwin.negotiation import best_match
+from semtwin.rdf import (
+    DefaultGraph,
+    GraphName,
+    NamedNode,
+    RdfFormat,
+    format_for_media_type,
+    parse_rdf,
+    serialize,
+)
+from semtwin.services.results import GRAPH_FORMATS
+from semtwin.store import TwinStore
+
+GRAPH_OFFERS = [
+    "text/turtle",
+    "application/n-triples",
+    "application/ld+json",
+    "application/rdf+xml",
+    "text/plain",
+    "application/json",
+    "application/xml",
+]
+
+
+@dataclass
+class GraphDocument:
+    body: bytes
+    media_type: str
+
+
+def graph_name(iri: str | None) -> GraphName:
+    return DefaultGraph() if iri is None else NamedNode(iri)
+
+
+class GraphStoreService:
+    def __init__(self, store: TwinStore) -> None:
+        self._store = store
+
+    def exists(self, graph: GraphName) -> bool:
+        return self._store.graph_exists(graph)
+
+    def negotiate(self, accept: str | None) -> str:
+        media_type = best_match(GRAPH_OFFERS, accept)
+        if media_type is None:
+            raise NotAcceptable(
+                f"no RDF graph format matches Accept: {accept}; available: "
+                + ", ".join(GRAPH_OFFERS)
+            )
+        return media_type
+
+    def get(self, graph: GraphName, media_type: str) -> GraphDocument:
+        if not self._store.graph_exists(graph):
+            raise NotFound(f"no graph {graph}")
+        triples = [quad.triple for quad in self._store.quads(graph=graph)]
+        fmt: RdfFormat = GRAPH_FORMATS[media_type]
+        body = serialize(triples, format=fmt) or b""
+        return GraphDocument(body, f"{fmt.media_type}; charset=utf-8")
+
+    def put(
+        self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None
+    ) -> bool:
+        """Replace the graph; True if it was created."""
+        fmt = format_for_media_type(content_type)
+        quads = parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph)
+        existed = self._store.graph_exists(graph) and not isinstance(graph, DefaultGraph)
+        self._store.replace_graph(graph, quads)
+        return not existed and not isinstance(graph, DefaultGraph)
+
+    def post(
+        self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None
+    ) -> bool:
+        """Merge into the graph; True if it was created."""
+        fmt = format_for_media_type(content_type)
+        quads = parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph)
+        existed = self._store.graph_exists(graph)
+        self._store.add_quads(quads, create_graph=graph)
+        return not existed
+
+    def delete(self, graph: GraphName) -> None:
+        if not isinstance(graph, DefaultGraph) and not self._store.graph_exists(graph):
+            raise NotFound(f"no graph {graph}")
+        self._store.drop_graph(graph)

@@ -1,0 +1,62 @@
+"""Typed settings for one semtwin runtime, from arguments and ``SEMTWIN_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+def default_store_dir() -> Path:
+    """``$XDG_DATA_HOME/semtwin/store`` (``~/.local/share/semtwin/store``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "semtwin" / "store"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a runtime needs to know; no module-level defaults are mutated."""
+
+    store: str = field(default_factory=lambda: str(default_store_dir()))
+    """A directory for the embedded store, ``memory`` for an in-memory store."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_iri: str = "http://localhost:8000/"
+    query_timeout: float = 30.0
+    max_result_rows: int = 100_000
+    max_body_bytes: int = 64 * 1024 * 1024
+    query_workers: int = 4
+    lookup_workers: int = 8
+    union_default_graph: bool = True
+    cors_origins: tuple[str, ...] = ()
+    log_json: bool = True
+
+    @property
+    def in_memory(self) -> bool:
+        return self.store == "memory"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``SEMTWIN_<FIELD>`` variables, then apply explicit overrides (not None)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"SEMTWIN_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _coerce(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _coerce(type_name: object, raw: str) -> Any:
+    text = str(type_name)
+    if text == "bool":
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if text == "int":
+        return int(raw)
+    if text == "float":
+        return float(raw)
+    if text.startswith("tuple"):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw

@@ -1,0 +1,89 @@
+"""Small, lexically safe edits of SPARQL text that engines have no API for.
+
+Only what the SPARQL 1.1 Protocol needs: applying ``using-graph-uri`` and
+``using-named-graph-uri`` to an update as ``USING`` clauses. The lexer skips strings, IRIs and
+comments so keywords inside them are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from semtwin.errors import InvalidInput
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+             | '''(?:[^'\\]|\\.|'(?!''))*'''
+             | "(?:[^"\\\n]|\\.)*"
+             | '(?:[^'\\\n]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<open>\{)
+  | (?P<close>\})
+  | (?P<word>[?$]?[A-Za-z_\u00C0-\uFFFF][\w\-.:\u00B7\u00C0-\uFFFF]*)
+  | (?P<space>\s+)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    start: int
+    depth: int
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind == "close":
+            depth -= 1
+        yield _Token(kind, match.group(), match.start(), depth)
+        if kind == "open":
+            depth += 1
+
+
+def _keyword(token: _Token) -> str | None:
+    if token.kind == "word" and token.text[0] not in "?$" and ":" not in token.text:
+        return token.text.upper()
+    return None
+
+
+def add_using_clauses(
+    update: str, using: Sequence[str], using_named: Sequence[str]
+) -> str:
+    """Insert ``USING``/``USING NAMED`` before the ``WHERE`` of every DELETE/INSERT operation.
+
+    The protocol forbids combining these parameters with ``USING``/``USING NAMED``/``WITH`` in
+    the request: that is reported as invalid input.
+    """
+    if not using and not using_named:
+        return update
+    clauses = " ".join(
+        [f"USING <{iri}>" for iri in using] + [f"USING NAMED <{iri}>" for iri in using_named]
+    )
+    insert_at: list[int] = []
+    previous: str | None = None
+    for token in _tokens(update):
+        if token.kind in {"space", "comment"}:
+            continue
+        keyword = _keyword(token) if token.depth == 0 else None
+        if keyword in {"USING", "WITH"}:
+            raise InvalidInput(
+                "using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH "
+                "in the update request"
+            )
+        if keyword == "WHERE" and previous != "DELETE":
+            insert_at.append(token.start)
+        previous = keyword if token.depth == 0 else None
+    out = update
+    for position in reversed(insert_at):
+        out = f"{out[:position]}{clauses} {out[position:]}"
+    return out

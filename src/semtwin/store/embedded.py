@@ -1,0 +1,202 @@
+"""The embedded backend: a pyoxigraph store on disk (RocksDB) or in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+import pyoxigraph as ox
+
+from semtwin.errors import InvalidInput, StoreLocked, StoreUnavailable
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
+from semtwin.sparqltext import add_using_clauses
+from semtwin.store._protocol import (
+    AskResult,
+    GraphResult,
+    QueryDataset,
+    QueryResult,
+    SelectResult,
+    StoreCapabilities,
+    UpdateDataset,
+)
+
+
+class EmbeddedStore:
+    """pyoxigraph in-process. Releases the GIL while evaluating, so threads run in parallel."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        try:
+            if path is None:
+                self._store = ox.Store()
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(path))
+        except OSError as err:
+            if "lock" in str(err).lower():
+                raise StoreLocked(
+                    f"the store at {path} is in use by another process (a running server?)"
+                ) from None
+            raise StoreUnavailable(f"cannot open the store at {path}: {err}") from None
+        self._capabilities = StoreCapabilities(
+            name="embedded", persistent=path is not None, union_default_graph=True, backup=True
+        )
+
+    @property
+    def capabilities(self) -> StoreCapabilities:
+        return self._capabilities
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        dataset: QueryDataset | None = None,
+        base_iri: str | None = None,
+        union_default_graph: bool = True,
+        prefixes: Mapping[str, str] | None = None,
+    ) -> QueryResult:
+        kwargs: dict[str, object] = {}
+        if prefixes:
+            kwargs["prefixes"] = dict(prefixes)
+        if dataset:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs]
+        else:
+            kwargs["use_default_graph_as_union"] = union_default_graph
+        try:
+            result = self._store.query(sparql, base_iri=base_iri, **kwargs)  # type: ignore[arg-type]
+        except SyntaxError as err:
+            raise _syntax_error("query", err) from None
+        except ValueError as err:
+            raise InvalidInput(f"invalid query: {err}") from None
+        if isinstance(result, ox.QueryBoolean):
+            return AskResult(bool(result))
+        if isinstance(result, ox.QuerySolutions):
+            variables = [v.value for v in result.variables]
+            return SelectResult(variables, _rows(result, len(variables)))
+        return GraphResult(iter(result))
+
+    def update(
+        self, sparql: str, *, dataset: UpdateDataset | None = None, base_iri: str | None = None
+    ) -> None:
+        if dataset:
+            sparql = add_using_clauses(sparql, dataset.using, dataset.using_named)
+        try:
+            self._store.update(sparql, base_iri=base_iri)
+        except SyntaxError as err:
+            raise _syntax_error("update", err) from None
+        except ValueError as err:
+            raise InvalidInput(f"invalid update: {err}") from None
+
+    def quads(
+        self,
+        subject: NamedNode | BlankNode | Triple | None = None,
+        predicate: NamedNode | None = None,
+        obj: Term | None = None,
+        graph: GraphName | None = None,
+    ) -> Iterator[Quad]:
+        return iter(self._store.quads_for_pattern(subject, predicate, obj, graph))
+
+    def graph_exists(self, graph: GraphName) -> bool:
+        if isinstance(graph, DefaultGraph):
+            return True
+        return bool(self._store.contains_named_graph(graph))
+
+    def named_graphs(self) -> list[NamedNode | BlankNode]:
+        return list(self._store.named_graphs())
+
+    def replace_graph(self, graph: GraphName, quads: Sequence[Quad]) -> None:
+        # One SPARQL Update is one transaction: the graph is never seen half replaced.
+        target = "DEFAULT" if isinstance(graph, DefaultGraph) else f"GRAPH {graph}"
+        parts = [f"CLEAR SILENT {target}"]
+        if not isinstance(graph, DefaultGraph):
+            parts.append(f"CREATE SILENT GRAPH {graph}")
+        if quads:
+            parts.append(_insert_data(quads))
+        self._store.update(" ;\n".join(parts))
+
+    def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
+        parts = []
+        if create_graph is not None and not isinstance(create_graph, DefaultGraph):
+            parts.append(f"CREATE SILENT GRAPH {create_graph}")
+        if quads:
+            parts.append(_insert_data(quads))
+        if parts:
+            self._store.update(" ;\n".join(parts))
+
+    def drop_graph(self, graph: GraphName) -> None:
+        if isinstance(graph, DefaultGraph):
+            self._store.clear_graph(graph)
+        else:
+            self._store.remove_graph(graph)
+
+    def bulk_load(
+        self,
+        source: IO[bytes],
+        fmt: RdfFormat,
+        *,
+        base_iri: str | None = None,
+        graph: NamedNode | None = None,
+    ) -> None:
+        try:
+            self._store.bulk_load(source, fmt, base_iri=base_iri, to_graph=graph)
+        except SyntaxError as err:
+            raise _syntax_error(fmt.name, err) from None
+
+    def dump(self, output: IO[bytes], fmt: RdfFormat, *, graph: GraphName | None = None) -> None:
+        if graph is None:
+            self._store.dump(output, fmt)
+        else:
+            self._store.dump(output, fmt, from_graph=graph)
+
+    def count(self) -> int:
+        return len(self._store)
+
+    def backup(self, target: Path) -> None:
+        if self._path is None:
+            raise InvalidInput("an in-memory store cannot be backed up; dump it instead")
+        self._store.flush()
+        self._store.backup(str(target))
+
+    def flush(self) -> None:
+        if self._path is not None:
+            self._store.flush()
+
+    def close(self) -> None:
+        self.flush()
+        del self._store
+
+
+def _rows(solutions: ox.QuerySolutions, width: int) -> Iterator[tuple[Term | None, ...]]:
+    for solution in solutions:
+        yield tuple(solution[i] for i in range(width))
+
+
+def _insert_data(quads: Sequence[Quad]) -> str:
+    lines = []
+    for q in quads:
+        triple = f"{q.subject} {q.predicate} {q.object} ."
+        if isinstance(q.graph_name, DefaultGraph):
+            lines.append(triple)
+        else:
+            lines.append(f"GRAPH {q.graph_name} {{ {triple} }}")
+    return "INSERT DATA {\n" + "\n".join(lines) + "\n}"
+
+
+def _syntax_error(what: str, err: SyntaxError) -> InvalidInput:
+    message = str(err.msg) if err.msg else str(err)
+    line, column = (err.lineno, err.offset) if err.lineno is not None else _position(message)
+    return InvalidInput(f"malformed SPARQL {what}: {message}", line=line, column=column)
+
+
+def _position(message: str) -> tuple[int | None, int | None]:
+    # pyoxigraph's SPARQL errors read "error at LINE:COLUMN: ..."
+    head = message.removeprefix("error at ").split(":", 2)
+    if len(head) >= 2 and head[0].isdigit() and head[1].isdigit():
+        return int(head[0]), int(head[1])
+    return None, None
