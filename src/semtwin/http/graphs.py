@@ -8,7 +8,6 @@ whole dataset and POST creates a new graph with a minted IRI.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -52,10 +51,11 @@ def build_router() -> APIRouter:
     async def post_graph(request: Request) -> Response:
         graph = _indirect(request)
         if graph is None:
-            iri = f"{runtime_of(request).settings.base_iri}graphs/{uuid.uuid4()}"
+            # The new graph's IRI is its URL under direct identification.
+            iri = f"{request.base_url}graphs/{uuid.uuid4()}"
             response = await _post(request, NamedNode(iri))
             response.status_code = 201
-            response.headers["Location"] = f"/graphs?graph={quote(iri, safe='')}"
+            response.headers["Location"] = iri
             return response
         return await _post(request, graph)
 
@@ -145,13 +145,43 @@ async def _put(request: Request, graph: GraphName) -> Response:
 
 async def _post(request: Request, graph: GraphName) -> Response:
     runtime = runtime_of(request)
-    body = await read_body(request)
     content_type = request.headers.get("content-type")
     base = _base(request, graph)
+    if (content_type or "").lower().startswith("multipart/form-data"):
+        parts = await _multipart_parts(request)
+        created = await runtime.lookup_pool.run(
+            lambda: runtime.graphs.post_parts(graph, parts, base)
+        )
+        return Response(status_code=201 if created else 204)
+    body = await read_body(request)
     created = await runtime.lookup_pool.run(
         lambda: runtime.graphs.post(graph, body, content_type, base)
     )
     return Response(status_code=201 if created else 204)
+
+
+async def _multipart_parts(request: Request) -> list[tuple[bytes, str | None, str]]:
+    """Every file of a multipart/form-data body, with its media type (or its name's)."""
+    from starlette.datastructures import UploadFile
+
+    from semtwin.rdf import format_for_path
+
+    try:
+        form = await request.form()
+    except Exception as err:  # the multipart parser raises several kinds
+        raise InvalidInput(f"malformed multipart body: {err}") from None
+    parts: list[tuple[bytes, str | None, str]] = []
+    for name, value in form.multi_items():
+        if not isinstance(value, UploadFile):
+            continue
+        media = value.content_type
+        label = value.filename or name
+        if not media or media == "application/octet-stream":
+            media = format_for_path(label).media_type
+        parts.append((await value.read(), media, f"part {label!r}"))
+    if not parts:
+        raise InvalidInput("the multipart body has no file parts")
+    return parts
 
 
 async def _delete(request: Request, graph: GraphName) -> Response:

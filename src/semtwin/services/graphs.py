@@ -77,8 +77,19 @@ class GraphStoreService:
         self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None
     ) -> bool:
         """Merge into the graph; True if it was created."""
-        fmt = format_for_media_type(content_type)
-        quads = parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph)
+        return self.post_parts(graph, [(body, content_type, "body")], base_iri)
+
+    def post_parts(
+        self,
+        graph: GraphName,
+        parts: list[tuple[bytes, str | None, str]],
+        base_iri: str | None,
+    ) -> bool:
+        """Merge several documents (a multipart upload) at once: all or nothing."""
+        quads = []
+        for body, content_type, name in parts:
+            fmt = format_for_media_type(content_type)
+            quads.extend(parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph, source=name))
         existed = self._store.graph_exists(graph)
         self._store.add_quads(quads, create_graph=graph)
         return not existed

@@ -1,0 +1,3 @@
+from semtwin.cli import main
+
+main()
