@@ -59,11 +59,12 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Load the demo campus if the store is empty.")
 @click.option("--query-timeout", type=float, default=None, help="Seconds (default 30).")
 @click.option("--max-rows", type=int, default=None, help="Result row cap (default 100000).")
+@click.option("--max-body-mb", type=float, default=None, help="Request body cap (default 64).")
 @click.option("--cors", "cors", multiple=True, help="Allowed CORS origin (repeat; '*' for any).")
 @click.option("--log-level", default="INFO", show_default=True)
 def serve(store_dir: Path | None, memory: bool, host: str | None, port: int | None, demo: bool,
-          query_timeout: float | None, max_rows: int | None, cors: tuple[str, ...],
-          log_level: str) -> None:
+          query_timeout: float | None, max_rows: int | None, max_body_mb: float | None,
+          cors: tuple[str, ...], log_level: str) -> None:
     """Serve SPARQL, the Graph Store Protocol and the twin API over HTTP."""
     import uvicorn
 
@@ -71,7 +72,8 @@ def serve(store_dir: Path | None, memory: bool, host: str | None, port: int | No
     from semtwin.logging_setup import configure_logging
 
     settings = _settings(store_dir, memory, host=host, port=port, query_timeout=query_timeout,
-                         max_result_rows=max_rows, cors_origins=cors or None)
+                         max_result_rows=max_rows, cors_origins=cors or None,
+                         max_body_bytes=int(max_body_mb * 1024 * 1024) if max_body_mb else None)
     if not _is_loopback(settings.host):
         raise click.ClickException(
             f"refusing to bind {settings.host}: semtwin has no authentication configured, and "
@@ -179,6 +181,14 @@ def load(files: tuple[Path, ...], store_dir: Path | None, graph: str | None,
 def _check_file(path: Path, fmt: RdfFormat, base: str, size: int) -> None:
     from semtwin.rdf import parse
 
+    if fmt == RdfFormat.RDF_XML:
+        from semtwin.xmlsafety import check_xml
+
+        with _open(path) as raw:
+            try:
+                check_xml(raw, str(path))
+            except SemtwinError as err:
+                raise click.ClickException(f"{err.detail}; nothing was loaded") from None
     with tqdm(total=size, unit="B", unit_scale=True, desc=f"check {path.name}",
               disable=None) as bar, _open(path) as raw:
         reader = io.BufferedReader(_ProgressReader(raw, bar), 1 << 20)

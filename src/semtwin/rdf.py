@@ -22,6 +22,7 @@ from pyoxigraph import (
 )
 
 from semtwin.errors import InvalidInput, UnsupportedMediaType
+from semtwin.xmlsafety import check_xml
 
 Term = NamedNode | BlankNode | Literal | Triple
 Subject = NamedNode | BlankNode | Triple
@@ -119,6 +120,8 @@ def parse_rdf(
     With ``to_graph`` the body must be a graph (no named graphs) and every triple is put in
     that graph. Blank nodes are renamed so an upload never merges with stored blank nodes.
     """
+    if fmt == RdfFormat.RDF_XML:
+        check_xml(data, source)
     try:
         quads = list(
             parse(

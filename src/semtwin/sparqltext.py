@@ -87,3 +87,39 @@ def add_using_clauses(
     for position in reversed(insert_at):
         out = f"{out[:position]}{clauses} {out[position:]}"
     return out
+
+
+def add_group_filter(query: str, filter_call: str) -> str:
+    """Put ``FILTER(<filter_call>)`` first in every group that follows ``WHERE``, and in the
+    query's first top-level group when it has no ``WHERE`` keyword (``ASK { }``).
+
+    An always-true filter keeps the results; the engine calls it while it joins, which is
+    how an embedded query gets a deadline it checks itself.
+    """
+    clause = f" FILTER({filter_call}) "
+    insert_at: list[int] = []
+    previous: str | None = None
+    saw_where = False
+    head_keyword: str | None = None
+    before_previous: str | None = None
+    for token in _tokens(query):
+        if token.kind in {"space", "comment"}:
+            continue
+        keyword = _keyword(token)
+        if token.depth == 0 and head_keyword is None and keyword in {
+            "SELECT", "ASK", "CONSTRUCT", "DESCRIBE"
+        }:
+            head_keyword = keyword
+        if keyword == "WHERE":
+            saw_where = True
+        if token.kind == "open":
+            if previous == "WHERE" and before_previous != "CONSTRUCT":
+                insert_at.append(token.start + 1)
+            elif (token.depth == 0 and not saw_where and not insert_at
+                  and head_keyword in {"SELECT", "ASK"}):
+                insert_at.append(token.start + 1)
+        before_previous, previous = previous, keyword
+    out = query
+    for position in reversed(insert_at):
+        out = f"{out[:position]}{clause}{out[position:]}"
+    return out

@@ -63,19 +63,20 @@ class SparqlService:
         if best_match(ALL_RESULT_TYPES, accept) is None:
             raise NotAcceptable(f"no SPARQL result format matches Accept: {accept}")
 
-    def evaluate(self, request: QueryRequest) -> QueryResult:
+    def evaluate(self, request: QueryRequest, deadline: Deadline | None = None) -> QueryResult:
         return self._store.query(
             request.text,
             dataset=request.dataset,
             base_iri=request.base_iri,
             union_default_graph=self._settings.union_default_graph,
             prefixes=DEFAULT_PREFIXES,
+            deadline=deadline,
         )
 
     def query(self, request: QueryRequest, deadline: Deadline) -> Rendered:
         """Evaluate and serialize; runs in a worker thread."""
         deadline.check()
-        result = self.evaluate(request)
+        result = self.evaluate(request, deadline)
         accept = self._accept(request)
         offers = offers_for(result)
         media_type = best_match(offers, accept)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
+from semtwin.deadline import Deadline
 from semtwin.rdf import BlankNode, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
 
 
@@ -83,10 +84,12 @@ class TwinStore(Protocol):
         base_iri: str | None = None,
         union_default_graph: bool = True,
         prefixes: Mapping[str, str] | None = None,
+        deadline: Deadline | None = None,
     ) -> QueryResult:
         """Evaluate lazily where the engine can, so a consumer may stop early.
 
-        Raises ``InvalidInput`` for a malformed query.
+        Past ``deadline`` the engine's work stops and ``QueryTimeout`` is raised, at the call
+        or while iterating. Raises ``InvalidInput`` for a malformed query.
         """
         ...
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import pyoxigraph as ox
 
-from semtwin.errors import InvalidInput, StoreLocked, StoreUnavailable
+from semtwin.deadline import Deadline
+from semtwin.errors import InvalidInput, QueryTimeout, StoreLocked, StoreUnavailable
 from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
-from semtwin.sparqltext import add_using_clauses
+from semtwin.sparqltext import add_group_filter, add_using_clauses
 from semtwin.store._protocol import (
     AskResult,
     GraphResult,
@@ -20,6 +21,9 @@ from semtwin.store._protocol import (
     StoreCapabilities,
     UpdateDataset,
 )
+
+
+T = TypeVar("T")
 
 
 class EmbeddedStore:
@@ -59,6 +63,7 @@ class EmbeddedStore:
         base_iri: str | None = None,
         union_default_graph: bool = True,
         prefixes: Mapping[str, str] | None = None,
+        deadline: Deadline | None = None,
     ) -> QueryResult:
         kwargs: dict[str, object] = {}
         if prefixes:
@@ -68,18 +73,38 @@ class EmbeddedStore:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs]
         else:
             kwargs["use_default_graph_as_union"] = union_default_graph
-        try:
-            result = self._store.query(sparql, base_iri=base_iri, **kwargs)  # type: ignore[arg-type]
-        except SyntaxError as err:
-            raise _syntax_error("query", err) from None
-        except ValueError as err:
-            raise InvalidInput(f"invalid query: {err}") from None
+        guard: _DeadlineGuard | None = None
+        result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | None = None
+        if deadline is not None:
+            guard = _DeadlineGuard(deadline)
+            guarded = add_group_filter(sparql, f"<{_GUARD_FUNCTION.value}>()")
+            try:
+                result = self._store.query(
+                    guarded, base_iri=base_iri, custom_functions={_GUARD_FUNCTION: guard},
+                    **kwargs,  # type: ignore[arg-type]
+                )
+            except (SyntaxError, ValueError):
+                guard = None  # report errors against the query as written
+        if result is None:
+            result = self._query_plain(sparql, base_iri, kwargs)
+        if guard is not None:
+            guard.raise_if_fired()
         if isinstance(result, ox.QueryBoolean):
             return AskResult(bool(result))
         if isinstance(result, ox.QuerySolutions):
             variables = [v.value for v in result.variables]
-            return SelectResult(variables, _rows(result, len(variables)))
-        return GraphResult(iter(result))
+            return SelectResult(variables, _guarded(_rows(result, len(variables)), guard))
+        return GraphResult(_guarded(iter(result), guard))
+
+    def _query_plain(
+        self, sparql: str, base_iri: str | None, kwargs: dict[str, object]
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        try:
+            return self._store.query(sparql, base_iri=base_iri, **kwargs)  # type: ignore[arg-type]
+        except SyntaxError as err:
+            raise _syntax_error("query", err) from None
+        except ValueError as err:
+            raise InvalidInput(f"invalid query: {err}") from None
 
     def update(
         self, sparql: str, *, dataset: UpdateDataset | None = None, base_iri: str | None = None
@@ -170,6 +195,36 @@ class EmbeddedStore:
     def close(self) -> None:
         self.flush()
         del self._store
+
+
+_GUARD_FUNCTION = ox.NamedNode("urn:semtwin:fn:deadline")
+_TRUE = ox.Literal(True)
+
+
+class _DeadlineGuard:
+    """An always-true SPARQL function the engine calls while it joins; past the deadline it
+    raises, which makes the engine drop every further row and finish at once. The partial
+    result is then discarded and the caller gets ``QueryTimeout``."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self.fired = False
+
+    def __call__(self) -> ox.Literal:
+        if self.fired or self._deadline.expired():
+            self.fired = True
+            raise TimeoutError("semtwin query deadline")
+        return _TRUE
+
+    def raise_if_fired(self) -> None:
+        if self.fired:
+            raise QueryTimeout(f"query exceeded the timeout of {self._deadline.seconds:g} s")
+
+
+def _guarded(items: Iterator[T], guard: _DeadlineGuard | None) -> Iterator[T]:
+    yield from items
+    if guard is not None:
+        guard.raise_if_fired()
 
 
 def _rows(solutions: ox.QuerySolutions, width: int) -> Iterator[tuple[Term | None, ...]]:

@@ -1,0 +1,56 @@
+"""Refuse hostile XML before any RDF/XML parser sees it.
+
+pyoxigraph's RDF/XML parser expands internal entities without bound (a "billion laughs"
+document never returns). Documents with a DTD are first read by defusedxml over expat, which
+forbids external entities and caps entity amplification; only documents that pass go on.
+"""
+
+from __future__ import annotations
+
+import xml.sax
+import xml.sax.handler
+from typing import IO
+
+import defusedxml
+import defusedxml.sax
+
+from semtwin.errors import InvalidInput
+
+_PROLOG_SCAN = 1 << 20
+
+
+def has_doctype(head: bytes) -> bool:
+    return b"<!DOCTYPE" in head or b"<!doctype" in head
+
+
+def check_xml(data: bytes | IO[bytes], source: str = "body") -> None:
+    """Raise ``InvalidInput`` if the document declares external entities or its entities
+    amplify beyond expat's limit. A document without a DTD is passed through unread."""
+    if isinstance(data, bytes):
+        if not has_doctype(data[:_PROLOG_SCAN]):
+            return
+        stream_or_bytes: bytes | IO[bytes] = data
+    else:
+        position = data.tell()
+        head = data.read(_PROLOG_SCAN)
+        data.seek(position)
+        if not has_doctype(head):
+            return
+        stream_or_bytes = data
+    handler = xml.sax.handler.ContentHandler()
+    try:
+        if isinstance(stream_or_bytes, bytes):
+            defusedxml.sax.parseString(stream_or_bytes, handler, forbid_dtd=False,
+                                       forbid_entities=False, forbid_external=True)
+        else:
+            defusedxml.sax.parse(stream_or_bytes, handler, forbid_dtd=False,
+                                 forbid_entities=False, forbid_external=True)
+            stream_or_bytes.seek(position)
+    except xml.sax.SAXParseException as err:
+        raise InvalidInput(
+            f"refused XML in {source} at line {err.getLineNumber()}, column "
+            f"{err.getColumnNumber()}: {err.getMessage()}",
+            line=err.getLineNumber(), column=err.getColumnNumber(),
+        ) from None
+    except defusedxml.DefusedXmlException as err:
+        raise InvalidInput(f"refused XML in {source}: {err}") from None

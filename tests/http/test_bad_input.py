@@ -1,0 +1,155 @@
+"""Bad input gets a clear 4xx that says where and why, and leaves the store as it was."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import ServerProcess
+
+GRAPH = "http://example.org/bad-input/g"
+GOOD = '<http://example.org/s> <http://example.org/p> "kept" .\n'
+
+
+@pytest.fixture
+def seeded(server: ServerProcess) -> str:
+    response = httpx.put(f"{server.url}/graphs", params={"graph": GRAPH}, content=GOOD,
+                         headers={"Content-Type": "application/n-triples"})
+    assert response.status_code in (201, 204)
+    return GRAPH
+
+
+def _graph_text(server: ServerProcess) -> str:
+    response = httpx.get(f"{server.url}/graphs", params={"graph": GRAPH},
+                         headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200
+    return response.text
+
+
+def test_malformed_query_gives_position(server: ServerProcess) -> None:
+    response = httpx.get(f"{server.url}/sparql",
+                         params={"query": "SELECT ?s WHERE {\n  ?s ?p \n}"})
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["line"] == 3 and problem["column"] >= 1
+    assert "malformed SPARQL query" in problem["detail"]
+
+
+def test_malformed_update_changes_nothing(server: ServerProcess, seeded: str) -> None:
+    response = httpx.post(
+        f"{server.url}/sparql",
+        content=f"DROP GRAPH <{GRAPH}> ; INSERT DATA {{ <http://e/x> <http://e/p> }}",
+        headers={"Content-Type": "application/sparql-update"},
+    )
+    assert response.status_code == 400
+    assert "malformed SPARQL update" in response.json()["detail"]
+    assert '"kept"' in _graph_text(server)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "line"),
+    [
+        ("text/turtle", '@prefix ex: <http://e/> .\nex:a ex:b "unterminated .\n', 2),
+        ("application/n-triples", "<http://e/a> <http://e/b> <http://e/c> .\n<http://e/a> "
+                                  "<http://e/b> .\n", 2),
+        ("application/rdf+xml", '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf='
+                                '"http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+                                "<rdf:Description rdf:about='http://e/a'>\n</rdf:RDF>", None),
+        ("application/ld+json", '{"@id": "http://e/a", "http://e/p": [1, }', None),
+    ],
+    ids=["turtle", "ntriples", "rdfxml", "jsonld"],
+)
+def test_malformed_rdf_upload_writes_nothing(server: ServerProcess, seeded: str,
+                                             content_type: str, body: str,
+                                             line: int | None) -> None:
+    for method in ("PUT", "POST"):
+        response = httpx.request(method, f"{server.url}/graphs", params={"graph": GRAPH},
+                                 content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 400, response.text
+        problem = response.json()
+        assert "malformed" in problem["detail"]
+        if line is not None:
+            assert problem["line"] == line
+            assert f"line {line}" in problem["detail"]
+        assert _graph_text(server) == GOOD
+
+
+def test_hostile_xml_entity_expansion_is_refused(server: ServerProcess, seeded: str) -> None:
+    entities = '<!ENTITY lol0 "lollollollollollollollollollol">' + "".join(
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE lolz [{entities}]>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:ex="http://e/"><rdf:Description rdf:about="http://e/a">'
+        "<ex:p>&lol9;</ex:p></rdf:Description></rdf:RDF>"
+    )
+    response = httpx.put(f"{server.url}/graphs", params={"graph": GRAPH}, content=bomb,
+                         headers={"Content-Type": "application/rdf+xml"}, timeout=30)
+    assert response.status_code == 400
+    assert "amplification" in response.json()["detail"]
+    xxe = (
+        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:ex="http://e/"><rdf:Description rdf:about="http://e/a">'
+        "<ex:p>&x;</ex:p></rdf:Description></rdf:RDF>"
+    )
+    response = httpx.put(f"{server.url}/graphs", params={"graph": GRAPH}, content=xxe,
+                         headers={"Content-Type": "application/rdf+xml"})
+    assert response.status_code == 400
+    assert "refused XML" in response.json()["detail"]
+    # a DTD with ordinary entities, common in OWL files, is still accepted
+    owl_style = (
+        '<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [<!ENTITY ex "http://e/">]>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:ex="http://e/"><rdf:Description rdf:about="&ex;a">'
+        "<ex:p>ok</ex:p></rdf:Description></rdf:RDF>"
+    )
+    response = httpx.post(f"{server.url}/graphs", params={"graph": GRAPH}, content=owl_style,
+                          headers={"Content-Type": "application/rdf+xml"})
+    assert response.status_code == 204
+    assert '<http://e/a> <http://e/p> "ok"' in _graph_text(server)
+
+
+def test_unsupported_content_type_is_415(server: ServerProcess, seeded: str) -> None:
+    put = httpx.put(f"{server.url}/graphs", params={"graph": GRAPH}, content=b"\x89PNG",
+                    headers={"Content-Type": "image/png"})
+    assert put.status_code == 415
+    assert "image/png" in put.json()["detail"]
+    post = httpx.post(f"{server.url}/sparql", content="ASK {}",
+                      headers={"Content-Type": "text/plain"})
+    assert post.status_code == 415
+    assert _graph_text(server) == GOOD
+
+
+def test_unsatisfiable_accept_is_406(server: ServerProcess, seeded: str) -> None:
+    query = httpx.get(f"{server.url}/sparql", params={"query": "SELECT * { ?s ?p ?o }"},
+                      headers={"Accept": "image/png"})
+    assert query.status_code == 406
+    assert "Accept" in query.json()["detail"]
+    construct = httpx.get(f"{server.url}/sparql",
+                          params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"},
+                          headers={"Accept": "text/csv"})
+    assert construct.status_code == 406
+    graph = httpx.get(f"{server.url}/graphs", params={"graph": GRAPH},
+                      headers={"Accept": "text/csv"})
+    assert graph.status_code == 406
+
+
+def test_bad_graph_parameters(server: ServerProcess) -> None:
+    both = httpx.get(f"{server.url}/graphs?default&graph=http://e/g")
+    assert both.status_code == 400
+    relative = httpx.get(f"{server.url}/graphs", params={"graph": "not an iri"})
+    assert relative.status_code == 400
+    missing = httpx.delete(f"{server.url}/graphs", params={"graph": "http://e/never"})
+    assert missing.status_code == 404
+
+
+def test_invalid_utf8_and_wrong_method(server: ServerProcess) -> None:
+    bad = httpx.post(f"{server.url}/sparql", content=b"ASK { \xff }",
+                     headers={"Content-Type": "application/sparql-query"})
+    assert bad.status_code == 400
+    assert "UTF-8" in bad.json()["detail"]
+    put = httpx.put(f"{server.url}/sparql", content=b"ASK {}")
+    assert put.status_code == 405
+    assert "GET" in put.headers["allow"]
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
