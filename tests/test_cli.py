@@ -1,0 +1,108 @@
+"""The CLI on a real store directory, and durability across a hard kill of the server."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ServerProcess, free_port, shared_data
+
+
+def semtwin(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "semtwin", *args], capture_output=True,
+                            text=True, timeout=300, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"semtwin {args} failed: {result.stderr}")
+    return result
+
+
+def test_help_everywhere() -> None:
+    for command in ([], ["serve"], ["load"], ["dump"], ["query"], ["backup"]):
+        result = semtwin(*command, "--help")
+        assert "Usage:" in result.stdout
+
+
+def test_load_query_dump_reload_backup(tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    rice = shared_data("brick", "examples", "rice_brick.ttl")
+    loaded = semtwin("load", str(rice), "--store", store, "--graph", "https://ex/rice")
+    assert "quads added" in loaded.stderr
+    count = semtwin("query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--store", store,
+                    "--format", "json")
+    n = int(json.loads(count.stdout)["results"]["bindings"][0]["n"]["value"])
+    assert n > 1000
+    table = semtwin("query", "SELECT ?c WHERE { ?s a ?c } LIMIT 2", "--store", store)
+    assert table.stdout.splitlines()[0].strip() == "c"
+
+    dump_file = tmp_path / "all.nq"
+    semtwin("dump", "--store", store, "--output", str(dump_file))
+    copy = str(tmp_path / "copy")
+    semtwin("load", str(dump_file), "--store", copy)
+    recount = semtwin("query", "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://ex/rice> "
+                      "{ ?s ?p ?o } }", "--store", copy, "--format", "csv")
+    assert recount.stdout.splitlines()[1] == str(n)
+
+    semtwin("backup", str(tmp_path / "bak"), "--store", store)
+    from_backup = semtwin("query", "ASK { GRAPH <https://ex/rice> { ?s ?p ?o } }",
+                          "--store", str(tmp_path / "bak"))
+    assert from_backup.stdout.strip() == "true"
+
+
+def test_bad_file_loads_nothing(tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nex:d ex:e \"open .\n")
+    result = semtwin("load", str(bad), "--store", store, check=False)
+    assert result.returncode != 0
+    assert "line 3" in result.stderr and "nothing was loaded" in result.stderr
+    empty = semtwin("query", "ASK { ?s ?p ?o }", "--store", store)
+    assert empty.stdout.strip() == "false"
+
+
+def test_malformed_query_on_cli(tmp_path: Path) -> None:
+    result = semtwin("query", "SELECT * WHERE {", "--store", str(tmp_path / "db"), check=False)
+    assert result.returncode != 0
+    assert "line 1" in result.stderr
+
+
+def test_refuses_non_loopback_bind(tmp_path: Path) -> None:
+    result = semtwin("serve", "--memory", "--host", "0.0.0.0", "--port", "1", check=False)
+    assert result.returncode != 0
+    assert "refusing to bind 0.0.0.0" in result.stderr
+
+
+def test_store_in_use_is_a_clear_error(start_server: type[ServerProcess],
+                                       tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    start_server(store=store, port=free_port()).start()
+    result = semtwin("query", "ASK {}", "--store", store, check=False)
+    assert result.returncode != 0
+    assert "in use by another process" in result.stderr
+
+
+def test_acknowledged_writes_survive_kill_9(start_server: type[ServerProcess],
+                                            tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    port = free_port()
+    first = start_server(store=store, port=port).start()
+    for i in range(50):
+        response = httpx.post(
+            f"{first.url}/sparql",
+            data={"update": f"INSERT DATA {{ GRAPH <http://e/g> {{ <http://e/s{i}> "
+                            f"<http://e/p> {i} }} }}"},
+        )
+        assert response.status_code == 204
+    put = httpx.put(f"{first.url}/graphs", params={"graph": "http://e/h"},
+                    content="<http://e/a> <http://e/b> <http://e/c> .",
+                    headers={"Content-Type": "text/turtle"})
+    assert put.status_code == 201
+    first.stop(signal.SIGKILL)
+    second = start_server(store=store, port=port).start()
+    count = httpx.get(f"{second.url}/sparql", params={
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).json()
+    assert count["results"]["bindings"][0]["n"]["value"] == "51"
