@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import httpx
-
 from tests.conftest import ServerProcess, free_port, shared_data
 
 

@@ -27,6 +27,6 @@ def test_delete_where_shorthand_is_left_alone() -> None:
 def test_conflict_with_request_dataset(keyword: str) -> None:
     update = f"DELETE {{ ?s ?p ?o }} {keyword} WHERE {{ ?s ?p ?o }}"
     if keyword.startswith("WITH"):
-        update = f"WITH <http://x> DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}"
+        update = "WITH <http://x> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }"
     with pytest.raises(InvalidInput):
         add_using_clauses(update, ["http://g"], [])

@@ -18,7 +18,7 @@ import click
 from tqdm import tqdm
 
 from semtwin.errors import SemtwinError
-from semtwin.rdf import NamedNode, RdfFormat, format_by_name, format_for_path, parse_rdf
+from semtwin.rdf import NamedNode, RdfFormat, format_by_name, format_for_path
 from semtwin.runtime import Semtwin
 from semtwin.settings import Settings, default_store_dir
 
@@ -136,7 +136,9 @@ class _ProgressReader(io.RawIOBase):
 
 
 def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 @main.command()
@@ -263,16 +265,16 @@ def _print_table(result: Any, max_rows: int) -> None:
     if isinstance(result, SelectResult):
         header = result.variables
         rows = [["" if v is None else str(v) for v in row]
-                for _, row in zip(range(max_rows), result.rows)]
+                for _, row in zip(range(max_rows), result.rows, strict=False)]
     else:
         header = ["subject", "predicate", "object"]
         rows = [[str(t.subject), str(t.predicate), str(t.object)]
-                for _, t in zip(range(max_rows), result.triples)]
+                for _, t in zip(range(max_rows), result.triples, strict=False)]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
-    click.echo(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
+    click.echo(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
     click.echo("-+-".join("-" * w for w in widths))
     for row in rows:
-        click.echo(" | ".join(c.ljust(w) for c, w in zip(row, widths)))
+        click.echo(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)))
     click.echo(f"({len(rows)} rows)", err=True)
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "format_by_name",
     "format_for_media_type",
     "format_for_path",
+    "parse",
     "parse_rdf",
     "serialize",
 ]

@@ -112,12 +112,11 @@ def add_group_filter(query: str, filter_call: str) -> str:
             head_keyword = keyword
         if keyword == "WHERE":
             saw_where = True
-        if token.kind == "open":
-            if previous == "WHERE" and before_previous != "CONSTRUCT":
-                insert_at.append(token.start + 1)
-            elif (token.depth == 0 and not saw_where and not insert_at
-                  and head_keyword in {"SELECT", "ASK"}):
-                insert_at.append(token.start + 1)
+        after_where = previous == "WHERE" and before_previous != "CONSTRUCT"
+        first_group = (token.depth == 0 and not saw_where and not insert_at
+                       and head_keyword in {"SELECT", "ASK"})
+        if token.kind == "open" and (after_where or first_group):
+            insert_at.append(token.start + 1)
         before_previous, previous = previous, keyword
     out = query
     for position in reversed(insert_at):

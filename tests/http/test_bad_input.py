@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from tests.conftest import ServerProcess
 
 GRAPH = "http://example.org/bad-input/g"

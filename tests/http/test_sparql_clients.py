@@ -11,7 +11,6 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
 from SPARQLWrapper import CSV, JSON, POST, TURTLE, XML, SPARQLWrapper
-
 from tests.conftest import ServerProcess
 
 EX = "http://example.org/clients/"
@@ -38,7 +37,9 @@ def wrapper(server: ServerProcess) -> SPARQLWrapper:
     return client
 
 
-SELECT_VAVS = f"SELECT ?v ?name WHERE {{ <{EX}ahu1> <{EX}feeds> ?v . ?v <{EX}name> ?name }} ORDER BY ?v"
+SELECT_VAVS = (
+    f"SELECT ?v ?name WHERE {{ <{EX}ahu1> <{EX}feeds> ?v . ?v <{EX}name> ?name }} ORDER BY ?v"
+)
 
 
 def test_select_json(server: ServerProcess, graph_iri: str) -> None:
@@ -93,7 +94,9 @@ def test_update_then_read_your_write(server: ServerProcess, graph_iri: str) -> N
     )
     client.query()
     reader = wrapper(server)
-    reader.setQuery(f"SELECT (COUNT(?v) AS ?n) WHERE {{ GRAPH <{graph_iri}> {{ ?v a <{EX}VAV> }} }}")
+    reader.setQuery(
+        f"SELECT (COUNT(?v) AS ?n) WHERE {{ GRAPH <{graph_iri}> {{ ?v a <{EX}VAV> }} }}"
+    )
     reader.setReturnFormat(JSON)
     count = reader.query().convert()["results"]["bindings"][0]["n"]["value"]
     assert count == "3"

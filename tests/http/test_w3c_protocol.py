@@ -12,7 +12,6 @@ import httpx
 import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
-
 from tests.conftest import SHARED_DATA, ServerProcess, shared_data
 from tests.http.w3c_manifest import ManifestTest, load_manifest
 

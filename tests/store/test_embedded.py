@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from pyoxigraph import CanonicalizationAlgorithm, Dataset
 
 from semtwin.errors import InvalidInput
@@ -96,7 +95,7 @@ def canonical(nquads: bytes) -> set[Quad]:
 def test_second_process_gets_a_clear_lock_error(tmp_path: Path) -> None:
     path = tmp_path / "db"
     holder = EmbeddedStore(path)
-    code = f"from pathlib import Path; from semtwin.store import open_store; open_store({str(path)!r})"
+    code = f"from semtwin.store import open_store; open_store({str(path)!r})"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)
     assert result.returncode != 0

@@ -8,8 +8,9 @@ import uuid
 from typing import Any
 
 import orjson
-from semtwin.errors import PayloadTooLarge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from semtwin.errors import PayloadTooLarge
 
 log = logging.getLogger("semtwin.access")
 

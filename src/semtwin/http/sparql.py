@@ -16,12 +16,12 @@ from semtwin.http._body import (
     values,
 )
 from semtwin.http._runtime import runtime_of
+from semtwin.negotiation import best_match
 from semtwin.rdf import serialize
 from semtwin.services.graphs import GRAPH_OFFERS
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.services.service_description import service_description
 from semtwin.services.sparql import QueryRequest
-from semtwin.negotiation import best_match
 from semtwin.store import QueryDataset, UpdateDataset
 
 FORM = "application/x-www-form-urlencoded"

@@ -171,7 +171,8 @@ def term_to_json(term: Term) -> dict[str, Any]:
 
 def _select_json(variables: list[str], rows: list[tuple[Term | None, ...]]) -> bytes:
     bindings = [
-        {name: term_to_json(value) for name, value in zip(variables, row) if value is not None}
+        {name: term_to_json(value)
+         for name, value in zip(variables, row, strict=False) if value is not None}
         for row in rows
     ]
     return orjson.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}})
@@ -210,7 +211,7 @@ def _select_xml(variables: list[str], rows: list[tuple[Term | None, ...]]) -> by
     out.write("</head><results>")
     for row in rows:
         out.write("<result>")
-        for name, value in zip(variables, row):
+        for name, value in zip(variables, row, strict=False):
             if value is not None:
                 out.write(f"<binding name={quoteattr(name)}>{_term_xml(value)}</binding>")
         out.write("</result>")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from semtwin.deadline import Deadline
 from semtwin.errors import NotAcceptable
@@ -42,7 +42,7 @@ ALL_RESULT_TYPES = list(dict.fromkeys(SELECT_TYPES + ASK_TYPES + GRAPH_TYPES))
 @dataclass(frozen=True)
 class QueryRequest:
     text: str
-    dataset: QueryDataset = QueryDataset()
+    dataset: QueryDataset = field(default_factory=QueryDataset)
     base_iri: str | None = None
     accept: str | None = None
     format: str | None = None

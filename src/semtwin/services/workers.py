@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from semtwin.deadline import Deadline
 from semtwin.errors import Busy, QueryTimeout
@@ -50,7 +50,7 @@ class WorkerPool:
 
         return run
 
-    def _on_late_finish(self, _future: Future[object]) -> None:
+    def _on_late_finish(self, _future: Future[Any]) -> None:
         with self._lock:
             self._stuck -= 1
 
@@ -91,6 +91,6 @@ class WorkerPool:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _consume_exception(future: asyncio.Future[object]) -> None:
+def _consume_exception(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()

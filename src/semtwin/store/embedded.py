@@ -22,7 +22,6 @@ from semtwin.store._protocol import (
     UpdateDataset,
 )
 
-
 T = TypeVar("T")
 
 

@@ -1,0 +1,1 @@
+"""semtwin benchmarks: ``python -m benchmarks`` (or ``./dev.sh bench``)."""

@@ -1,0 +1,31 @@
+"""``python -m benchmarks [--seconds N] [--buildings N] ...``: run, print, save JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks import sparql_bench
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("suite", nargs="?", default="sparql", choices=["sparql"])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per cell")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--buildings", type=int, default=39,
+                        help="buildings in the big graph (39 give about 1M quads)")
+    parser.add_argument("--small-buildings", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/.work"))
+    args = parser.parse_args()
+    report = sparql_bench.run(args.work, seconds=args.seconds, connections=args.connections,
+                              buildings=args.buildings, small_buildings=args.small_buildings)
+    out = Path("benchmarks/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sparql.json").write_text(json.dumps(report, indent=2))
+    print(sparql_bench.to_markdown(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""The foundation benchmark: an analyst query mix over a generated ~1M-triple twin graph.
+
+semtwin ``/sparql`` and ``oxigraph serve`` (same data, same machine, union default graph)
+side by side; semtwin and ``rdflib-endpoint`` side by side on a smaller graph that
+rdflib can load. Load speed against raw pyoxigraph ``bulk_load`` and ``oxigraph load``, and
+each server's peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyoxigraph
+
+from benchmarks._servers import Server, oxigraph_server, rdflib_endpoint_server, semtwin_server
+from benchmarks._wrk import run_wrk, wrk_available
+from semtwin.demo.generator import BuildingSpec, generate_building_graph
+
+PREFIXES = """PREFIX brick: <https://brickschema.org/schema/Brick#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX schema: <https://semtwin.dev/demo/schema#>
+"""
+BASE = "https://semtwin.dev/demo/"
+
+
+def queries(buildings: int) -> dict[str, tuple[str, str]]:
+    """name -> (weight class, query). Rooms and equipment named exist at every scale."""
+    room = f"<{BASE}building/{buildings - 1}/floor/1/room/3>"
+    return {
+        "point lookup": ("light", f"SELECT ?p ?o WHERE {{ {room} ?p ?o }}"),
+        "2-hop join": ("light", PREFIXES + f"SELECT ?e ?pt ?type WHERE {{ ?e brick:hasLocation "
+                                           f"{room} . ?e brick:hasPoint ?pt . ?pt a ?type }}"),
+        "type + subclass path": ("heavy", PREFIXES + "SELECT (COUNT(?x) AS ?n) WHERE { ?x a ?c . "
+                                 "?c rdfs:subClassOf* brick:Terminal_Unit }"),
+        "aggregation": ("heavy", PREFIXES + "SELECT ?b (AVG(?v) AS ?avg) (COUNT(?p) AS ?n) WHERE {"
+                        " ?b a brick:Building ; brick:hasPart ?f . ?f brick:hasPart ?r . "
+                        "?e brick:hasLocation ?r ; brick:hasPoint ?p . "
+                        "?p a brick:Zone_Air_Temperature_Sensor ; schema:value ?v } GROUP BY ?b"),
+        "text FILTER": ("heavy", PREFIXES + "SELECT ?x ?l WHERE { ?x rdfs:label ?l "
+                        'FILTER(CONTAINS(LCASE(?l), "laboratory 3.1")) }'),
+    }
+
+
+@dataclass
+class Dataset:
+    name: str
+    spec: BuildingSpec
+    nquads: Path
+    turtle: Path
+    quads: int
+
+
+def build_dataset(work: Path, name: str, spec: BuildingSpec) -> Dataset:
+    nquads = work / f"{name}.nq"
+    turtle = work / f"{name}.ttl"
+    if not nquads.exists():
+        quads = list(generate_building_graph(spec))
+        pyoxigraph.serialize(quads, str(nquads), pyoxigraph.RdfFormat.N_QUADS)
+        pyoxigraph.serialize([q.triple for q in quads], str(turtle), pyoxigraph.RdfFormat.TURTLE)
+    count = sum(1 for _ in nquads.open("rb"))
+    return Dataset(name, spec, nquads, turtle, count)
+
+
+def measure_loads(work: Path, data: Dataset) -> dict[str, float]:
+    """quads/s for raw pyoxigraph bulk_load, ``semtwin load`` and ``oxigraph load``."""
+    import shutil
+
+    results: dict[str, float] = {}
+    raw_dir = work / "load-raw"
+    shutil.rmtree(raw_dir, ignore_errors=True)
+    started = time.perf_counter()
+    store = pyoxigraph.Store(str(raw_dir))
+    store.bulk_load(path=str(data.nquads), format=pyoxigraph.RdfFormat.N_QUADS)
+    store.flush()
+    results["pyoxigraph bulk_load"] = data.quads / (time.perf_counter() - started)
+    del store
+    shutil.rmtree(raw_dir, ignore_errors=True)
+
+    for name, command in (
+        ("semtwin load", [sys.executable, "-m", "semtwin", "load", str(data.nquads),
+                          "--store", str(work / "semtwin-big")]),
+        ("oxigraph load", [str(Path(sys.executable).with_name("oxigraph")), "load",
+                           "--location", str(work / "oxigraph-big"), "--file", str(data.nquads)]),
+    ):
+        target = Path(command[command.index("--store") + 1] if "--store" in command
+                      else command[command.index("--location") + 1])
+        shutil.rmtree(target, ignore_errors=True)
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        results[name] = data.quads / (time.perf_counter() - started)
+    return results
+
+
+def check_agreement(servers: list[Server], mix: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Every server must give the same number of result rows before it is timed."""
+    counts: dict[str, Any] = {}
+    for name, (_, query) in mix.items():
+        row = {}
+        for server in servers:
+            response = httpx.get(server.endpoint, params={"query": query}, timeout=300,
+                                 headers={"Accept": "application/sparql-results+json"})
+            response.raise_for_status()
+            row[server.name] = len(response.json()["results"]["bindings"])
+        if len(set(row.values())) != 1:
+            raise RuntimeError(f"servers disagree on {name!r}: {row}")
+        counts[name] = row
+    return counts
+
+
+def time_mix(servers: list[Server], mix: dict[str, tuple[str, str]], seconds: int,
+             connections: int) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for name, (weight, query) in mix.items():
+        results[name] = {"weight": weight}
+        for server in servers:
+            run_wrk(server.endpoint, query, seconds=2, connections=connections)  # warm up
+            result = run_wrk(server.endpoint, query, seconds=seconds, connections=connections)
+            results[name][server.name] = asdict(result)
+    return results
+
+
+def run(work: Path, *, seconds: int, connections: int, buildings: int,
+        small_buildings: int) -> dict[str, Any]:
+    if not wrk_available():
+        raise SystemExit("wrk is needed (Debian package 'wrk'): apt-get install wrk")
+    work.mkdir(parents=True, exist_ok=True)
+    big = build_dataset(work, f"campus-{buildings}", BuildingSpec(
+        buildings=buildings, floors=20, rooms_per_floor=20, equipment_per_room=4))
+    small = build_dataset(work, f"campus-{small_buildings}", BuildingSpec(
+        buildings=small_buildings, floors=20, rooms_per_floor=20, equipment_per_room=4))
+    report: dict[str, Any] = {"big_quads": big.quads, "small_quads": small.quads,
+                              "seconds": seconds, "connections": connections}
+    print(f"big graph: {big.quads} quads; small graph: {small.quads} quads", flush=True)
+    report["load"] = measure_loads(work, big)
+    print("load:", json.dumps(report["load"]), flush=True)
+
+    mix_big = queries(buildings)
+    servers = [semtwin_server(work / "semtwin-big", work / "semtwin-big.log"),
+               oxigraph_server(work / "oxigraph-big", work / "oxigraph-big.log")]
+    try:
+        for server in servers:
+            server.start()
+        report["agreement_big"] = check_agreement(servers, mix_big)
+        report["big"] = time_mix(servers, mix_big, seconds, connections)
+        report["peak_rss_mb_big"] = {s.name: s.peak_rss_mb() for s in servers}
+    finally:
+        for server in servers:
+            server.stop()
+
+    small_store = work / "semtwin-small"
+    import shutil
+
+    shutil.rmtree(small_store, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "semtwin", "load", str(small.nquads), "--store",
+                    str(small_store)], check=True, capture_output=True)
+    mix_small = queries(small_buildings)
+    servers = [semtwin_server(small_store, work / "semtwin-small.log"),
+               rdflib_endpoint_server(small.turtle, work / "rdflib-small.log")]
+    try:
+        for server in servers:
+            server.start()
+        report["agreement_small"] = check_agreement(servers, mix_small)
+        report["small"] = time_mix(servers, mix_small, seconds, min(connections, 4))
+        report["peak_rss_mb_small"] = {s.name: s.peak_rss_mb() for s in servers}
+    finally:
+        for server in servers:
+            server.stop()
+    return report
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    lines = [f"Big graph {report['big_quads']:,} quads; small graph {report['small_quads']:,} "
+             f"quads; wrk {report['seconds']} s per cell.", "",
+             "| query | class | semtwin q/s | oxigraph serve q/s | ratio | target | "
+             "semtwin p99 ms | oxigraph p99 ms |", "|---|---|---|---|---|---|---|---|"]
+    for name, row in report["big"].items():
+        ours, peer = row["semtwin"], row["oxigraph serve"]
+        ratio = ours["requests_per_s"] / peer["requests_per_s"]
+        target = 0.9 if row["weight"] == "heavy" else 0.5
+        lines.append(f"| {name} | {row['weight']} | {ours['requests_per_s']:,.0f} | "
+                     f"{peer['requests_per_s']:,.0f} | {ratio:.2f}× | ≥ {target}× "
+                     f"{'✅' if ratio >= target else '❌'} | {ours['p99_ms']:.1f} | "
+                     f"{peer['p99_ms']:.1f} |")
+    lines += ["", "| query (small graph) | semtwin q/s | rdflib-endpoint q/s | ratio | target |",
+              "|---|---|---|---|---|"]
+    for name, row in report["small"].items():
+        ours, peer = row["semtwin"], row["rdflib-endpoint"]
+        ratio = ours["requests_per_s"] / max(peer["requests_per_s"], 1e-9)
+        lines.append(f"| {name} | {ours['requests_per_s']:,.0f} | "
+                     f"{peer['requests_per_s']:,.1f} | {ratio:,.0f}× | ≥ 20× "
+                     f"{'✅' if ratio >= 20 else '❌'} |")
+    lines += ["", "| load (big graph) | quads/s | vs raw bulk_load |", "|---|---|---|"]
+    raw = report["load"]["pyoxigraph bulk_load"]
+    for name, rate in report["load"].items():
+        lines.append(f"| {name} | {rate:,.0f} | {rate / raw:.2f}× |")
+    lines += ["", "| peak RSS (MB) | big graph | small graph |", "|---|---|---|"]
+    for name in report["peak_rss_mb_big"] | report["peak_rss_mb_small"]:
+        big = report["peak_rss_mb_big"].get(name)
+        small = report["peak_rss_mb_small"].get(name)
+        lines.append(f"| {name} | {f'{big:,.0f}' if big else '–'} | "
+                     f"{f'{small:,.0f}' if small else '–'} |")
+    return "\n".join(lines)
