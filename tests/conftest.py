@@ -105,3 +105,84 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.start()
     yield proc
     proc.stop()
+
+
+# --- store backends -------------------------------------------------------------------------
+
+BACKENDS = ["embedded", "oxigraph", "virtuoso"]
+
+
+@dataclass
+class OxigraphServer:
+    directory: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def location(self) -> str:
+        return f"oxigraph+http://127.0.0.1:{self.port}"
+
+    def start(self) -> OxigraphServer:
+        binary = Path(sys.executable).with_name("oxigraph")
+        self.process = subprocess.Popen(
+            [str(binary), "serve", "--location", str(self.directory), "--bind",
+             f"127.0.0.1:{self.port}", "--union-default-graph"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/query",
+                             params={"query": "ASK {}"}).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("oxigraph serve did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"), free_port()).start()
+    yield server
+    server.stop()
+
+
+def virtuoso_location() -> str:
+    """Virtuoso is started by ``.ci/run`` (``scripts/virtuoso.sh start``), which exports
+    ``SEMTWIN_TEST_VIRTUOSO``; in CI its absence is a failure, elsewhere a skip."""
+    location = os.environ.get("SEMTWIN_TEST_VIRTUOSO")
+    if not location:
+        if os.environ.get("CI"):
+            pytest.fail("CI must start Virtuoso and set SEMTWIN_TEST_VIRTUOSO")
+        pytest.skip("Virtuoso not running: start it with scripts/virtuoso.sh start")
+    return location
+
+
+def _clear_remote(location: str) -> None:
+    from semtwin.settings import Settings
+    from semtwin.store import open_store
+
+    store = open_store(Settings(store=location, remote_union_default_graph="true"))
+    try:
+        for graph in store.named_graphs():
+            store.drop_graph(graph)
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A clean store of each backend, as a ``--store`` location."""
+    if request.param == "embedded":
+        return str(tmp_path / "db")
+    if request.param == "oxigraph":
+        location: str = request.getfixturevalue("oxigraph_server").location
+    else:
+        location = virtuoso_location()
+    _clear_remote(location)
+    return location

@@ -23,13 +23,14 @@ from semtwin.runtime import Semtwin
 from semtwin.settings import Settings, default_store_dir
 
 STORE_OPTION = click.option(
-    "--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-    help=f"Store directory (default: $SEMTWIN_STORE or {default_store_dir()}).",
+    "--store", "store_dir", metavar="DIR|URL",
+    help=f"Store directory (default: $SEMTWIN_STORE or {default_store_dir()}), or a remote "
+    "SPARQL store: oxigraph+http://HOST:PORT, virtuoso+http://HOST:PORT, sparql+http(s)://URL.",
 )
 
 
-def _settings(store_dir: Path | None, memory: bool = False, **overrides: Any) -> Settings:
-    store = "memory" if memory else (str(store_dir) if store_dir else None)
+def _settings(store_dir: str | None, memory: bool = False, **overrides: Any) -> Settings:
+    store = "memory" if memory else store_dir
     return Settings.from_env(store=store, **overrides)
 
 
@@ -62,7 +63,7 @@ def main() -> None:
 @click.option("--max-body-mb", type=float, default=None, help="Request body cap (default 64).")
 @click.option("--cors", "cors", multiple=True, help="Allowed CORS origin (repeat; '*' for any).")
 @click.option("--log-level", default="INFO", show_default=True)
-def serve(store_dir: Path | None, memory: bool, host: str | None, port: int | None, demo: bool,
+def serve(store_dir: str | None, memory: bool, host: str | None, port: int | None, demo: bool,
           query_timeout: float | None, max_rows: int | None, max_body_mb: float | None,
           cors: tuple[str, ...], log_level: str) -> None:
     """Serve SPARQL, the Graph Store Protocol and the twin API over HTTP."""
@@ -149,7 +150,7 @@ def _open(path: Path) -> IO[bytes]:
 @click.option("--format", "format_name",
               help="turtle, ntriples, nquads, trig, jsonld, rdfxml, n3 (default: by extension).")
 @click.option("--base-iri", help="Base IRI for relative IRIs (default: the file's URI).")
-def load(files: tuple[Path, ...], store_dir: Path | None, graph: str | None,
+def load(files: tuple[Path, ...], store_dir: str | None, graph: str | None,
          format_name: str | None, base_iri: str | None) -> None:
     """Load RDF files. Each file is checked completely first: a bad file loads nothing."""
     settings = _settings(store_dir)
@@ -212,7 +213,7 @@ def _check_file(path: Path, fmt: RdfFormat, base: str, size: int) -> None:
               default="nquads", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: standard output).")
-def dump(store_dir: Path | None, format_name: str, output: Path | None) -> None:
+def dump(store_dir: str | None, format_name: str, output: Path | None) -> None:
     """Write the whole dataset (every graph) as N-Quads or TriG."""
     fmt = RdfFormat.N_QUADS if format_name == "nquads" else RdfFormat.TRIG
     with _runtime(_settings(store_dir)) as runtime:
@@ -231,7 +232,7 @@ def dump(store_dir: Path | None, format_name: str, output: Path | None) -> None:
 @click.option("--format", "format_name", default="table", show_default=True,
               type=click.Choice(["table", "json", "xml", "csv", "tsv", "turtle", "ntriples",
                                  "jsonld", "rdfxml"]))
-def query(sparql: str, store_dir: Path | None, format_name: str) -> None:
+def query(sparql: str, store_dir: str | None, format_name: str) -> None:
     """Run a SPARQL query against the store and print the results."""
     from semtwin.services.sparql import QueryRequest
 
@@ -281,7 +282,7 @@ def _print_table(result: Any, max_rows: int) -> None:
 @main.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @STORE_OPTION
-def backup(target: Path, store_dir: Path | None) -> None:
+def backup(target: Path, store_dir: str | None) -> None:
     """Write a consistent copy of the store to TARGET (a new directory); open it with --store."""
     if target.exists() and any(target.iterdir()):
         raise click.ClickException(f"{target} exists and is not empty")

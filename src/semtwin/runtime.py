@@ -32,7 +32,7 @@ class Semtwin:
 
     @classmethod
     def open(cls, settings: Settings) -> Semtwin:
-        return cls(settings=settings, store=open_store(settings.store))
+        return cls(settings=settings, store=open_store(settings))
 
     def close(self) -> None:
         self.query_pool.shutdown()

@@ -19,7 +19,15 @@ class Settings:
     """Everything a runtime needs to know; no module-level defaults are mutated."""
 
     store: str = field(default_factory=lambda: str(default_store_dir()))
-    """A directory for the embedded store, ``memory`` for an in-memory store."""
+    """A directory for the embedded store, ``memory`` for an in-memory store, or a remote
+    SPARQL store: ``oxigraph+http://host:port``, ``virtuoso+http://host:port``,
+    ``sparql+http(s)://host/path``."""
+    remote_auth: str | None = None
+    """Authorization header value for the remote store (or user:pass@ in its URL)."""
+    remote_timeout: float = 30.0
+    remote_retries: int = 3
+    remote_union_default_graph: str = "auto"
+    remote_gsp_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     base_iri: str = "http://localhost:8000/"
@@ -35,6 +43,10 @@ class Settings:
     @property
     def in_memory(self) -> bool:
         return self.store == "memory"
+
+    @property
+    def remote(self) -> bool:
+        return "+http" in self.store.split("://", 1)[0]
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -53,6 +65,8 @@ def _coerce(type_name: object, raw: str) -> Any:
     text = str(type_name)
     if text == "bool":
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if text == "str | None":
+        return raw or None
     if text == "int":
         return int(raw)
     if text == "float":

@@ -95,7 +95,8 @@ def canonical(nquads: bytes) -> set[Quad]:
 def test_second_process_gets_a_clear_lock_error(tmp_path: Path) -> None:
     path = tmp_path / "db"
     holder = EmbeddedStore(path)
-    code = f"from semtwin.store import open_store; open_store({str(path)!r})"
+    code = ("from semtwin.settings import Settings; from semtwin.store import open_store; "
+            f"open_store(Settings(store={str(path)!r}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)
     assert result.returncode != 0

@@ -9,9 +9,13 @@ from fastapi import Depends, Request
 from semtwin.runtime import Semtwin
 
 
+async def _runtime_dep(request: Request) -> Semtwin:
+    return runtime_of(request)
+
+
 def runtime_of(request: Request) -> Semtwin:
     runtime: Semtwin = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Semtwin, Depends(runtime_of)]
+RuntimeDep = Annotated[Semtwin, Depends(_runtime_dep)]

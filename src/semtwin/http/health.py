@@ -21,7 +21,8 @@ def build_router() -> APIRouter:
             "version": __version__,
             "store": {"backend": caps.name, "persistent": caps.persistent},
             "workers": {
-                pool.name: {"size": pool.size, "running": pool.running, "stuck": pool.stuck}
+                pool.name: {"size": pool.size, "running": pool.running, "late": pool.late,
+                            "parked": pool.parked}
                 for pool in (runtime.query_pool, runtime.lookup_pool)
             },
         }

@@ -121,9 +121,7 @@ async def _run_query(request: Request, text: str, params: list[tuple[str, str]])
     )
     service = runtime.sparql
     service.check_acceptable(query_request)
-    deadline = service.new_deadline()
-    rendered = await runtime.query_pool.run(lambda: service.query(query_request, deadline),
-                                            deadline)
+    rendered = await service.execute(query_request, runtime.query_pool)
     return Response(rendered.body, media_type=rendered.media_type,
                     headers={"Vary": "Accept"})
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from semtwin.deadline import Deadline
-from semtwin.errors import NotAcceptable
+from semtwin.errors import NotAcceptable, QueryTimeout
 from semtwin.negotiation import best_match
+from semtwin.services.profiles import Plan, QueryProfiles
 from semtwin.services.results import (
     ASK_TYPES,
     FORMAT_SHORT_NAMES,
@@ -18,10 +20,14 @@ from semtwin.services.results import (
     offers_for,
     render,
 )
+from semtwin.services.workers import WorkerPool
 from semtwin.settings import Settings
 from semtwin.store import QueryDataset, QueryResult, TwinStore, UpdateDataset
 
 log = logging.getLogger("semtwin.sparql")
+
+INLINE_BUDGET_S = 0.05
+"""How long a query proven fast may hold the event loop before it is moved to a worker."""
 
 # Predeclared in every query (a query's own PREFIX wins), as Virtuoso and GraphDB do.
 DEFAULT_PREFIXES = {
@@ -53,6 +59,41 @@ class SparqlService:
     def __init__(self, store: TwinStore, settings: Settings) -> None:
         self._store = store
         self._settings = settings
+        self.profiles = QueryProfiles()
+        self._inline_allowed = store.capabilities.in_process
+
+    async def execute(self, request: QueryRequest, pool: WorkerPool) -> Rendered:
+        """Run a query by what is known of it (ADR 0005): inline if proven fast, else in a
+        worker, with the engine-side deadline guard unless proven to finish."""
+        key = f"{request.text}\x00{request.dataset}"
+        timeout = self._settings.query_timeout
+        plan = self.profiles.plan(key, timeout)
+        if plan is Plan.INLINE and self._inline_allowed:
+            budget = Deadline(min(timeout, INLINE_BUDGET_S))
+            try:
+                rendered = self.query(request, budget)
+            except QueryTimeout:
+                self.profiles.record(key, INLINE_BUDGET_S * 1000)
+            else:
+                self.profiles.record(key, (time.monotonic() - budget.started) * 1000)
+                return rendered
+            plan = Plan.GUARDED
+        deadline = Deadline(timeout, in_engine=plan is not Plan.TRUSTED)
+        timing: list[float] = []
+
+        def work() -> Rendered:
+            started = time.monotonic()
+            rendered = self.query(request, deadline)
+            timing.append(time.monotonic() - started)
+            return rendered
+
+        try:
+            rendered = await pool.run(work, deadline)
+        except QueryTimeout:
+            self.profiles.record_timeout(key)
+            raise
+        self.profiles.record(key, timing[0] * 1000)
+        return rendered
 
     def new_deadline(self) -> Deadline:
         return Deadline(self._settings.query_timeout)

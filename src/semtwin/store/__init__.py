@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from semtwin.store._protocol import (
     AskResult,
@@ -14,6 +15,9 @@ from semtwin.store._protocol import (
     TwinStore,
     UpdateDataset,
 )
+
+if TYPE_CHECKING:
+    from semtwin.settings import Settings
 
 __all__ = [
     "AskResult",
@@ -28,8 +32,21 @@ __all__ = [
 ]
 
 
-def open_store(location: str) -> TwinStore:
-    """Open a backend from a location: ``memory``, or a directory for the embedded store."""
+def open_store(settings: Settings) -> TwinStore:
+    """Open the backend the settings name: ``memory``, a directory, or a remote URL."""
+    location = settings.store
+    if settings.remote:
+        from semtwin.store.remote import RemoteEndpoints, RemoteStore
+
+        endpoints = RemoteEndpoints.from_location(
+            location,
+            auth=settings.remote_auth,
+            timeout=settings.remote_timeout,
+            retries=settings.remote_retries,
+            union_default_graph=settings.remote_union_default_graph,
+            gsp_url=settings.remote_gsp_url,
+        )
+        return RemoteStore(endpoints)
     from semtwin.store.embedded import EmbeddedStore
 
     if location == "memory":

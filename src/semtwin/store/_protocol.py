@@ -62,6 +62,8 @@ class StoreCapabilities:
     persistent: bool
     union_default_graph: bool = True
     backup: bool = False
+    in_process: bool = False
+    """Calls return without I/O waits worth yielding for (safe to run on an event loop)."""
     extra: dict[str, bool] = field(default_factory=dict)
 
 

@@ -21,6 +21,7 @@ from semtwin.store._protocol import (
     StoreCapabilities,
     UpdateDataset,
 )
+from semtwin.store._updates import add_quads_update, replace_graph_update
 
 T = TypeVar("T")
 
@@ -43,7 +44,8 @@ class EmbeddedStore:
                 ) from None
             raise StoreUnavailable(f"cannot open the store at {path}: {err}") from None
         self._capabilities = StoreCapabilities(
-            name="embedded", persistent=path is not None, union_default_graph=True, backup=True
+            name="embedded", persistent=path is not None, union_default_graph=True, backup=True,
+            in_process=True,
         )
 
     @property
@@ -74,9 +76,10 @@ class EmbeddedStore:
             kwargs["use_default_graph_as_union"] = union_default_graph
         guard: _DeadlineGuard | None = None
         result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | None = None
-        if deadline is not None:
+        if deadline is not None and deadline.in_engine:
             guard = _DeadlineGuard(deadline)
-            guarded = add_group_filter(sparql, f"<{_GUARD_FUNCTION.value}>()")
+            guarded = add_group_filter(
+                sparql, f"IF(RAND() >= {GUARD_SAMPLE_RATE}, true, <{_GUARD_FUNCTION.value}>())")
             try:
                 result = self._store.query(
                     guarded, base_iri=base_iri, custom_functions={_GUARD_FUNCTION: guard},
@@ -136,22 +139,12 @@ class EmbeddedStore:
 
     def replace_graph(self, graph: GraphName, quads: Sequence[Quad]) -> None:
         # One SPARQL Update is one transaction: the graph is never seen half replaced.
-        target = "DEFAULT" if isinstance(graph, DefaultGraph) else f"GRAPH {graph}"
-        parts = [f"CLEAR SILENT {target}"]
-        if not isinstance(graph, DefaultGraph):
-            parts.append(f"CREATE SILENT GRAPH {graph}")
-        if quads:
-            parts.append(_insert_data(quads))
-        self._store.update(" ;\n".join(parts))
+        self._store.update(replace_graph_update(graph, quads))
 
     def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
-        parts = []
-        if create_graph is not None and not isinstance(create_graph, DefaultGraph):
-            parts.append(f"CREATE SILENT GRAPH {create_graph}")
-        if quads:
-            parts.append(_insert_data(quads))
-        if parts:
-            self._store.update(" ;\n".join(parts))
+        update = add_quads_update(quads, create_graph)
+        if update:
+            self._store.update(update)
 
     def drop_graph(self, graph: GraphName) -> None:
         if isinstance(graph, DefaultGraph):
@@ -197,13 +190,18 @@ class EmbeddedStore:
 
 
 _GUARD_FUNCTION = ox.NamedNode("urn:semtwin:fn:deadline")
+GUARD_SAMPLE_RATE = 0.05
+"""Share of joined rows on which the engine calls the deadline guard (a Python call, which
+needs the GIL: calling it on every row costs more than the query under concurrency)."""
 _TRUE = ox.Literal(True)
 
 
 class _DeadlineGuard:
-    """An always-true SPARQL function the engine calls while it joins; past the deadline it
-    raises, which makes the engine drop every further row and finish at once. The partial
-    result is then discarded and the caller gets ``QueryTimeout``."""
+    """An always-true SPARQL function that the engine calls, on a sample of the rows it
+    joins, through the filter ``IF(RAND() >= rate, true, guard())`` (ADR 0002). Past the deadline it
+    first lets the deadline's owner park the engine thread (no CPU used), then raises, which
+    makes the engine drop rows. The partial result is discarded: the caller gets
+    ``QueryTimeout``."""
 
     def __init__(self, deadline: Deadline) -> None:
         self._deadline = deadline
@@ -211,7 +209,10 @@ class _DeadlineGuard:
 
     def __call__(self) -> ox.Literal:
         if self.fired or self._deadline.expired():
-            self.fired = True
+            if not self.fired:
+                self.fired = True
+                if self._deadline.on_engine_expired is not None:
+                    self._deadline.on_engine_expired()
             raise TimeoutError("semtwin query deadline")
         return _TRUE
 
@@ -229,17 +230,6 @@ def _guarded(items: Iterator[T], guard: _DeadlineGuard | None) -> Iterator[T]:
 def _rows(solutions: ox.QuerySolutions, width: int) -> Iterator[tuple[Term | None, ...]]:
     for solution in solutions:
         yield tuple(solution[i] for i in range(width))
-
-
-def _insert_data(quads: Sequence[Quad]) -> str:
-    lines = []
-    for q in quads:
-        triple = f"{q.subject} {q.predicate} {q.object} ."
-        if isinstance(q.graph_name, DefaultGraph):
-            lines.append(triple)
-        else:
-            lines.append(f"GRAPH {q.graph_name} {{ {triple} }}")
-    return "INSERT DATA {\n" + "\n".join(lines) + "\n}"
 
 
 def _syntax_error(what: str, err: SyntaxError) -> InvalidInput:

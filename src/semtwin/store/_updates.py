@@ -1,0 +1,46 @@
+"""SPARQL Update text for whole-graph writes, shared by every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from semtwin.rdf import DefaultGraph, GraphName, Quad
+
+
+def insert_data(quads: Sequence[Quad]) -> str:
+    lines = []
+    for q in quads:
+        triple = f"{q.subject} {q.predicate} {q.object} ."
+        if isinstance(q.graph_name, DefaultGraph):
+            lines.append(triple)
+        else:
+            lines.append(f"GRAPH {q.graph_name} {{ {triple} }}")
+    return "INSERT DATA {\n" + "\n".join(lines) + "\n}"
+
+
+def replace_graph_update(graph: GraphName, quads: Sequence[Quad],
+                         *, empty_graphs: bool = True) -> str:
+    """One request (one transaction) that clears ``graph`` and fills it with ``quads``."""
+    target = "DEFAULT" if isinstance(graph, DefaultGraph) else f"GRAPH {graph}"
+    parts = [f"CLEAR SILENT {target}"]
+    if empty_graphs and not isinstance(graph, DefaultGraph):
+        parts.append(f"CREATE SILENT GRAPH {graph}")
+    if quads:
+        parts.append(insert_data(quads))
+    return " ;\n".join(parts)
+
+
+def add_quads_update(quads: Sequence[Quad], create_graph: GraphName | None,
+                     *, empty_graphs: bool = True) -> str | None:
+    parts = []
+    if empty_graphs and create_graph is not None and not isinstance(create_graph, DefaultGraph):
+        parts.append(f"CREATE SILENT GRAPH {create_graph}")
+    if quads:
+        parts.append(insert_data(quads))
+    return " ;\n".join(parts) if parts else None
+
+
+def drop_graph_update(graph: GraphName) -> str:
+    if isinstance(graph, DefaultGraph):
+        return "CLEAR SILENT DEFAULT"
+    return f"DROP SILENT GRAPH {graph}"

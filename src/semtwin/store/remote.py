@@ -1,0 +1,358 @@
+"""The remote backend: any SPARQL 1.1 Query + Update (+ Graph Store Protocol) endpoint.
+
+Oxigraph server, Virtuoso, Jena Fuseki, GraphDB, Stardog, Neptune. Each store operation is one
+HTTP request; a changeset is one SPARQL Update request, so it is as atomic as the remote
+store makes a single update request (see docs/operations.md for what each store guarantees).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pyoxigraph as ox
+
+from semtwin.deadline import Deadline
+from semtwin.errors import InvalidInput, QueryTimeout, StoreUnavailable
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
+from semtwin.sparqltext import add_using_clauses
+from semtwin.store._protocol import (
+    AskResult,
+    GraphResult,
+    QueryDataset,
+    QueryResult,
+    SelectResult,
+    StoreCapabilities,
+    UpdateDataset,
+)
+from semtwin.store._updates import add_quads_update, drop_graph_update, replace_graph_update
+
+log = logging.getLogger("semtwin.store.remote")
+
+
+_RESULT_ACCEPT = ("application/sparql-results+json, application/n-triples;q=0.9, "
+                  "text/turtle;q=0.8, application/sparql-results+xml;q=0.5")
+_RESULT_PARSERS = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+}
+_GRAPH_PARSERS = {
+    "application/n-triples": RdfFormat.N_TRIPLES,
+    "text/plain": RdfFormat.N_TRIPLES,
+    "text/turtle": RdfFormat.TURTLE,
+    "application/rdf+xml": RdfFormat.RDF_XML,
+    "application/ld+json": RdfFormat.JSON_LD,
+    "application/n-quads": RdfFormat.N_QUADS,
+}
+
+
+@dataclass(frozen=True)
+class RemoteEndpoints:
+    """Where a remote store answers, and what kind of store it is."""
+
+    flavor: str
+    query_url: str
+    update_url: str
+    gsp_url: str | None
+    auth: str | None = None
+    timeout: float = 30.0
+    retries: int = 3
+    union_default_graph: str = "auto"
+    """``auto`` (probe at start-up), ``true`` or ``false``."""
+    empty_graphs: bool = True
+    """Whether the store keeps a named graph with no triples (Virtuoso does not)."""
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_location(cls, location: str, **overrides: Any) -> RemoteEndpoints:
+        """``oxigraph+http://host:port``, ``virtuoso+http://host:port`` or
+        ``sparql+http(s)://host/path`` (query and update at that URL, no GSP unless given)."""
+        scheme, _, rest = location.partition("+")
+        parts = urlsplit(rest)
+        auth = None
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, netloc = netloc.rsplit("@", 1)
+            import base64
+
+            auth = "Basic " + base64.b64encode(userinfo.encode()).decode()
+        base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        if scheme == "oxigraph":
+            endpoints = cls("oxigraph", f"{base}/query", f"{base}/update", f"{base}/store", auth)
+        elif scheme == "virtuoso":
+            endpoints = cls("virtuoso", f"{base}/sparql", f"{base}/sparql",
+                            f"{base}/sparql-graph-crud", auth, empty_graphs=False)
+        elif scheme == "sparql":
+            endpoints = cls("sparql", base, base, None, auth)
+        else:
+            raise InvalidInput(f"unknown remote store scheme {scheme!r}: use oxigraph+http://, "
+                               "virtuoso+http:// or sparql+http(s)://")
+        return replace(endpoints, **{k: v for k, v in overrides.items() if v is not None})
+
+
+class RemoteStore:
+    """A ``TwinStore`` over HTTP, with pooled connections and retries on connection errors."""
+
+    def __init__(self, endpoints: RemoteEndpoints) -> None:
+        self._endpoints = endpoints
+        headers = {"User-Agent": "semtwin", **endpoints.extra_headers}
+        if endpoints.auth:
+            headers["Authorization"] = endpoints.auth
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(endpoints.timeout, connect=min(5.0, endpoints.timeout)),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+        union = endpoints.union_default_graph
+        detected = self._probe_union_default_graph() if union == "auto" else union == "true"
+        self._capabilities = StoreCapabilities(
+            name=f"remote:{endpoints.flavor}", persistent=True, union_default_graph=detected,
+            backup=False, extra={"graph_store_protocol": endpoints.gsp_url is not None,
+                                 "empty_graphs": endpoints.empty_graphs},
+        )
+        if not detected:
+            log.warning("the remote store's default graph is not the union of its graphs; "
+                        "SPARQL queries without FROM see only its default graph")
+
+    @property
+    def capabilities(self) -> StoreCapabilities:
+        return self._capabilities
+
+    @property
+    def endpoints(self) -> RemoteEndpoints:
+        return self._endpoints
+
+    # --- transport ------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, *, idempotent: bool, timeout: float | None = None,
+              **kwargs: Any) -> httpx.Response:
+        attempts = max(1, self._endpoints.retries + 1)
+        delay = 0.1
+        for attempt in range(attempts):
+            try:
+                if timeout is not None:
+                    kwargs["timeout"] = httpx.Timeout(timeout, connect=min(5.0, timeout))
+                return self._client.request(method, url, **kwargs)
+            except httpx.TimeoutException as err:
+                if isinstance(err, httpx.ConnectTimeout) and attempt + 1 < attempts:
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                raise _Timeout() from None
+            except httpx.TransportError as err:
+                # A request that never connected was not applied: safe to retry even for writes.
+                retriable = isinstance(err, httpx.ConnectError) or idempotent
+                if retriable and attempt + 1 < attempts:
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                raise StoreUnavailable(
+                    f"the remote store at {url} cannot be reached ({type(err).__name__}: {err})"
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _check(self, response: httpx.Response, what: str) -> httpx.Response:
+        if response.status_code < 400:
+            return response
+        text = response.text[:1000].strip()
+        if response.status_code in (400, 422):
+            raise InvalidInput(f"the remote store rejected the {what}: {text}")
+        if response.status_code in (408, 504):
+            raise QueryTimeout(f"the remote store timed out the {what}: {text}")
+        raise StoreUnavailable(
+            f"the remote store answered {response.status_code} to the {what}: {text}"
+        )
+
+    def _update_text(self, update: str, params: list[tuple[str, str]] | None = None) -> None:
+        try:
+            response = self._send("POST", self._endpoints.update_url, idempotent=False,
+                                  data=[("update", update), *(params or [])])
+        except _Timeout:
+            raise StoreUnavailable(
+                "the remote store did not answer the update in time; it may or may not have "
+                "been applied"
+            ) from None
+        self._check(response, "update")
+
+    def _select(self, query: str, deadline: Deadline | None = None) -> SelectResult:
+        result = self.query(query, deadline=deadline, union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        return result
+
+    def _probe_union_default_graph(self) -> bool:
+        """Write one triple into a scratch named graph and look for it in the default graph."""
+        graph = f"urn:semtwin:probe:{uuid.uuid4()}"
+        try:
+            self._update_text(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}> <{graph}> 1 }} }}")
+            try:
+                result = self.query(f"ASK {{ <{graph}> <{graph}> 1 }}")
+                return isinstance(result, AskResult) and result.value
+            finally:
+                self._update_text(f"DROP SILENT GRAPH <{graph}>")
+        except (InvalidInput, StoreUnavailable) as err:
+            log.warning("could not probe the remote default graph (%s); assuming no union",
+                        err.detail)
+            return False
+
+    # --- TwinStore ------------------------------------------------------------------------
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        dataset: QueryDataset | None = None,
+        base_iri: str | None = None,
+        union_default_graph: bool = True,
+        prefixes: Mapping[str, str] | None = None,
+        deadline: Deadline | None = None,
+    ) -> QueryResult:
+        if prefixes:
+            declared = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in prefixes.items()
+                               if f"{p}:" in sparql)
+            sparql = declared + sparql
+        if base_iri:
+            sparql = f"BASE <{base_iri}>\n{sparql}"
+        form: list[tuple[str, str]] = [("query", sparql)]
+        if dataset:
+            form += [("default-graph-uri", g) for g in dataset.default_graphs]
+            form += [("named-graph-uri", g) for g in dataset.named_graphs]
+        timeout = None if deadline is None else max(deadline.remaining(), 0.001)
+        try:
+            response = self._send("POST", self._endpoints.query_url, idempotent=True,
+                                  data=form, headers={"Accept": _RESULT_ACCEPT},
+                                  timeout=timeout)
+        except _Timeout:
+            seconds = f"{deadline.seconds:g} s" if deadline else "its timeout"
+            raise QueryTimeout(f"query exceeded the timeout of {seconds} (remote store)"
+                               ) from None
+        self._check(response, "query")
+        return _parse_result(response)
+
+    def update(
+        self, sparql: str, *, dataset: UpdateDataset | None = None, base_iri: str | None = None
+    ) -> None:
+        if dataset:
+            sparql = add_using_clauses(sparql, dataset.using, dataset.using_named)
+        if base_iri:
+            sparql = f"BASE <{base_iri}>\n{sparql}"
+        self._update_text(sparql)
+
+    def quads(
+        self,
+        subject: NamedNode | BlankNode | Triple | None = None,
+        predicate: NamedNode | None = None,
+        obj: Term | None = None,
+        graph: GraphName | None = None,
+    ) -> Iterator[Quad]:
+        s = str(subject) if subject is not None else "?s"
+        p = str(predicate) if predicate is not None else "?p"
+        o = str(obj) if obj is not None else "?o"
+        if isinstance(graph, DefaultGraph):
+            query = f"SELECT ?s ?p ?o WHERE {{ {s} {p} {o} }}"
+        elif graph is not None:
+            query = f"SELECT ?s ?p ?o WHERE {{ GRAPH {graph} {{ {s} {p} {o} }} }}"
+        else:
+            query = f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ {s} {p} {o} }} }}"
+        result = self._select(query)
+        for row in result.rows:
+            values = dict(zip(result.variables, row, strict=True))
+            g = values.get("g") or (graph if graph is not None else DefaultGraph())
+            yield Quad(values.get("s") or subject, values.get("p") or predicate,  # type: ignore[arg-type]
+                       values.get("o") or obj, g)  # type: ignore[arg-type]
+
+    def graph_exists(self, graph: GraphName) -> bool:
+        if isinstance(graph, DefaultGraph):
+            return True
+        if self._endpoints.gsp_url:
+            response = self._send("HEAD", self._endpoints.gsp_url, idempotent=True,
+                                  params={"graph": graph.value})
+            if response.status_code in (200, 204, 404):
+                return response.status_code != 404
+        result = self.query(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+        return isinstance(result, AskResult) and result.value
+
+    def named_graphs(self) -> list[NamedNode | BlankNode]:
+        result = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return [row[0] for row in result.rows if isinstance(row[0], NamedNode | BlankNode)]
+
+    def replace_graph(self, graph: GraphName, quads: Sequence[Quad]) -> None:
+        self._update_text(replace_graph_update(graph, quads,
+                                               empty_graphs=self._endpoints.empty_graphs))
+
+    def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
+        update = add_quads_update(quads, create_graph, empty_graphs=self._endpoints.empty_graphs)
+        if update:
+            self._update_text(update)
+
+    def drop_graph(self, graph: GraphName) -> None:
+        self._update_text(drop_graph_update(graph))
+
+    def bulk_load(
+        self,
+        source: IO[bytes],
+        fmt: RdfFormat,
+        *,
+        base_iri: str | None = None,
+        graph: NamedNode | None = None,
+    ) -> None:
+        batch: list[Quad] = []
+        for quad in ox.parse(source, format=fmt, base_iri=base_iri, rename_blank_nodes=True):
+            batch.append(quad if graph is None else Quad(quad.subject, quad.predicate,
+                                                         quad.object, graph))
+            if len(batch) >= 20_000:
+                self.add_quads(batch)
+                batch = []
+        if batch:
+            self.add_quads(batch)
+
+    def dump(self, output: IO[bytes], fmt: RdfFormat, *, graph: GraphName | None = None) -> None:
+        quads = list(self.quads(graph=graph))
+        if graph is not None or not fmt.supports_datasets:
+            ox.serialize([q.triple for q in quads], output, fmt)
+        else:
+            ox.serialize(quads, output, fmt)
+
+    def count(self) -> int:
+        result = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        row = next(iter(result.rows), (None,))
+        return int(row[0].value) if isinstance(row[0], ox.Literal) else 0
+
+    def backup(self, target: Path) -> None:
+        raise InvalidInput("back up a remote store with its own tools; `semtwin dump` works")
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _parse_result(response: httpx.Response) -> QueryResult:
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = response.content
+    if ctype in _RESULT_PARSERS:
+        parsed = ox.parse_query_results(body, format=_RESULT_PARSERS[ctype])
+        if isinstance(parsed, ox.QueryBoolean):
+            return AskResult(bool(parsed))
+        variables = [v.value for v in parsed.variables]
+        rows = [tuple(solution[i] for i in range(len(variables))) for solution in parsed]
+        return SelectResult(variables, iter(rows))
+    if ctype in _GRAPH_PARSERS:
+        triples = [q.triple for q in ox.parse(io.BytesIO(body), format=_GRAPH_PARSERS[ctype])]
+        return GraphResult(iter(triples))
+    raise StoreUnavailable(f"the remote store answered a query with unknown type {ctype!r}")
+
+

@@ -1,0 +1,119 @@
+"""The store protocol, run against every backend: embedded, Oxigraph server, Virtuoso."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+
+from semtwin.errors import InvalidInput
+from semtwin.rdf import DefaultGraph, Literal, NamedNode, Quad, RdfFormat, parse
+from semtwin.settings import Settings
+from semtwin.store import (
+    AskResult,
+    GraphResult,
+    QueryDataset,
+    SelectResult,
+    TwinStore,
+    UpdateDataset,
+    open_store,
+)
+
+EX = "http://example.org/backend/"
+G1 = NamedNode(EX + "g1")
+G2 = NamedNode(EX + "g2")
+
+
+def n(local: str) -> NamedNode:
+    return NamedNode(EX + local)
+
+
+@pytest.fixture
+def store(store_location: str) -> Iterator[TwinStore]:
+    opened = open_store(Settings(store=store_location))
+    yield opened
+    opened.close()
+
+
+def test_is_a_twin_store(store: TwinStore) -> None:
+    assert isinstance(store, TwinStore)
+    assert store.capabilities.union_default_graph is True
+
+
+def test_add_then_query_every_form(store: TwinStore) -> None:
+    store.add_quads([
+        Quad(n("ahu"), n("feeds"), n("vav1"), G1),
+        Quad(n("ahu"), n("feeds"), n("vav2"), G1),
+        Quad(n("vav1"), n("label"), Literal("VAV één", language="nl"), G2),
+        Quad(n("vav2"), n("temp"), Literal("21.5", datatype=NamedNode(
+            "http://www.w3.org/2001/XMLSchema#decimal")), G2),
+    ])
+    select = store.query(f"SELECT ?v WHERE {{ <{EX}ahu> <{EX}feeds> ?v }} ORDER BY ?v")
+    assert isinstance(select, SelectResult)
+    assert select.variables == ["v"]
+    assert [row[0] for row in select.rows] == [n("vav1"), n("vav2")]
+    ask = store.query(f"ASK {{ <{EX}vav1> <{EX}label> \"VAV één\"@nl }}")
+    assert isinstance(ask, AskResult)
+    assert ask.value is True
+    construct = store.query(f"CONSTRUCT {{ ?v a <{EX}Fed> }} WHERE {{ ?a <{EX}feeds> ?v }}")
+    assert isinstance(construct, GraphResult)
+    assert {t.subject for t in construct.triples} == {n("vav1"), n("vav2")}
+    typed = store.query(f"SELECT ?t WHERE {{ <{EX}vav2> <{EX}temp> ?t }}")
+    assert isinstance(typed, SelectResult)
+    value = next(iter(typed.rows))[0]
+    assert isinstance(value, Literal)
+    assert value.datatype.value.endswith("#decimal")
+
+
+def test_protocol_dataset_restricts_the_default_graph(store: TwinStore) -> None:
+    store.add_quads([Quad(n("a"), n("p"), n("b"), G1), Quad(n("c"), n("p"), n("d"), G2)])
+    result = store.query("SELECT ?s WHERE { ?s ?p ?o }", dataset=QueryDataset((G1.value,)))
+    assert isinstance(result, SelectResult)
+    assert [row[0] for row in result.rows] == [n("a")]
+
+
+def test_graph_operations(store: TwinStore) -> None:
+    store.replace_graph(G1, [Quad(n("a"), n("p"), n("b"), G1), Quad(n("a"), n("p"), n("c"), G1)])
+    assert store.graph_exists(G1)
+    assert G1 in store.named_graphs()
+    store.replace_graph(G1, [Quad(n("z"), n("p"), n("y"), G1)])
+    assert [q.subject for q in store.quads(graph=G1)] == [n("z")]
+    store.add_quads([Quad(n("z"), n("q"), Literal(1), G1)])
+    assert len(list(store.quads(subject=n("z")))) == 2
+    assert store.count() == 2
+    store.drop_graph(G1)
+    assert not store.graph_exists(G1)
+    assert list(store.quads(graph=G1)) == []
+
+
+def test_update_and_using_dataset(store: TwinStore) -> None:
+    store.add_quads([Quad(n("doc"), n("type"), n("Doc"), G1)])
+    store.update(
+        f"INSERT {{ GRAPH <{EX}out> {{ ?s a <{EX}Copied> }} }} WHERE {{ ?s <{EX}type> ?t }}",
+        dataset=UpdateDataset(using=(G1.value,)),
+    )
+    copied = store.query(f"ASK {{ GRAPH <{EX}out> {{ <{EX}doc> a <{EX}Copied> }} }}")
+    assert isinstance(copied, AskResult)
+    assert copied.value is True
+
+
+def test_malformed_input_is_invalid_input(store: TwinStore) -> None:
+    with pytest.raises(InvalidInput):
+        store.query("SELECT * WHERE { ?s ?p }")
+    with pytest.raises(InvalidInput):
+        store.update("INSERT DATA { <http://e/a> <http://e/b> }")
+
+
+def test_bulk_load_and_dump(store: TwinStore) -> None:
+    data = "".join(f"<{EX}s{i}> <{EX}p> \"{i}\" <{EX}g{i % 3}> .\n" for i in range(300))
+    store.bulk_load(io.BytesIO(data.encode()), RdfFormat.N_QUADS)
+    assert store.count() == 300
+    out = io.BytesIO()
+    store.dump(out, RdfFormat.N_QUADS)
+    assert set(parse(out.getvalue(), RdfFormat.N_QUADS)) == set(
+        parse(data.encode(), RdfFormat.N_QUADS))
+
+
+def test_default_graph_is_addressable(store: TwinStore) -> None:
+    assert store.graph_exists(DefaultGraph())
