@@ -41,6 +41,7 @@ class ServerProcess:
     args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    backend: str = "embedded"
 
     @property
     def url(self) -> str:
@@ -95,14 +96,24 @@ def start_server(tmp_path: Path) -> Iterator[type[ServerProcess]]:
             server.stop(signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server per test module, over an on-disk store."""
+@pytest.fixture(scope="module", params=["embedded", "oxigraph", "virtuoso"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server process per test module and backend: the embedded store on disk, or a
+    remote Oxigraph server or Virtuoso behind it."""
     directory = tmp_path_factory.mktemp("store")
-    proc = ServerProcess(store=str(directory / "db"), port=free_port(),
-                         args=("--query-timeout", "3"),
+    if request.param == "embedded":
+        location = str(directory / "db")
+    elif request.param == "oxigraph":
+        location = request.getfixturevalue("oxigraph_server").location
+        _clear_remote(location)
+    else:
+        location = virtuoso_location()
+        _clear_remote(location)
+    proc = ServerProcess(store=location, port=free_port(), args=("--query-timeout", "3"),
                          log_path=directory / "server.log")
     proc.start()
+    proc.backend = request.param
     yield proc
     proc.stop()
 
@@ -126,7 +137,7 @@ class OxigraphServer:
         binary = Path(sys.executable).with_name("oxigraph")
         self.process = subprocess.Popen(
             [str(binary), "serve", "--location", str(self.directory), "--bind",
-             f"127.0.0.1:{self.port}", "--union-default-graph"],
+             f"127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         end = time.monotonic() + 30
@@ -186,3 +197,29 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         location = virtuoso_location()
     _clear_remote(location)
     return location
+
+
+# Known deviations of Virtuoso 7.2 (Debian) from SPARQL 1.1 that semtwin passes through
+# rather than hides; listed in docs/operations.md. Each test stays in the run (xfail, not
+# skipped) so a fix on either side shows up as XPASS.
+VIRTUOSO_DEVIATIONS = {
+    "update_dataset_default_graphs": "DROP GRAPH of a graph never created is an error",
+    "update_dataset_named_graphs": "DROP GRAPH of a graph never created is an error",
+    "update_dataset_full": "DROP GRAPH of a graph never created is an error",
+    "put_get_default": "no separately addressable default graph (CLEAR DEFAULT refused)",
+    "put_delete_get_delete": "blank nodes in INSERT templates fail with SR002 after DROP",
+    "post_get_post_get": "blank nodes in INSERT templates fail with SR002 after DROP",
+    "post_get_new_graph": "blank nodes in INSERT templates fail with SR002 after DROP",
+    "put_get_uri_pct_encoded": "graphs survive DROP ALL, so PUT answers 204 instead of 201",
+    "test_select_xml": "DROP ALL leaves earlier graphs behind",
+    "test_select_csv": "DROP ALL leaves earlier graphs behind",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "virtuoso" not in item.name:
+            continue
+        for fragment, reason in VIRTUOSO_DEVIATIONS.items():
+            if fragment in item.name:
+                item.add_marker(pytest.mark.xfail(reason=f"Virtuoso: {reason}", strict=False))

@@ -122,3 +122,13 @@ def add_group_filter(query: str, filter_call: str) -> str:
     for position in reversed(insert_at):
         out = f"{out[:position]}{clause}{out[position:]}"
     return out
+
+
+def query_form(query: str) -> str | None:
+    """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``: the first of them at depth 0."""
+    for token in _tokens(query):
+        if token.depth == 0:
+            keyword = _keyword(token)
+            if keyword in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
+                return keyword
+    return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest

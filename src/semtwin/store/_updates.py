@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from semtwin.rdf import DefaultGraph, GraphName, Quad
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Quad
 
 
 def insert_data(quads: Sequence[Quad]) -> str:
+    """``INSERT DATA``; with blank nodes ``INSERT { } WHERE { }``, which every store accepts
+    (Virtuoso refuses blank nodes in ``INSERT DATA``) and which gives the same fresh nodes."""
     lines = []
+    has_blank = False
     for q in quads:
         triple = f"{q.subject} {q.predicate} {q.object} ."
+        has_blank = has_blank or isinstance(q.subject, BlankNode) or isinstance(
+            q.object, BlankNode)
         if isinstance(q.graph_name, DefaultGraph):
             lines.append(triple)
         else:
             lines.append(f"GRAPH {q.graph_name} {{ {triple} }}")
-    return "INSERT DATA {\n" + "\n".join(lines) + "\n}"
+    body = "{\n" + "\n".join(lines) + "\n}"
+    return f"INSERT {body} WHERE {{}}" if has_blank else f"INSERT DATA {body}"
 
 
 def replace_graph_update(graph: GraphName, quads: Sequence[Quad],

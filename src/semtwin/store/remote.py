@@ -7,23 +7,36 @@ store makes a single update request (see docs/operations.md for what each store 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
+import orjson
 import pyoxigraph as ox
 
 from semtwin.deadline import Deadline
 from semtwin.errors import InvalidInput, QueryTimeout, StoreUnavailable
-from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
-from semtwin.sparqltext import add_using_clauses
+from semtwin.rdf import (
+    BlankNode,
+    DefaultGraph,
+    GraphName,
+    Literal,
+    NamedNode,
+    Quad,
+    RdfFormat,
+    Term,
+    Triple,
+)
+from semtwin.sparqltext import add_using_clauses, query_form
 from semtwin.store._protocol import (
     AskResult,
     GraphResult,
@@ -38,8 +51,9 @@ from semtwin.store._updates import add_quads_update, drop_graph_update, replace_
 log = logging.getLogger("semtwin.store.remote")
 
 
-_RESULT_ACCEPT = ("application/sparql-results+json, application/n-triples;q=0.9, "
-                  "text/turtle;q=0.8, application/sparql-results+xml;q=0.5")
+_FORM = "application/x-www-form-urlencoded"
+_RESULT_ACCEPT = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
+_GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
 _RESULT_PARSERS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
     "application/json": ox.QueryResultsFormat.JSON,
@@ -70,6 +84,10 @@ class RemoteEndpoints:
     """``auto`` (probe at start-up), ``true`` or ``false``."""
     empty_graphs: bool = True
     """Whether the store keeps a named graph with no triples (Virtuoso does not)."""
+    union_query_parameter: str | None = None
+    """A query-string flag that makes one query's default graph the union (Oxigraph's
+    ``union-default-graph``): then the store itself can run without union mode, which in
+    Oxigraph would refuse updates with USING or WITH."""
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -87,7 +105,9 @@ class RemoteEndpoints:
             auth = "Basic " + base64.b64encode(userinfo.encode()).decode()
         base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
         if scheme == "oxigraph":
-            endpoints = cls("oxigraph", f"{base}/query", f"{base}/update", f"{base}/store", auth)
+            endpoints = cls("oxigraph", f"{base}/query", f"{base}/update", f"{base}/store", auth,
+                            union_default_graph="true",
+                            union_query_parameter="union-default-graph")
         elif scheme == "virtuoso":
             endpoints = cls("virtuoso", f"{base}/sparql", f"{base}/sparql",
                             f"{base}/sparql-graph-crud", auth, empty_graphs=False)
@@ -165,7 +185,9 @@ class RemoteStore:
             return response
         text = response.text[:1000].strip()
         if response.status_code in (400, 422):
-            raise InvalidInput(f"the remote store rejected the {what}: {text}")
+            line, column = _error_position(text)
+            raise InvalidInput(f"malformed SPARQL {what} (remote store): {text}",
+                               line=line, column=column)
         if response.status_code in (408, 504):
             raise QueryTimeout(f"the remote store timed out the {what}: {text}")
         raise StoreUnavailable(
@@ -175,7 +197,8 @@ class RemoteStore:
     def _update_text(self, update: str, params: list[tuple[str, str]] | None = None) -> None:
         try:
             response = self._send("POST", self._endpoints.update_url, idempotent=False,
-                                  data=[("update", update), *(params or [])])
+                                  content=urlencode([("update", update), *(params or [])]),
+                                  headers={"Content-Type": _FORM})
         except _Timeout:
             raise StoreUnavailable(
                 "the remote store did not answer the update in time; it may or may not have "
@@ -215,21 +238,27 @@ class RemoteStore:
         prefixes: Mapping[str, str] | None = None,
         deadline: Deadline | None = None,
     ) -> QueryResult:
+        # The prologue goes on the query's first line, so error lines stay the user's.
+        prologue = f"BASE <{base_iri}> " if base_iri else ""
         if prefixes:
-            declared = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in prefixes.items()
-                               if f"{p}:" in sparql)
-            sparql = declared + sparql
-        if base_iri:
-            sparql = f"BASE <{base_iri}>\n{sparql}"
+            prologue += "".join(f"PREFIX {p}: <{iri}> " for p, iri in prefixes.items()
+                                if f"{p}:" in sparql)
+        sparql = prologue + sparql
         form: list[tuple[str, str]] = [("query", sparql)]
         if dataset:
             form += [("default-graph-uri", g) for g in dataset.default_graphs]
             form += [("named-graph-uri", g) for g in dataset.named_graphs]
+        url = self._endpoints.query_url
+        flag = self._endpoints.union_query_parameter
+        if flag and union_default_graph and not dataset:
+            url = f"{url}?{flag}"
         timeout = None if deadline is None else max(deadline.remaining(), 0.001)
+        accept = _GRAPH_ACCEPT if query_form(sparql) in {"CONSTRUCT", "DESCRIBE"} else (
+            _RESULT_ACCEPT)
         try:
-            response = self._send("POST", self._endpoints.query_url, idempotent=True,
-                                  data=form, headers={"Accept": _RESULT_ACCEPT},
-                                  timeout=timeout)
+            response = self._send("POST", url, idempotent=True,
+                                  content=urlencode(form), timeout=timeout,
+                                  headers={"Accept": accept, "Content-Type": _FORM})
         except _Timeout:
             seconds = f"{deadline.seconds:g} s" if deadline else "its timeout"
             raise QueryTimeout(f"query exceeded the timeout of {seconds} (remote store)"
@@ -240,11 +269,14 @@ class RemoteStore:
     def update(
         self, sparql: str, *, dataset: UpdateDataset | None = None, base_iri: str | None = None
     ) -> None:
+        params: list[tuple[str, str]] = []
         if dataset:
-            sparql = add_using_clauses(sparql, dataset.using, dataset.using_named)
+            add_using_clauses(sparql, dataset.using, dataset.using_named)  # conflicts -> 400
+            params += [("using-graph-uri", g) for g in dataset.using]
+            params += [("using-named-graph-uri", g) for g in dataset.using_named]
         if base_iri:
-            sparql = f"BASE <{base_iri}>\n{sparql}"
-        self._update_text(sparql)
+            sparql = f"BASE <{base_iri}> {sparql}"
+        self._update_text(sparql, params)
 
     def quads(
         self,
@@ -256,6 +288,9 @@ class RemoteStore:
         s = str(subject) if subject is not None else "?s"
         p = str(predicate) if predicate is not None else "?p"
         o = str(obj) if obj is not None else "?o"
+        if isinstance(graph, DefaultGraph) and self._endpoints.gsp_url:
+            yield from self._default_graph_quads(subject, predicate, obj)
+            return
         if isinstance(graph, DefaultGraph):
             query = f"SELECT ?s ?p ?o WHERE {{ {s} {p} {o} }}"
         elif graph is not None:
@@ -269,12 +304,30 @@ class RemoteStore:
             yield Quad(values.get("s") or subject, values.get("p") or predicate,  # type: ignore[arg-type]
                        values.get("o") or obj, g)  # type: ignore[arg-type]
 
+    def _default_graph_quads(
+        self, subject: object, predicate: object, obj: object
+    ) -> Iterator[Quad]:
+        """The store's own default graph, through the Graph Store Protocol: with a union
+        default graph, SPARQL cannot address it."""
+        assert self._endpoints.gsp_url is not None
+        response = self._check(self._send(
+            "GET", self._endpoints.gsp_url, idempotent=True, params={"default": ""},
+            headers={"Accept": "application/n-triples"}), "graph read")
+        for quad in ox.parse(response.content, format=RdfFormat.N_TRIPLES):
+            if ((subject is None or quad.subject == subject)
+                    and (predicate is None or quad.predicate == predicate)
+                    and (obj is None or quad.object == obj)):
+                yield quad
+
     def graph_exists(self, graph: GraphName) -> bool:
         if isinstance(graph, DefaultGraph):
             return True
         if self._endpoints.gsp_url:
+            # Connection: close, since some servers (Oxigraph 0.5) send a body with a HEAD
+            # 404, which would corrupt the next response on a kept-alive connection.
             response = self._send("HEAD", self._endpoints.gsp_url, idempotent=True,
-                                  params={"graph": graph.value})
+                                  params={"graph": graph.value},
+                                  headers={"Connection": "close"})
             if response.status_code in (200, 204, 404):
                 return response.status_code != 404
         result = self.query(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
@@ -336,13 +389,63 @@ class RemoteStore:
         self._client.close()
 
 
+_POSITION = re.compile(r"(?:error at|at line)\s+(\d+):(\d+)|line (\d+)", re.IGNORECASE)
+
+
+def _error_position(message: str) -> tuple[int | None, int | None]:
+    """Line and column from Oxigraph ("error at 3:1") or Virtuoso ("line 3:") messages."""
+    found = _POSITION.search(message)
+    if not found:
+        return None, None
+    if found.group(1):
+        return int(found.group(1)), int(found.group(2))
+    return int(found.group(3)), None
+
+
 class _Timeout(Exception):
     pass
+
+
+def _term_from_json(value: dict[str, Any]) -> Term:
+    """A SPARQL JSON term, tolerant of what real stores send: SPARQL 1.0 ``typed-literal``
+    and blank node labels that are not valid Turtle labels (Virtuoso's ``nodeID://b1``)."""
+    kind = value.get("type")
+    text = value.get("value", "")
+    if kind == "uri":
+        return NamedNode(text)
+    if kind == "bnode":
+        label = text if text.isalnum() else "b" + hashlib.sha1(text.encode()).hexdigest()[:24]
+        return BlankNode(label)
+    if kind in ("literal", "typed-literal"):
+        if "xml:lang" in value:
+            return Literal(text, language=value["xml:lang"])
+        if "datatype" in value:
+            return Literal(text, datatype=NamedNode(value["datatype"]))
+        return Literal(text)
+    if kind == "triple":
+        inner = value["value"]
+        return Triple(_term_from_json(inner["subject"]),  # type: ignore[arg-type]
+                      _term_from_json(inner["predicate"]),  # type: ignore[arg-type]
+                      _term_from_json(inner["object"]))
+    raise StoreUnavailable(f"the remote store sent an unknown term type {kind!r}")
+
+
+def _results_from_json(document: dict[str, Any]) -> QueryResult:
+    if "boolean" in document:
+        return AskResult(bool(document["boolean"]))
+    variables = list(document.get("head", {}).get("vars", []))
+    rows = [
+        tuple(_term_from_json(b[v]) if v in b else None for v in variables)
+        for b in document.get("results", {}).get("bindings", [])
+    ]
+    return SelectResult(variables, iter(rows))
 
 
 def _parse_result(response: httpx.Response) -> QueryResult:
     ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
     body = response.content
+    if _RESULT_PARSERS.get(ctype) == ox.QueryResultsFormat.JSON:
+        return _results_from_json(orjson.loads(body))
     if ctype in _RESULT_PARSERS:
         parsed = ox.parse_query_results(body, format=_RESULT_PARSERS[ctype])
         if isinstance(parsed, ox.QueryBoolean):

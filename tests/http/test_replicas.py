@@ -1,0 +1,87 @@
+"""Stateless API processes over one remote store: visibility, failures, slowness."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import OxigraphServer, ServerProcess, _clear_remote, free_port
+
+
+@pytest.fixture
+def oxigraph(tmp_path: Path) -> Iterator[OxigraphServer]:
+    server = OxigraphServer(tmp_path / "ox", free_port()).start()
+    yield server
+    server.stop()
+
+
+def _insert(api: ServerProcess, graph: str, i: int) -> int:
+    response = httpx.post(f"{api.url}/sparql", timeout=30, data={
+        "update": f"INSERT DATA {{ GRAPH <{graph}> {{ <http://e/s{i}> <http://e/p> {i} }} }}"})
+    return response.status_code
+
+
+def _count(api: ServerProcess, graph: str) -> int:
+    response = httpx.get(f"{api.url}/sparql", params={
+        "query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"})
+    response.raise_for_status()
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_two_api_processes_over_one_store(start_server: type[ServerProcess],
+                                          oxigraph: OxigraphServer) -> None:
+    first = start_server(store=oxigraph.location, port=free_port()).start()
+    second = start_server(store=oxigraph.location, port=free_port()).start()
+    # a write through one is visible through the other at once
+    put = httpx.put(f"{first.url}/graphs", params={"graph": "http://e/twin"},
+                    content="<http://e/twin> <http://e/label> \"AHU 1\" .",
+                    headers={"Content-Type": "text/turtle"})
+    assert put.status_code == 201
+    seen = httpx.get(f"{second.url}/graphs", params={"graph": "http://e/twin"})
+    assert seen.status_code == 200
+    assert "AHU 1" in seen.text
+    # concurrent writers through both processes: every acknowledged write is there
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda i: _insert((first, second)[i % 2], "http://e/g", i),
+                                 range(100)))
+    assert statuses == [204] * 100
+    assert _count(first, "http://e/g") == 100
+    assert _count(second, "http://e/g") == 100
+
+
+def test_store_outage_gives_503_then_recovers(start_server: type[ServerProcess],
+                                              oxigraph: OxigraphServer) -> None:
+    api = start_server(store=oxigraph.location, port=free_port()).start()
+    assert _insert(api, "http://e/g", 1) == 204
+    oxigraph.stop()
+    down_write = httpx.post(f"{api.url}/sparql", timeout=30, data={
+        "update": "INSERT DATA { GRAPH <http://e/g> { <http://e/a> <http://e/p> 2 . "
+                  "<http://e/b> <http://e/p> 3 } }"})
+    assert down_write.status_code == 503
+    assert "cannot be reached" in down_write.json()["detail"]
+    down_read = httpx.get(f"{api.url}/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    assert down_read.status_code == 503
+    oxigraph.start()
+    assert _count(api, "http://e/g") == 1  # nothing of the failed changeset landed
+    assert _insert(api, "http://e/g", 4) == 204
+    assert _count(api, "http://e/g") == 2
+
+
+def test_slow_store_query_times_out_cleanly(start_server: type[ServerProcess],
+                                            oxigraph: OxigraphServer) -> None:
+    _clear_remote(oxigraph.location)
+    api = start_server(store=oxigraph.location, port=free_port(),
+                       args=("--query-timeout", "1")).start()
+    data = "".join(f"<http://e/s{i}> <http://e/p> \"{i}\" .\n" for i in range(400))
+    httpx.put(f"{api.url}/graphs", params={"graph": "http://e/big"}, content=data,
+              headers={"Content-Type": "application/n-triples"}).raise_for_status()
+    slow = httpx.get(f"{api.url}/sparql", timeout=30, params={
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"})
+    assert slow.status_code == 503
+    assert slow.json()["title"] == "Query timeout"
+    assert httpx.get(f"{api.url}/healthz").status_code == 200
+
+
