@@ -112,3 +112,19 @@ def test_rdflib_sparql_update_store(server: ServerProcess, graph_iri: str) -> No
     graph.remove((URIRef(EX + "vav9"), None, None))
     assert list(graph.objects(URIRef(EX + "vav9"), None)) == []
     store.close()
+
+
+def test_repeated_queries_answer_the_same(server: ServerProcess, graph_iri: str) -> None:
+    """A query proven fast is answered by the inline fast path from its second run on;
+    results, formats and the base IRI must not change."""
+    query = f"SELECT ?v ?rel WHERE {{ <{EX}ahu1> <{EX}feeds> ?v BIND(<rel> AS ?rel) }} ORDER BY ?v"
+    answers = []
+    for _ in range(6):
+        response = httpx.get(f"{server.url}/sparql", params={"query": query},
+                             headers={"Accept": "text/csv"})
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/csv")
+        answers.append(response.text)
+    assert len(set(answers)) == 1
+    rows = list(csv.reader(io.StringIO(answers[0])))
+    assert rows[1] == [f"{EX}vav1", f"{server.url}/rel"]

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from semtwin.deadline import Deadline
-from semtwin.errors import NotAcceptable, QueryTimeout
+from semtwin.errors import NotAcceptable, QueryTimeout, SemtwinError
 from semtwin.negotiation import best_match
 from semtwin.services.profiles import Plan, QueryProfiles
 from semtwin.services.results import (
@@ -61,6 +61,24 @@ class SparqlService:
         self._settings = settings
         self.profiles = QueryProfiles()
         self._inline_allowed = store.capabilities.in_process
+
+    def try_inline(self, request: QueryRequest) -> Rendered | None:
+        """The result if the query is proven fast and stays within its inline budget; None
+        when it must take the normal path (unknown, slow, or any error to report)."""
+        key = f"{request.text}\x00{request.dataset}"
+        timeout = self._settings.query_timeout
+        if not self._inline_allowed or self.profiles.plan(key, timeout) is not Plan.INLINE:
+            return None
+        budget = Deadline(min(timeout, INLINE_BUDGET_S))
+        try:
+            rendered = self.query(request, budget)
+        except QueryTimeout:
+            self.profiles.record(key, INLINE_BUDGET_S * 1000)
+            return None
+        except SemtwinError:
+            return None
+        self.profiles.record(key, (time.monotonic() - budget.started) * 1000)
+        return rendered
 
     async def execute(self, request: QueryRequest, pool: WorkerPool) -> Rendered:
         """Run a query by what is known of it (ADR 0005): inline if proven fast, else in a
