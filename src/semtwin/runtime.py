@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from semtwin.services.graphs import GraphStoreService
-from semtwin.services.sparql import SparqlService
+from semtwin.services.pipeline import WritePipeline
+from semtwin.services.sparql import DEFAULT_PREFIXES, SparqlService
+from semtwin.services.twins import TwinService
 from semtwin.services.workers import WorkerPool
 from semtwin.settings import Settings
 from semtwin.store import TwinStore, open_store
@@ -21,12 +23,18 @@ class Semtwin:
     store: TwinStore
     sparql: SparqlService = field(init=False)
     graphs: GraphStoreService = field(init=False)
+    pipeline: WritePipeline = field(init=False)
+    twins: TwinService = field(init=False)
     query_pool: WorkerPool = field(init=False)
     lookup_pool: WorkerPool = field(init=False)
 
     def __post_init__(self) -> None:
         self.sparql = SparqlService(self.store, self.settings)
         self.graphs = GraphStoreService(self.store)
+        self.pipeline = WritePipeline(
+            self.store, serialize_writes=self.store.capabilities.in_process)
+        self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
+                                 DEFAULT_PREFIXES)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)
 

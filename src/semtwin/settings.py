@@ -28,6 +28,8 @@ class Settings:
     remote_retries: int = 3
     remote_union_default_graph: str = "auto"
     remote_gsp_url: str | None = None
+    twin_base: str = "urn:twin:"
+    """Twins created through the API get the IRI ``{twin_base}{id}``."""
     host: str = "127.0.0.1"
     port: int = 8000
     base_iri: str = "http://localhost:8000/"

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import OxigraphServer, ServerProcess, _clear_remote, free_port
+from tests.conftest import (
+    OxigraphServer,
+    ServerProcess,
+    _clear_remote,
+    free_port,
+    virtuoso_location,
+)
 
 
 @pytest.fixture
@@ -85,3 +91,55 @@ def test_slow_store_query_times_out_cleanly(start_server: type[ServerProcess],
     assert httpx.get(f"{api.url}/healthz").status_code == 200
 
 
+
+
+def _increment(api: ServerProcess, url_path: str) -> int:
+    """Read-modify-write with If-Match until it lands; returns how many 412s it took."""
+    conflicts = 0
+    while True:
+        current = httpx.get(f"{api.url}{url_path}")
+        count = current.json()["properties"]["https://ex.org/count"]
+        body = {"$types": ["https://ex.org/Counter"],
+                "properties": {"https://ex.org/count": count + 1}}
+        response = httpx.put(f"{api.url}{url_path}", json=body, timeout=30,
+                             headers={"If-Match": current.headers["etag"]})
+        if response.status_code == 200:
+            return conflicts
+        assert response.status_code == 412
+        conflicts += 1
+
+
+@pytest.mark.parametrize("backend", [
+    pytest.param("oxigraph", marks=pytest.mark.xfail(
+        reason="Oxigraph server runs concurrent update requests under repeatable-read "
+        "isolation without write-conflict detection: two conflicting If-Match writes through "
+        "different processes can both succeed (docs/operations.md)", strict=False)),
+    pytest.param("virtuoso", marks=pytest.mark.xfail(
+        reason="Virtuoso 7 applies concurrent update requests without serializing them: the "
+        "journal head forks and sequence numbers repeat (docs/operations.md)", strict=False)),
+])
+def test_conflicting_writers_on_two_processes_lose_no_update(
+        start_server: type[ServerProcess], request: pytest.FixtureRequest,
+        backend: str) -> None:
+    if backend == "oxigraph":
+        location = request.getfixturevalue("oxigraph").location
+    else:
+        location = virtuoso_location()
+        _clear_remote(location)
+    apis = [start_server(store=location, port=free_port()).start() for _ in range(2)]
+    path = "/api/v1/twins/counter"
+    created = httpx.put(f"{apis[0].url}{path}", json={
+        "$types": ["https://ex.org/Counter"], "properties": {"https://ex.org/count": 0}})
+    assert created.status_code == 201
+    start = httpx.get(f"{apis[0].url}/api/v1/events", params={"after": 0}).json()["last"]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        conflicts = list(pool.map(lambda i: _increment(apis[i % 2], path), range(30)))
+    final = httpx.get(f"{apis[1].url}{path}").json()["properties"]["https://ex.org/count"]
+    assert final == 30  # every acknowledged increment is there: no lost update
+    assert sum(conflicts) > 0  # the writers really did collide
+    # the journal is gap-free and in order, seen alike from both processes
+    for api in apis:
+        events = httpx.get(f"{api.url}/api/v1/events",
+                           params={"after": start, "limit": 1000}).json()["events"]
+        assert [e["sequence"] for e in events] == list(range(start + 1, start + 31))
+        assert len({e["id"] for e in events}) == 30

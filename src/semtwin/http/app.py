@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from semtwin import __version__
-from semtwin.http import graphs, health, sparql
+from semtwin.http import graphs, health, sparql, twins
 from semtwin.http.fastpath import SparqlFastPath
 from semtwin.http.middleware import RequestContextMiddleware
 from semtwin.http.problems import install_problem_handlers
@@ -34,6 +34,7 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(sparql.build_router())
     app.include_router(graphs.build_router())
+    app.include_router(twins.build_router())
     app.include_router(health.build_router())
     settings = runtime.settings
     if settings.cors_origins:

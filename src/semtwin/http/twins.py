@@ -1,0 +1,113 @@
+"""``/api/v1/twins`` and ``/api/v1/events``: twins as JSON with ETags, and the change feed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import Response
+
+from semtwin.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
+from semtwin.http._body import media_type, read_body
+from semtwin.http._runtime import RuntimeDep
+
+_TWIN_EXAMPLE = {
+    "$types": ["brick:Air_Handling_Unit"],
+    "properties": {"rdfs:label": "AHU 1", "brick:feeds": {"@id": "urn:twin:vav-1"}},
+}
+_TWIN_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object"}, "example": _TWIN_EXAMPLE}}}}
+
+
+def _json_response(body: Any, status: int = 200, etag: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    all_headers = dict(headers or {})
+    if etag:
+        all_headers["ETag"] = f'"{etag}"'
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+                    headers=all_headers)
+
+
+def _etag_value(header: str | None) -> str | None:
+    if header is None:
+        return None
+    value = header.strip()
+    if value.startswith("W/"):
+        raise PreconditionFailed("weak ETags cannot be used for writes")
+    return value.strip('"')
+
+
+async def _json_body(request: Request) -> Any:
+    kind, _ = media_type(request)
+    if kind not in ("application/json", "application/ld+json"):
+        raise UnsupportedMediaType(f"a twin is sent as application/json, not {kind or 'nothing'}")
+    body = await read_body(request)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise InvalidInput(f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}",
+                           line=err.lineno, column=err.colno) from None
+
+
+def _actor(request: Request) -> tuple[str | None, str | None]:
+    return None, getattr(request.state, "request_id", None)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["Twins"])
+
+    @router.get("/twins/{twin_id}", summary="Get a twin", response_class=Response)
+    async def get_twin(twin_id: str, runtime: RuntimeDep) -> Response:
+        document = await runtime.lookup_pool.run(lambda: runtime.twins.get(twin_id))
+        return _json_response(document.body, etag=document.etag)
+
+    @router.put("/twins/{twin_id}", summary="Create or replace a twin", openapi_extra=_TWIN_BODY,
+                response_class=Response)
+    async def put_twin(twin_id: str, request: Request, runtime: RuntimeDep,
+                       if_match: Annotated[str | None, Header()] = None,
+                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        body = await _json_body(request)
+        actor, request_id = _actor(request)
+        document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
+            twin_id, body, if_match=_etag_value(if_match),
+            if_none_match=(if_none_match or "").strip() == "*", actor=actor,
+            request_id=request_id))
+        return _json_response(document.body, 201 if created else 200, document.etag)
+
+    @router.post("/twins", summary="Create a twin (server-assigned id unless $id is given)",
+                 openapi_extra=_TWIN_BODY, response_class=Response)
+    async def post_twin(request: Request, runtime: RuntimeDep) -> Response:
+        body = await _json_body(request)
+        actor, request_id = _actor(request)
+        document = await runtime.lookup_pool.run(
+            lambda: runtime.twins.create(body, actor=actor, request_id=request_id))
+        return _json_response(document.body, 201, document.etag,
+                              {"Location": f"/api/v1/twins/{document.body['$id']}"})
+
+    @router.delete("/twins/{twin_id}", summary="Delete a twin", status_code=204,
+                   response_class=Response)
+    async def delete_twin(twin_id: str, request: Request, runtime: RuntimeDep,
+                          if_match: Annotated[str | None, Header()] = None) -> Response:
+        actor, request_id = _actor(request)
+        await runtime.lookup_pool.run(lambda: runtime.twins.delete(
+            twin_id, if_match=_etag_value(if_match), actor=actor, request_id=request_id))
+        return Response(status_code=204)
+
+    @router.get("/events", summary="Change feed (CloudEvents), long-poll with wait=",
+                response_class=Response)
+    async def events(runtime: RuntimeDep,
+                     after: Annotated[int, Query(ge=0)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                     wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Response:
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            found = await runtime.lookup_pool.run(
+                lambda: runtime.pipeline.events(after, limit))
+            if found or asyncio.get_running_loop().time() >= deadline:
+                last = found[-1]["sequence"] if found else after
+                return _json_response({"events": found, "last": last})
+            await asyncio.sleep(0.1)
+
+    return router

@@ -1,0 +1,231 @@
+"""The one write pipeline: a changeset, its preconditions and its journal event, committed
+as one SPARQL Update request, so it is atomic wherever the store makes one update request
+atomic, and works the same on the embedded and on remote stores.
+
+The request's first operation claims the next journal sequence number *and* checks the
+preconditions (ETag) in one ``DELETE/INSERT ... WHERE``; every later operation is conditioned
+on the event that first operation wrote. If a precondition fails, the first operation
+matches nothing, and so does every other: nothing is written, no event exists.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from semtwin.errors import NotFound, PreconditionFailed, StoreUnavailable
+from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.store import SelectResult, TwinStore
+
+ST = "https://semtwin.dev/ns#"
+JOURNAL = NamedNode("urn:semtwin:journal")
+META = NamedNode("urn:semtwin:meta")
+XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+
+
+@dataclass(frozen=True)
+class Precondition:
+    subject: NamedNode
+    if_match: str | None = None
+    """The subject's current ETag must be this."""
+    must_not_exist: bool = False
+    """``If-None-Match: *``: the subject must have no ETag yet."""
+    must_exist: bool = False
+
+
+@dataclass
+class Changeset:
+    event_type: str
+    subject: NamedNode
+    remove: Sequence[Quad] = ()
+    add: Sequence[Quad] = ()
+    clear_graphs: Sequence[NamedNode] = ()
+    """Graphs whose whole content is removed before ``add`` (replace and delete)."""
+    precondition: Precondition | None = None
+    new_etag: str | None = None
+    """The subject's ETag after the change; None removes its metadata (a delete)."""
+    data: dict[str, Any] = field(default_factory=dict)
+    actor: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Committed:
+    seq: int
+    event_id: str
+    time: str
+    etag: str | None
+
+
+class WritePipeline:
+    def __init__(self, store: TwinStore, *, serialize_writes: bool) -> None:
+        self._store = store
+        # In one process, writes are serialized so sequence claims never race; over a
+        # remote store the store's own update isolation decides (docs/operations.md).
+        self._lock = threading.Lock() if serialize_writes else None
+        self._ready = False
+
+    def ensure_journal(self) -> None:
+        if self._ready:
+            return
+        self._store.update(
+            f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> 0 }} }} "
+            f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?s }} }} }}"
+        )
+        self._ready = True
+
+    def commit(self, changeset: Changeset) -> Committed:
+        self.ensure_journal()
+        event_id = str(uuid.uuid4())
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        update = _update_text(changeset, event_id, now)
+        if self._lock is None:
+            self._store.update(update)
+        else:
+            with self._lock:
+                self._store.update(update)
+        seq = self._seq_of(event_id)
+        if seq is None:
+            self._explain_failure(changeset)
+        assert seq is not None
+        return Committed(seq, event_id, now, changeset.new_etag)
+
+    def _seq_of(self, event_id: str) -> int | None:
+        result = self._store.query(
+            f"SELECT ?seq WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}id> {_lit(event_id)} ; "
+            f"<{ST}seq> ?seq }} }}", union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        for row in result.rows:
+            if isinstance(row[0], Literal):
+                return int(row[0].value)
+        return None
+
+    def current_etag(self, subject: NamedNode) -> str | None:
+        result = self._store.query(
+            f"SELECT ?etag WHERE {{ GRAPH {META} {{ {subject} <{ST}etag> ?etag }} }}",
+            union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        for row in result.rows:
+            if isinstance(row[0], Literal):
+                return row[0].value
+        return None
+
+    def _explain_failure(self, changeset: Changeset) -> None:
+        condition = changeset.precondition
+        if condition is None:
+            raise StoreUnavailable("the store did not apply the change; nothing was written")
+        current = self.current_etag(condition.subject)
+        if current is None and (condition.must_exist or condition.if_match):
+            raise NotFound(f"no twin {condition.subject.value}")
+        if condition.must_not_exist and current is not None:
+            raise PreconditionFailed("the twin already exists (If-None-Match: *)",
+                                     etag=current)
+        raise PreconditionFailed(
+            f"the twin changed: its ETag is {current}, not {condition.if_match}",
+            etag=current)
+
+    def head(self) -> int:
+        result = self._store.query(
+            f"SELECT ?seq WHERE {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?seq }} }}",
+            union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        for row in result.rows:
+            if isinstance(row[0], Literal):
+                return int(row[0].value)
+        return 0
+
+    def events(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """CloudEvents 1.0 (JSON) with sequence numbers greater than ``after``, in order."""
+        result = self._store.query(
+            f"SELECT ?seq ?id ?type ?subject ?time ?data ?actor ?request WHERE {{ "
+            f"GRAPH {JOURNAL} {{ ?e <{ST}seq> ?seq ; <{ST}id> ?id ; <{ST}type> ?type ; "
+            f"<{ST}subject> ?subject ; <{ST}time> ?time ; <{ST}data> ?data . "
+            f"OPTIONAL {{ ?e <{ST}actor> ?actor }} OPTIONAL {{ ?e <{ST}request> ?request }} "
+            f"FILTER(?seq > {int(after)}) }} }} ORDER BY ?seq LIMIT {int(limit)}",
+            union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        events = []
+        for row in result.rows:
+            values = dict(zip(result.variables, row, strict=True))
+            seq = int(values["seq"].value)  # type: ignore[union-attr]
+            event: dict[str, Any] = {
+                "specversion": "1.0",
+                "id": values["id"].value,  # type: ignore[union-attr]
+                "source": "urn:semtwin",
+                "type": f"dev.semtwin.{values['type'].value}",  # type: ignore[union-attr]
+                "subject": values["subject"].value,  # type: ignore[union-attr]
+                "time": values["time"].value,  # type: ignore[union-attr]
+                "datacontenttype": "application/json",
+                "sequence": seq,
+                "data": json.loads(values["data"].value),  # type: ignore[union-attr]
+            }
+            if values.get("actor") is not None:
+                event["actor"] = values["actor"].value  # type: ignore[union-attr]
+            if values.get("request") is not None:
+                event["requestid"] = values["request"].value  # type: ignore[union-attr]
+            events.append(event)
+        return events
+
+
+def _lit(text: str) -> str:
+    return str(Literal(text))
+
+
+def _ground(quads: Sequence[Quad]) -> str:
+    parts = []
+    for q in quads:
+        parts.append(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}")
+    return " ".join(parts)
+
+
+def _update_text(cs: Changeset, event_id: str, now: str) -> str:
+    st = f"<{ST}"
+    time_literal = f'"{now}"^^<{XSD_DATETIME}>'
+    subject = cs.subject
+    claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
+    event = [
+        f"?ev {st}id> {_lit(event_id)}", f"?ev {st}seq> ?new",
+        f"?ev {st}type> {_lit(cs.event_type)}", f"?ev {st}subject> {subject}",
+        f"?ev {st}time> {time_literal}",
+        f"?ev {st}data> {_lit(json.dumps(cs.data, separators=(',', ':')))}",
+    ]
+    if cs.actor:
+        event.append(f"?ev {st}actor> {_lit(cs.actor)}")
+    if cs.request_id:
+        event.append(f"?ev {st}request> {_lit(cs.request_id)}")
+    condition = ""
+    pre = cs.precondition
+    if pre is not None:
+        etag_of = f"GRAPH {META} {{ {pre.subject} {st}etag>"
+        if pre.if_match is not None:
+            condition += f"FILTER EXISTS {{ {etag_of} {_lit(pre.if_match)} }} }} "
+        if pre.must_not_exist:
+            condition += f"FILTER NOT EXISTS {{ {etag_of} ?etag }} }} "
+        if pre.must_exist:
+            condition += f"FILTER EXISTS {{ {etag_of} ?etag }} }} "
+    operations = [
+        f"DELETE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} }} "
+        f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?new . {' . '.join(event)} }} }} "
+        f"WHERE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} "
+        f"BIND(?old + 1 AS ?new) "
+        f"BIND(IRI(CONCAT(\"urn:semtwin:event:\", STR(?new))) AS ?ev) {condition}}}",
+        f"DELETE {{ GRAPH {META} {{ {subject} ?mp ?mo }} }} "
+        f"WHERE {{ {claimed} GRAPH {META} {{ {subject} ?mp ?mo }} }}",
+    ]
+    if cs.new_etag is not None:
+        operations.append(
+            f"INSERT {{ GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
+            f"{st}updated> {time_literal} }} }} WHERE {{ {claimed} }}")
+    for graph in cs.clear_graphs:
+        operations.append(f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} "
+                          f"WHERE {{ {claimed} GRAPH {graph} {{ ?s ?p ?o }} }}")
+    if cs.remove:
+        operations.append(f"DELETE {{ {_ground(cs.remove)} }} WHERE {{ {claimed} }}")
+    if cs.add:
+        operations.append(f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claimed} }}")
+    return " ;\n".join(operations)

@@ -1,0 +1,253 @@
+"""Twins as JSON for apps; every twin stays an RDF resource in its own named graph.
+
+JSON shape (docs/rest-api.md)::
+
+    {"$id": "ahu-1", "$iri": "urn:twin:ahu-1", "$types": ["brick:Air_Handling_Unit"],
+     "properties": {"rdfs:label": "AHU 1", "brick:ratedPower": {"@value": "5.5",
+                    "@type": "xsd:decimal"}, "brick:feeds": {"@id": "urn:twin:vav-1"}},
+     "$etag": "...", "$metadata": {"lastUpdateTime": "2026-11-25T17:00:00Z"}}
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+import jsonpatch
+
+from semtwin.errors import InvalidInput, NotFound, PreconditionFailed
+from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
+from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
+from semtwin.store import SelectResult, TwinStore
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+_NATIVE = {f"{XSD}string", f"{XSD}integer", f"{XSD}double", f"{XSD}boolean"}
+_TOP_LEVEL = {"$id", "$iri", "$types", "properties", "$etag", "$metadata"}
+
+
+@dataclass(frozen=True)
+class TwinDocument:
+    body: dict[str, Any]
+    etag: str
+
+
+class TwinService:
+    def __init__(self, store: TwinStore, pipeline: WritePipeline, base: str,
+                 prefixes: dict[str, str]) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._base = base
+        self._prefixes = prefixes
+
+    # --- identity -------------------------------------------------------------------------
+
+    def iri(self, twin_id: str) -> NamedNode:
+        if not twin_id or len(twin_id) > 256 or any(c in twin_id for c in "/?#<>\" {}|\\^`"):
+            raise InvalidInput(f"twin id {twin_id!r} must be 1-256 characters without "
+                               "'/', '?', '#', spaces or quotes")
+        return NamedNode(self._base + quote(twin_id, safe="-._~:@!$&'()*+,;="))
+
+    def id_of(self, iri: str) -> str:
+        return unquote(iri[len(self._base):]) if iri.startswith(self._base) else iri
+
+    def expand(self, name: str, where: str) -> NamedNode:
+        """An IRI, or a CURIE with a known prefix."""
+        prefix, sep, local = name.partition(":")
+        if sep and prefix in self._prefixes and not local.startswith("//"):
+            name = self._prefixes[prefix] + local
+        if ":" not in name:
+            raise InvalidInput(f"{where}: {name!r} is neither an absolute IRI nor a known "
+                               f"prefixed name ({', '.join(sorted(self._prefixes))})")
+        try:
+            return NamedNode(name)
+        except ValueError as err:
+            raise InvalidInput(f"{where}: {name!r} is not a valid IRI: {err}") from None
+
+    def compact(self, iri: str) -> str:
+        for prefix, namespace in self._prefixes.items():
+            if iri.startswith(namespace) and iri[len(namespace):].replace("_", "a").isalnum():
+                return f"{prefix}:{iri[len(namespace):]}"
+        return iri
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get(self, twin_id: str) -> TwinDocument:
+        iri = self.iri(twin_id)
+        etag, updated = self._metadata(iri)
+        if etag is None:
+            raise NotFound(f"no twin {twin_id!r}")
+        quads = list(self._store.quads(graph=iri))
+        return TwinDocument(self._to_json(twin_id, iri, quads, etag, updated), etag)
+
+    def _metadata(self, iri: NamedNode) -> tuple[str | None, str | None]:
+        result = self._store.query(
+            f"SELECT ?etag ?updated WHERE {{ GRAPH {META} {{ {iri} <{ST}etag> ?etag . "
+            f"OPTIONAL {{ {iri} <{ST}updated> ?updated }} }} }}", union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        for etag, updated in result.rows:
+            return (etag.value if isinstance(etag, Literal) else None,
+                    updated.value if isinstance(updated, Literal) else None)
+        return None, None
+
+    def _to_json(self, twin_id: str, iri: NamedNode, quads: Iterable[Quad], etag: str,
+                 updated: str | None) -> dict[str, Any]:
+        types: list[str] = []
+        properties: dict[str, list[Any]] = {}
+        for quad in quads:
+            if quad.subject != iri:
+                continue
+            if quad.predicate.value == RDF_TYPE and isinstance(quad.object, NamedNode):
+                types.append(self.compact(quad.object.value))
+            else:
+                key = self.compact(quad.predicate.value)
+                properties.setdefault(key, []).append(self._value_to_json(quad.object))
+        return {
+            "$id": twin_id,
+            "$iri": iri.value,
+            "$types": sorted(types),
+            "properties": {k: v[0] if len(v) == 1 else sorted(v, key=repr)
+                           for k, v in sorted(properties.items())},
+            "$etag": etag,
+            "$metadata": {"lastUpdateTime": updated},
+        }
+
+    def _value_to_json(self, term: Term) -> Any:
+        if isinstance(term, NamedNode):
+            return {"@id": self.compact(term.value)}
+        if isinstance(term, BlankNode):
+            return {"@id": f"_:{term.value}"}
+        if isinstance(term, Literal):
+            if term.language:
+                return {"@value": term.value, "@language": term.language}
+            datatype = term.datatype.value
+            try:
+                if datatype == f"{XSD}string":
+                    return term.value
+                if datatype == f"{XSD}integer":
+                    return int(term.value)
+                if datatype == f"{XSD}double":
+                    return float(term.value)
+                if datatype == f"{XSD}boolean":
+                    return term.value in ("true", "1")
+            except ValueError:
+                pass
+            return {"@value": term.value, "@type": self.compact(datatype)}
+        return {"@value": str(term)}
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def to_quads(self, twin_id: str, iri: NamedNode, body: Any) -> list[Quad]:
+        if not isinstance(body, dict):
+            raise InvalidInput("the twin must be a JSON object")
+        unknown = set(body) - _TOP_LEVEL
+        if unknown:
+            raise InvalidInput(f"unknown member(s) {sorted(unknown)}; a twin has "
+                               f"{sorted(_TOP_LEVEL)}")
+        if "$id" in body and body["$id"] != twin_id:
+            raise InvalidInput(f"$id {body['$id']!r} does not match the twin id {twin_id!r}")
+        quads: list[Quad] = []
+        types = body.get("$types", [])
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise InvalidInput("$types must be a list of IRIs")
+        for index, name in enumerate(types):
+            quads.append(Quad(iri, NamedNode(RDF_TYPE), self.expand(name, f"$types[{index}]"),
+                              iri))
+        properties = body.get("properties", {})
+        if not isinstance(properties, dict):
+            raise InvalidInput("properties must be an object")
+        for key, value in properties.items():
+            predicate = self.expand(key, f"properties.{key}")
+            values = value if isinstance(value, list) else [value]
+            for index, item in enumerate(values):
+                where = f"properties.{key}" + (f"[{index}]" if isinstance(value, list) else "")
+                quads.append(Quad(iri, predicate, self._value_from_json(item, where), iri))
+        return quads
+
+    def _value_from_json(self, value: Any, where: str) -> Term:
+        if isinstance(value, bool):
+            return Literal(value)
+        if isinstance(value, int):
+            return Literal(value)
+        if isinstance(value, float):
+            return Literal(value)
+        if isinstance(value, str):
+            return Literal(value)
+        if isinstance(value, dict):
+            if set(value) == {"@id"} and isinstance(value["@id"], str):
+                return self.expand(value["@id"], where)
+            if "@value" in value and isinstance(value["@value"], str):
+                if set(value) == {"@value", "@language"}:
+                    return Literal(value["@value"], language=str(value["@language"]))
+                if set(value) == {"@value", "@type"}:
+                    return Literal(value["@value"],
+                                   datatype=self.expand(str(value["@type"]), where))
+                if set(value) == {"@value"}:
+                    return Literal(value["@value"])
+        raise InvalidInput(f"{where}: {value!r} is not a twin value (a string, number, boolean, "
+                           '{"@id": IRI}, {"@value", "@type"} or {"@value", "@language"})')
+
+    def put(self, twin_id: str, body: Any, *, if_match: str | None = None,
+            if_none_match: bool = False, actor: str | None = None,
+            request_id: str | None = None) -> tuple[TwinDocument, bool]:
+        """Create or replace; returns the stored twin and whether it was created.
+
+        Without a client precondition a lost race (created or deleted meanwhile) is retried.
+        """
+        iri = self.iri(twin_id)
+        quads = self.to_quads(twin_id, iri, body)
+        for attempt in range(3):
+            try:
+                return self._put_once(twin_id, iri, quads, if_match=if_match,
+                                      if_none_match=if_none_match, actor=actor,
+                                      request_id=request_id)
+            except (PreconditionFailed, NotFound):
+                if if_match is not None or if_none_match or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _put_once(self, twin_id: str, iri: NamedNode, quads: list[Quad], *,
+                  if_match: str | None, if_none_match: bool, actor: str | None,
+                  request_id: str | None) -> tuple[TwinDocument, bool]:
+        before_etag, _ = self._metadata(iri)
+        before = self.get(twin_id).body if before_etag else None
+        created = before is None
+        etag = uuid.uuid4().hex
+        new_json = self._to_json(twin_id, iri, quads, etag, None)
+        data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
+        if created:
+            data["twin"] = _content(new_json)
+        else:
+            assert before is not None
+            data["patch"] = jsonpatch.make_patch(_content(before), _content(new_json)).patch
+        precondition = Precondition(
+            iri, if_match=if_match,
+            must_not_exist=if_none_match or (created and if_match is None),
+            must_exist=not created and if_match is None,
+        )
+        self._pipeline.commit(Changeset(
+            event_type="twin.created" if created else "twin.updated", subject=iri,
+            clear_graphs=[iri], add=quads, precondition=precondition, new_etag=etag,
+            data=data, actor=actor, request_id=request_id))
+        return self.get(twin_id), created
+
+    def create(self, body: Any, **kwargs: Any) -> TwinDocument:
+        twin_id = body.get("$id") if isinstance(body, dict) and body.get("$id") else None
+        document, _ = self.put(twin_id or uuid.uuid4().hex, body, if_none_match=True, **kwargs)
+        return document
+
+    def delete(self, twin_id: str, *, if_match: str | None = None, actor: str | None = None,
+               request_id: str | None = None) -> None:
+        iri = self.iri(twin_id)
+        self._pipeline.commit(Changeset(
+            event_type="twin.deleted", subject=iri, clear_graphs=[iri],
+            precondition=Precondition(iri, if_match=if_match, must_exist=True),
+            new_etag=None, data={"$id": twin_id, "$iri": iri.value},
+            actor=actor, request_id=request_id))
+
+
+def _content(twin: dict[str, Any]) -> dict[str, Any]:
+    return {"$types": twin["$types"], "properties": twin["properties"]}

@@ -1,0 +1,124 @@
+"""Twins as JSON with ETags and the change feed, on every backend, through the real server."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from tests.conftest import ServerProcess
+
+AHU = {"$types": ["brick:Air_Handling_Unit"],
+       "properties": {"rdfs:label": "AHU 1", "brick:feeds": {"@id": "urn:twin:vav-1"},
+                      "https://ex.org/ratedPower": {"@value": "5.5", "@type": "xsd:decimal"},
+                      "https://ex.org/serial": ["A1", "B2"], "https://ex.org/zones": 3}}
+
+
+@pytest.fixture
+def twin_id() -> str:
+    return f"ahu-{uuid.uuid4().hex[:8]}"
+
+
+def _events_after(server: ServerProcess, seq: int) -> list[dict]:
+    response = httpx.get(f"{server.url}/api/v1/events", params={"after": seq})
+    assert response.status_code == 200
+    return list(response.json()["events"])
+
+
+def _head(server: ServerProcess) -> int:
+    return int(httpx.get(f"{server.url}/api/v1/events",
+                         params={"after": 0, "limit": 1000}).json()["last"])
+
+
+def test_create_get_replace_delete(server: ServerProcess, twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    before = _head(server)
+    created = httpx.put(url, json=AHU)
+    assert created.status_code == 201
+    etag = created.headers["etag"].strip('"')
+    body = created.json()
+    assert body["$id"] == twin_id
+    assert body["$iri"] == f"urn:twin:{twin_id}"
+    assert body["$types"] == ["brick:Air_Handling_Unit"]
+    assert body["properties"]["https://ex.org/serial"] == ["A1", "B2"]
+    assert body["properties"]["https://ex.org/zones"] == 3
+    assert body["$etag"] == etag
+
+    fetched = httpx.get(url)
+    assert fetched.status_code == 200
+    assert fetched.json() == body
+    # the twin is plain RDF for analysts, right away
+    ask = httpx.get(f"{server.url}/sparql", params={
+        "query": f"ASK {{ <urn:twin:{twin_id}> brick:feeds <urn:twin:vav-1> }}"})
+    assert ask.json()["boolean"] is True
+
+    changed = {**AHU, "properties": {**AHU["properties"], "rdfs:label": "AHU one"}}
+    replaced = httpx.put(url, json=changed, headers={"If-Match": f'"{etag}"'})
+    assert replaced.status_code == 200
+    assert replaced.json()["properties"]["rdfs:label"] == "AHU one"
+    new_etag = replaced.headers["etag"].strip('"')
+    assert new_etag != etag
+
+    stale = httpx.delete(url, headers={"If-Match": f'"{etag}"'})
+    assert stale.status_code == 412
+    assert httpx.delete(url, headers={"If-Match": f'"{new_etag}"'}).status_code == 204
+    assert httpx.get(url).status_code == 404
+    assert httpx.delete(url).status_code == 404
+
+    events = _events_after(server, before)
+    assert [e["type"] for e in events] == ["dev.semtwin.twin.created",
+                                           "dev.semtwin.twin.updated",
+                                           "dev.semtwin.twin.deleted"]
+    assert [e["sequence"] for e in events] == [before + 1, before + 2, before + 3]
+    assert events[1]["data"]["patch"] == [
+        {"op": "replace", "path": "/properties/rdfs:label", "value": "AHU one"}]
+    assert all(e["specversion"] == "1.0" and e["subject"] == f"urn:twin:{twin_id}"
+               for e in events)
+
+
+def test_preconditions_write_nothing_and_emit_nothing(server: ServerProcess,
+                                                      twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    first = httpx.put(url, json=AHU, headers={"If-None-Match": "*"})
+    assert first.status_code == 201
+    head = _head(server)
+    again = httpx.put(url, json=AHU, headers={"If-None-Match": "*"})
+    assert again.status_code == 412
+    stale = httpx.put(url, json={"$types": []}, headers={"If-Match": '"not-the-etag"'})
+    assert stale.status_code == 412
+    assert stale.json()["etag"] == first.headers["etag"].strip('"')
+    missing = httpx.put(f"{url}-nope", json=AHU, headers={"If-Match": '"x"'})
+    assert missing.status_code == 404
+    assert httpx.get(url).json()["properties"] == first.json()["properties"]
+    assert _head(server) == head
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "needle"),
+    [
+        (b'{"$types": [\n  "brick:AHU",\n}', "application/json", 400, "line 3"),
+        (b'{"$types": "brick:AHU"}', "application/json", 400, "$types"),
+        (b'{"properties": {"label": 1}}', "application/json", 400, "properties.label"),
+        (b'{"properties": {"rdfs:label": {"a": 1}}}', "application/json", 400,
+         "properties.rdfs:label"),
+        (b'{"colour": "red"}', "application/json", 400, "unknown member"),
+        (b"<a> <b> <c> .", "text/turtle", 415, "application/json"),
+    ],
+    ids=["syntax", "types", "prefix", "value", "member", "media-type"],
+)
+def test_bad_twin_input(server: ServerProcess, twin_id: str, body: bytes, content_type: str,
+                        status: int, needle: str) -> None:
+    head = _head(server)
+    response = httpx.put(f"{server.url}/api/v1/twins/{twin_id}", content=body,
+                         headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert needle in response.json()["detail"]
+    assert httpx.get(f"{server.url}/api/v1/twins/{twin_id}").status_code == 404
+    assert _head(server) == head
+
+
+def test_post_assigns_an_id(server: ServerProcess) -> None:
+    response = httpx.post(f"{server.url}/api/v1/twins", json=AHU)
+    assert response.status_code == 201
+    location = response.headers["location"]
+    assert httpx.get(f"{server.url}{location}").json() == response.json()
