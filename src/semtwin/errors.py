@@ -57,6 +57,13 @@ class UnsupportedMediaType(SemtwinError):
     title = "Unsupported media type"
 
 
+class UnprocessableContent(SemtwinError):
+    """Well-formed input that cannot be applied (a patch path that does not exist)."""
+
+    status = 422
+    title = "Unprocessable content"
+
+
 class ResultTooLarge(SemtwinError):
     """A query produced more rows than the configured cap."""
 

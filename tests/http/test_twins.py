@@ -122,3 +122,57 @@ def test_post_assigns_an_id(server: ServerProcess) -> None:
     assert response.status_code == 201
     location = response.headers["location"]
     assert httpx.get(f"{server.url}{location}").json() == response.json()
+
+
+def test_json_patch_and_merge_patch(server: ServerProcess, twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    created = httpx.put(url, json=AHU)
+    etag = created.headers["etag"]
+    patched = httpx.patch(url, headers={"Content-Type": "application/json-patch+json",
+                                        "If-Match": etag}, content=b'''[
+        {"op": "replace", "path": "/properties/rdfs:label", "value": "AHU one"},
+        {"op": "add", "path": "/properties/rdfs:comment", "value": "roof"},
+        {"op": "remove", "path": "/properties/https:~1~1ex.org~1zones"}]''')
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert body["properties"]["rdfs:label"] == "AHU one"
+    assert body["properties"]["rdfs:comment"] == "roof"
+    assert "https://ex.org/zones" not in body["properties"]
+    # the old ETag no longer works
+    stale = httpx.patch(url, headers={"Content-Type": "application/merge-patch+json",
+                                      "If-Match": etag}, json={"properties": {}})
+    assert stale.status_code == 412
+    merged = httpx.patch(url, headers={"Content-Type": "application/merge-patch+json",
+                                       "If-Match": patched.headers["etag"]},
+                         json={"properties": {"rdfs:comment": None, "rdfs:label": "AHU 1"},
+                               "$types": ["brick:AHU"]})
+    assert merged.status_code == 200
+    assert merged.json()["$types"] == ["brick:AHU"]
+    assert "rdfs:comment" not in merged.json()["properties"]
+    assert httpx.get(url).json() == merged.json()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/json-patch+json", b'[{"op": "remove", "path": "/properties/nope"}]', 422),
+        ("application/json-patch+json", b'[{"op": "test", "path": "/$types", "value": []}]',
+         422),
+        ("application/json-patch+json", b'{"op": "remove"}', 400),
+        ("application/json-patch+json", b'[{"op": "jump", "path": "/x"}]', 400),
+        ("application/merge-patch+json", b'{"properties": {"rdfs:label": {"x": 1}}}', 400),
+        ("application/json", b"[]", 415),
+    ],
+    ids=["missing-path", "test-failed", "not-array", "bad-op", "bad-value", "media-type"],
+)
+def test_bad_patches_change_nothing(server: ServerProcess, twin_id: str, content_type: str,
+                                    body: bytes, status: int) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    original = httpx.put(url, json=AHU).json()
+    head = _head(server)
+    response = httpx.patch(url, content=body, headers={"Content-Type": content_type})
+    assert response.status_code == status, response.text
+    assert httpx.get(url).json() == original
+    assert _head(server) == head
+    assert httpx.patch(f"{url}-missing", json={}, headers={
+        "Content-Type": "application/merge-patch+json"}).status_code == 404

@@ -43,7 +43,10 @@ async def _json_body(request: Request) -> Any:
     kind, _ = media_type(request)
     if kind not in ("application/json", "application/ld+json"):
         raise UnsupportedMediaType(f"a twin is sent as application/json, not {kind or 'nothing'}")
-    body = await read_body(request)
+    return _parse_json(await read_body(request))
+
+
+def _parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as err:
@@ -75,6 +78,28 @@ def build_router() -> APIRouter:
             if_none_match=(if_none_match or "").strip() == "*", actor=actor,
             request_id=request_id))
         return _json_response(document.body, 201 if created else 200, document.etag)
+
+    @router.patch("/twins/{twin_id}", summary="Patch a twin (JSON Patch or JSON Merge Patch)",
+                  response_class=Response, openapi_extra={"requestBody": {"content": {
+                      "application/json-patch+json": {"schema": {"type": "array"}, "example": [
+                          {"op": "replace", "path": "/properties/rdfs:label",
+                           "value": "AHU one"}]},
+                      "application/merge-patch+json": {"schema": {"type": "object"}, "example": {
+                          "properties": {"rdfs:label": "AHU one", "rdfs:comment": None}}}}}})
+    async def patch_twin(twin_id: str, request: Request, runtime: RuntimeDep,
+                         if_match: Annotated[str | None, Header()] = None) -> Response:
+        kind_header, _ = media_type(request)
+        kinds = {"application/json-patch+json": "json", "application/merge-patch+json": "merge"}
+        if kind_header not in kinds:
+            raise UnsupportedMediaType(
+                "PATCH takes application/json-patch+json (RFC 6902) or "
+                f"application/merge-patch+json (RFC 7396), not {kind_header or 'nothing'}")
+        patch = _parse_json(await read_body(request))
+        actor, request_id = _actor(request)
+        document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
+            twin_id, kinds[kind_header], patch, if_match=_etag_value(if_match), actor=actor,
+            request_id=request_id))
+        return _json_response(document.body, 200, document.etag)
 
     @router.post("/twins", summary="Create a twin (server-assigned id unless $id is given)",
                  openapi_extra=_TWIN_BODY, response_class=Response)

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 import jsonpatch
 
-from semtwin.errors import InvalidInput, NotFound, PreconditionFailed
+from semtwin.errors import InvalidInput, NotFound, PreconditionFailed, UnprocessableContent
 from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
 from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
 from semtwin.store import SelectResult, TwinStore
@@ -234,6 +234,30 @@ class TwinService:
             data=data, actor=actor, request_id=request_id))
         return self.get(twin_id), created
 
+    def patch(self, twin_id: str, kind: str, patch: Any, *, if_match: str | None = None,
+              actor: str | None = None, request_id: str | None = None) -> TwinDocument:
+        """Apply an RFC 6902 JSON Patch (``kind="json"``) or RFC 7396 merge patch
+        (``kind="merge"``) to the twin's ``{"$types", "properties"}`` document, atomically:
+        the write is conditioned on the ETag the patch was applied to."""
+        iri = self.iri(twin_id)
+        for attempt in range(3):
+            current = self.get(twin_id)
+            if if_match is not None and current.etag != if_match:
+                raise PreconditionFailed(
+                    f"the twin changed: its ETag is {current.etag}, not {if_match}",
+                    etag=current.etag)
+            patched = _apply_patch(kind, _content(current.body), patch)
+            quads = self.to_quads(twin_id, iri, patched)
+            try:
+                document, _ = self._put_once(twin_id, iri, quads, if_match=current.etag,
+                                             if_none_match=False, actor=actor,
+                                             request_id=request_id)
+                return document
+            except PreconditionFailed:
+                if if_match is not None or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def create(self, body: Any, **kwargs: Any) -> TwinDocument:
         twin_id = body.get("$id") if isinstance(body, dict) and body.get("$id") else None
         document, _ = self.put(twin_id or uuid.uuid4().hex, body, if_none_match=True, **kwargs)
@@ -247,6 +271,34 @@ class TwinService:
             precondition=Precondition(iri, if_match=if_match, must_exist=True),
             new_etag=None, data={"$id": twin_id, "$iri": iri.value},
             actor=actor, request_id=request_id))
+
+
+def _apply_patch(kind: str, document: dict[str, Any], patch: Any) -> Any:
+    if kind == "merge":
+        return merge_patch(document, patch)
+    if not isinstance(patch, list):
+        raise InvalidInput("a JSON Patch is a JSON array of operations (RFC 6902)")
+    try:
+        return jsonpatch.apply_patch(document, patch)
+    except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException) as err:
+        raise UnprocessableContent(f"the patch does not apply to the twin: {err}") from None
+    except (jsonpatch.InvalidJsonPatch, jsonpatch.JsonPatchTestFailed) as err:
+        if isinstance(err, jsonpatch.JsonPatchTestFailed):
+            raise UnprocessableContent(f"a test operation failed: {err}") from None
+        raise InvalidInput(f"invalid JSON Patch: {err}") from None
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396, section 2."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
 
 
 def _content(twin: dict[str, Any]) -> dict[str, Any]:
