@@ -103,5 +103,9 @@ def test_acknowledged_writes_survive_kill_9(start_server: type[ServerProcess],
     first.stop(signal.SIGKILL)
     second = start_server(store=store, port=port).start()
     count = httpx.get(f"{second.url}/sparql", params={
-        "query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).json()
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                 "FILTER(?g IN (<http://e/g>, <http://e/h>)) }"}).json()
     assert count["results"]["bindings"][0]["n"]["value"] == "51"
+    # and the journaled Graph Store write kept its event
+    events = httpx.get(f"{second.url}/api/v1/events", params={"after": 0}).json()["events"]
+    assert [e["type"] for e in events] == ["dev.semtwin.graph.replaced"]

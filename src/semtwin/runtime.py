@@ -30,9 +30,9 @@ class Semtwin:
 
     def __post_init__(self) -> None:
         self.sparql = SparqlService(self.store, self.settings)
-        self.graphs = GraphStoreService(self.store)
         self.pipeline = WritePipeline(
             self.store, serialize_writes=self.store.capabilities.in_process)
+        self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
                                  DEFAULT_PREFIXES)
         self.query_pool = WorkerPool("query", self.settings.query_workers)

@@ -176,3 +176,23 @@ def test_bad_patches_change_nothing(server: ServerProcess, twin_id: str, content
     assert _head(server) == head
     assert httpx.patch(f"{url}-missing", json={}, headers={
         "Content-Type": "application/merge-patch+json"}).status_code == 404
+
+
+def test_graph_store_writes_are_journaled(server: ServerProcess) -> None:
+    graph = f"http://example.org/journaled/{uuid.uuid4().hex[:8]}"
+    head = _head(server)
+    assert httpx.put(f"{server.url}/graphs", params={"graph": graph}, content="<a> <b> <c> .",
+                     headers={"Content-Type": "text/turtle"}).status_code == 201
+    assert httpx.post(f"{server.url}/graphs", params={"graph": graph}, content="<a> <b> <d> .",
+                      headers={"Content-Type": "text/turtle"}).status_code == 204
+    bad = httpx.post(f"{server.url}/graphs", params={"graph": graph}, content="<a> <b> .",
+                     headers={"Content-Type": "text/turtle"})
+    assert bad.status_code == 400
+    assert httpx.delete(f"{server.url}/graphs", params={"graph": graph}).status_code == 204
+    events = _events_after(server, head)
+    assert [(e["type"], e["sequence"], e["data"]["triples"]) for e in events] == [
+        ("dev.semtwin.graph.replaced", head + 1, 1),
+        ("dev.semtwin.graph.merged", head + 2, 1),
+        ("dev.semtwin.graph.deleted", head + 3, 0),
+    ]
+    assert {e["subject"] for e in events} == {graph}

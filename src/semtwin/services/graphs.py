@@ -10,14 +10,17 @@ from semtwin.rdf import (
     DefaultGraph,
     GraphName,
     NamedNode,
+    Quad,
     RdfFormat,
     format_for_media_type,
     parse_rdf,
     serialize,
 )
+from semtwin.services.pipeline import Changeset, WritePipeline
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.store import TwinStore
 
+DEFAULT_GRAPH_SUBJECT = "urn:semtwin:default-graph"
 GRAPH_OFFERS = [
     "text/turtle",
     "application/n-triples",
@@ -40,8 +43,11 @@ def graph_name(iri: str | None) -> GraphName:
 
 
 class GraphStoreService:
-    def __init__(self, store: TwinStore) -> None:
+    """Graph Store writes go through the write pipeline: each is one journaled changeset."""
+
+    def __init__(self, store: TwinStore, pipeline: WritePipeline) -> None:
         self._store = store
+        self._pipeline = pipeline
 
     def exists(self, graph: GraphName) -> bool:
         return self._store.graph_exists(graph)
@@ -70,7 +76,12 @@ class GraphStoreService:
         fmt = format_for_media_type(content_type)
         quads = parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph)
         existed = self._store.graph_exists(graph) and not isinstance(graph, DefaultGraph)
-        self._store.replace_graph(graph, quads)
+        if isinstance(graph, DefaultGraph):
+            self._store.replace_graph(graph, quads)
+            self._commit("graph.replaced", graph, [], len(quads))
+        else:
+            self._store.add_quads([], create_graph=graph)
+            self._commit("graph.replaced", graph, quads, len(quads), clear=True)
         return not existed and not isinstance(graph, DefaultGraph)
 
     def post(
@@ -91,10 +102,22 @@ class GraphStoreService:
             fmt = format_for_media_type(content_type)
             quads.extend(parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph, source=name))
         existed = self._store.graph_exists(graph)
-        self._store.add_quads(quads, create_graph=graph)
+        if not existed:
+            self._store.add_quads([], create_graph=graph)
+        self._commit("graph.merged", graph, quads, len(quads))
         return not existed
 
     def delete(self, graph: GraphName) -> None:
         if not isinstance(graph, DefaultGraph) and not self._store.graph_exists(graph):
             raise NotFound(f"no graph {graph}")
+        if isinstance(graph, NamedNode):
+            self._commit("graph.deleted", graph, [], 0, clear=True)
         self._store.drop_graph(graph)
+
+    def _commit(self, kind: str, graph: GraphName, quads: list[Quad], count: int,
+                *, clear: bool = False) -> None:
+        subject = graph if isinstance(graph, NamedNode) else NamedNode(DEFAULT_GRAPH_SUBJECT)
+        self._pipeline.commit(Changeset(
+            event_type=kind, subject=subject, add=quads,
+            clear_graphs=[graph] if clear and isinstance(graph, NamedNode) else [],
+            data={"graph": subject.value, "triples": count}))

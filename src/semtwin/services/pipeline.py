@@ -84,12 +84,14 @@ class WritePipeline:
         event_id = str(uuid.uuid4())
         now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         update = _update_text(changeset, event_id, now)
-        if self._lock is None:
-            self._store.update(update)
-        else:
-            with self._lock:
-                self._store.update(update)
+        self._apply(update)
         seq = self._seq_of(event_id)
+        if seq is None and not self._head_exists():
+            # a client's SPARQL DROP/CLEAR ALL removed the journal: start it again, retry once
+            self._ready = False
+            self.ensure_journal()
+            self._apply(update)
+            seq = self._seq_of(event_id)
         if seq is None:
             self._explain_failure(changeset)
         assert seq is not None
@@ -104,6 +106,18 @@ class WritePipeline:
             if isinstance(row[0], Literal):
                 return int(row[0].value)
         return None
+
+    def _apply(self, update: str) -> None:
+        if self._lock is None:
+            self._store.update(update)
+        else:
+            with self._lock:
+                self._store.update(update)
+
+    def _head_exists(self) -> bool:
+        result = self._store.query(
+            f"ASK {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?seq }} }}", union_default_graph=False)
+        return bool(getattr(result, "value", False))
 
     def current_etag(self, subject: NamedNode) -> str | None:
         result = self._store.query(

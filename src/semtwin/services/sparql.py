@@ -148,6 +148,7 @@ class SparqlService:
         return render(result, media_type, limits)
 
     def update(self, text: str, dataset: UpdateDataset, base_iri: str | None = None) -> None:
+        """Apply a SPARQL Update atomically (not journaled yet: see docs/rest-api.md)."""
         self._store.update(text, dataset=dataset, base_iri=base_iri)
 
     @staticmethod
