@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from semtwin.services.graphs import GraphStoreService
 from semtwin.services.pipeline import WritePipeline
+from semtwin.services.relationships import RelationshipService
 from semtwin.services.sparql import DEFAULT_PREFIXES, SparqlService
 from semtwin.services.twins import TwinService
 from semtwin.services.workers import WorkerPool
@@ -25,6 +26,7 @@ class Semtwin:
     graphs: GraphStoreService = field(init=False)
     pipeline: WritePipeline = field(init=False)
     twins: TwinService = field(init=False)
+    relationships: RelationshipService = field(init=False)
     query_pool: WorkerPool = field(init=False)
     lookup_pool: WorkerPool = field(init=False)
 
@@ -35,6 +37,7 @@ class Semtwin:
         self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
                                  DEFAULT_PREFIXES)
+        self.relationships = RelationshipService(self.store, self.pipeline, self.twins)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)
 

@@ -196,3 +196,63 @@ def test_graph_store_writes_are_journaled(server: ServerProcess) -> None:
         ("dev.semtwin.graph.deleted", head + 3, 0),
     ]
     assert {e["subject"] for e in events} == {graph}
+
+
+def _twin(server: ServerProcess, twin_id: str, types: list[str]) -> None:
+    response = httpx.put(f"{server.url}/api/v1/twins/{twin_id}", json={"$types": types})
+    assert response.status_code == 201
+
+
+def test_relationships(server: ServerProcess) -> None:
+    tag = uuid.uuid4().hex[:6]
+    ahu, vav1, vav2 = f"ahu-{tag}", f"vav1-{tag}", f"vav2-{tag}"
+    for twin_id, kind in ((ahu, "brick:AHU"), (vav1, "brick:VAV"), (vav2, "brick:VAV")):
+        _twin(server, twin_id, [kind])
+    base = f"{server.url}/api/v1/twins/{ahu}/relationships"
+    head = _head(server)
+    created = httpx.put(f"{base}/r1", json={"$relationshipName": "brick:feeds",
+                                            "$targetId": vav1,
+                                            "properties": {"rdfs:comment": "duct 3"}})
+    assert created.status_code == 201, created.text
+    assert created.json() == {"$relationshipId": "r1", "$sourceId": ahu,
+                              "$relationshipName": "brick:feeds", "$targetId": vav1,
+                              "properties": {"rdfs:comment": "duct 3"},
+                              "$etag": created.headers["etag"].strip('"')}
+    # a plain triple for SPARQL
+    ask = httpx.get(f"{server.url}/sparql", params={
+        "query": f"ASK {{ <urn:twin:{ahu}> brick:feeds <urn:twin:{vav1}> }}"})
+    assert ask.json()["boolean"] is True
+    # the target must exist
+    missing = httpx.put(f"{base}/r2", json={"$relationshipName": "brick:feeds",
+                                            "$targetId": f"nope-{tag}"})
+    assert missing.status_code == 422
+    # the target can change
+    moved = httpx.put(f"{base}/r1", json={"$relationshipName": "brick:feeds",
+                                          "$targetId": vav2},
+                      headers={"If-Match": created.headers["etag"]})
+    assert moved.status_code == 200
+    ask_old = httpx.get(f"{server.url}/sparql", params={
+        "query": f"ASK {{ <urn:twin:{ahu}> brick:feeds <urn:twin:{vav1}> }}"})
+    assert ask_old.json()["boolean"] is False
+    # replacing the twin keeps its relationships
+    assert httpx.put(f"{server.url}/api/v1/twins/{ahu}",
+                     json={"$types": ["brick:AHU"], "properties": {"rdfs:label": "A"}}
+                     ).status_code == 200
+    outgoing = httpx.get(base, params={"name": "brick:feeds"}).json()["value"]
+    assert [r["$targetId"] for r in outgoing] == [vav2]
+    incoming = httpx.get(f"{server.url}/api/v1/twins/{vav2}/incoming").json()["value"]
+    assert [(r["$sourceId"], r["$relationshipId"]) for r in incoming] == [(ahu, "r1")]
+    # a twin with relationships is not deleted without cascade
+    conflict = httpx.delete(f"{server.url}/api/v1/twins/{vav2}")
+    assert conflict.status_code == 409
+    assert httpx.get(f"{server.url}/api/v1/twins/{vav2}").status_code == 200
+    cascade = httpx.delete(f"{server.url}/api/v1/twins/{vav2}", params={"cascade": "true"})
+    assert cascade.status_code == 204
+    assert httpx.get(f"{base}/r1").status_code == 404
+    assert httpx.get(base).json()["value"] == []
+    ask_gone = httpx.get(f"{server.url}/sparql", params={
+        "query": f"ASK {{ <urn:twin:{ahu}> brick:feeds ?any }}"})
+    assert ask_gone.json()["boolean"] is False
+    types = [e["type"].removeprefix("dev.semtwin.") for e in _events_after(server, head)]
+    assert types == ["relationship.created", "relationship.updated", "twin.updated",
+                     "twin.deleted"]

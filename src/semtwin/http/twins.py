@@ -111,14 +111,75 @@ def build_router() -> APIRouter:
         return _json_response(document.body, 201, document.etag,
                               {"Location": f"/api/v1/twins/{document.body['$id']}"})
 
-    @router.delete("/twins/{twin_id}", summary="Delete a twin", status_code=204,
-                   response_class=Response)
+    @router.delete("/twins/{twin_id}", summary="Delete a twin (409 while it has relationships, "
+                   "unless cascade=true)", status_code=204, response_class=Response)
     async def delete_twin(twin_id: str, request: Request, runtime: RuntimeDep,
-                          if_match: Annotated[str | None, Header()] = None) -> Response:
+                          if_match: Annotated[str | None, Header()] = None,
+                          cascade: bool = False) -> Response:
         actor, request_id = _actor(request)
-        await runtime.lookup_pool.run(lambda: runtime.twins.delete(
-            twin_id, if_match=_etag_value(if_match), actor=actor, request_id=request_id))
+
+        def delete() -> None:
+            graphs = None
+            if cascade:
+                graphs = runtime.relationships.relationship_graphs(
+                    runtime.twins.iri(twin_id), direction="both")
+            runtime.twins.delete(twin_id, if_match=_etag_value(if_match), actor=actor,
+                                 request_id=request_id, cascade_graphs=graphs)
+
+        await runtime.lookup_pool.run(delete)
         return Response(status_code=204)
+
+    @router.put("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
+                summary="Create or replace a relationship (its target may change)",
+                openapi_extra={"requestBody": {"content": {"application/json": {"example": {
+                    "$relationshipName": "brick:feeds", "$targetId": "vav-1",
+                    "properties": {"rdfs:comment": "duct 3"}}}}}})
+    async def put_relationship(twin_id: str, rel_id: str, request: Request,
+                               runtime: RuntimeDep,
+                               if_match: Annotated[str | None, Header()] = None,
+                               if_none_match: Annotated[str | None, Header()] = None
+                               ) -> Response:
+        body = await _json_body(request)
+        actor, request_id = _actor(request)
+        document, created = await runtime.lookup_pool.run(lambda: runtime.relationships.put(
+            twin_id, rel_id, body, if_match=_etag_value(if_match),
+            if_none_match=(if_none_match or "").strip() == "*", actor=actor,
+            request_id=request_id))
+        return _json_response(document.body, 201 if created else 200, document.etag)
+
+    @router.get("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
+                summary="Get a relationship")
+    async def get_relationship(twin_id: str, rel_id: str, runtime: RuntimeDep) -> Response:
+        document = await runtime.lookup_pool.run(
+            lambda: runtime.relationships.get(twin_id, rel_id))
+        return _json_response(document.body, etag=document.etag)
+
+    @router.delete("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
+                   status_code=204, summary="Delete a relationship")
+    async def delete_relationship(twin_id: str, rel_id: str, request: Request,
+                                  runtime: RuntimeDep,
+                                  if_match: Annotated[str | None, Header()] = None
+                                  ) -> Response:
+        actor, request_id = _actor(request)
+        await runtime.lookup_pool.run(lambda: runtime.relationships.delete(
+            twin_id, rel_id, if_match=_etag_value(if_match), actor=actor,
+            request_id=request_id))
+        return Response(status_code=204)
+
+    @router.get("/twins/{twin_id}/relationships", response_class=Response,
+                summary="Outgoing relationships (optionally by name)")
+    async def list_relationships(twin_id: str, runtime: RuntimeDep,
+                                 name: str | None = None) -> Response:
+        found = await runtime.lookup_pool.run(
+            lambda: runtime.relationships.list(twin_id, direction="out", name=name))
+        return _json_response({"value": found})
+
+    @router.get("/twins/{twin_id}/incoming", response_class=Response,
+                summary="Incoming relationships")
+    async def incoming(twin_id: str, runtime: RuntimeDep) -> Response:
+        found = await runtime.lookup_pool.run(
+            lambda: runtime.relationships.list(twin_id, direction="in"))
+        return _json_response({"value": found})
 
     @router.get("/events", summary="Change feed (CloudEvents), long-poll with wait=",
                 response_class=Response)

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from semtwin.errors import NotFound, PreconditionFailed, StoreUnavailable
+from semtwin.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    StoreUnavailable,
+    UnprocessableContent,
+)
 from semtwin.rdf import Literal, NamedNode, Quad
 from semtwin.store import SelectResult, TwinStore
 
@@ -36,6 +42,10 @@ class Precondition:
     must_not_exist: bool = False
     """``If-None-Match: *``: the subject must have no ETag yet."""
     must_exist: bool = False
+    others_exist: tuple[NamedNode, ...] = ()
+    """Other resources (a relationship's target) that must exist; else 422."""
+    no_relationships: bool = False
+    """The subject is no relationship's source or target; else 409."""
 
 
 @dataclass
@@ -49,6 +59,8 @@ class Changeset:
     precondition: Precondition | None = None
     new_etag: str | None = None
     """The subject's ETag after the change; None removes its metadata (a delete)."""
+    forget: Sequence[NamedNode] = ()
+    """Other resources whose metadata goes too (relationships removed by a cascade)."""
     data: dict[str, Any] = field(default_factory=dict)
     actor: str | None = None
     request_id: str | None = None
@@ -135,10 +147,16 @@ class WritePipeline:
             raise StoreUnavailable("the store did not apply the change; nothing was written")
         current = self.current_etag(condition.subject)
         if current is None and (condition.must_exist or condition.if_match):
-            raise NotFound(f"no twin {condition.subject.value}")
+            raise NotFound(f"no {condition.subject.value}")
         if condition.must_not_exist and current is not None:
-            raise PreconditionFailed("the twin already exists (If-None-Match: *)",
-                                     etag=current)
+            raise PreconditionFailed("it already exists (If-None-Match: *)", etag=current)
+        for other in condition.others_exist:
+            if self.current_etag(other) is None:
+                raise UnprocessableContent(f"the target twin {other.value} does not exist")
+        if condition.no_relationships and (condition.if_match is None
+                                           or condition.if_match == current):
+            raise Conflict(f"{condition.subject.value} still has relationships; delete them "
+                           "first or use ?cascade=true")
         raise PreconditionFailed(
             f"the twin changed: its ETag is {current}, not {condition.if_match}",
             etag=current)
@@ -222,6 +240,11 @@ def _update_text(cs: Changeset, event_id: str, now: str) -> str:
             condition += f"FILTER NOT EXISTS {{ {etag_of} ?etag }} }} "
         if pre.must_exist:
             condition += f"FILTER EXISTS {{ {etag_of} ?etag }} }} "
+        for other in pre.others_exist:
+            condition += f"FILTER EXISTS {{ GRAPH {META} {{ {other} {st}etag> ?other }} }} "
+        if pre.no_relationships:
+            condition += (f"FILTER NOT EXISTS {{ GRAPH ?rel_graph {{ ?rel {st}source>|"
+                          f"{st}target> {pre.subject} }} }} ")
     operations = [
         f"DELETE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} }} "
         f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?new . {' . '.join(event)} }} }} "
@@ -235,6 +258,10 @@ def _update_text(cs: Changeset, event_id: str, now: str) -> str:
         operations.append(
             f"INSERT {{ GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
             f"{st}updated> {time_literal} }} }} WHERE {{ {claimed} }}")
+    if cs.forget:
+        values = " ".join(str(f) for f in cs.forget)
+        operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claimed} "
+                          f"VALUES ?f {{ {values} }} GRAPH {META} {{ ?f ?fp ?fo }} }}")
     for graph in cs.clear_graphs:
         operations.append(f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} "
                           f"WHERE {{ {claimed} GRAPH {graph} {{ ?s ?p ?o }} }}")

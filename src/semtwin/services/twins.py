@@ -11,7 +11,7 @@ JSON shape (docs/rest-api.md)::
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -104,7 +104,7 @@ class TwinService:
                 types.append(self.compact(quad.object.value))
             else:
                 key = self.compact(quad.predicate.value)
-                properties.setdefault(key, []).append(self._value_to_json(quad.object))
+                properties.setdefault(key, []).append(self.value_to_json(quad.object))
         return {
             "$id": twin_id,
             "$iri": iri.value,
@@ -115,7 +115,7 @@ class TwinService:
             "$metadata": {"lastUpdateTime": updated},
         }
 
-    def _value_to_json(self, term: Term) -> Any:
+    def value_to_json(self, term: Term) -> Any:
         if isinstance(term, NamedNode):
             return {"@id": self.compact(term.value)}
         if isinstance(term, BlankNode):
@@ -264,11 +264,16 @@ class TwinService:
         return document
 
     def delete(self, twin_id: str, *, if_match: str | None = None, actor: str | None = None,
-               request_id: str | None = None) -> None:
+               request_id: str | None = None,
+               cascade_graphs: Sequence[NamedNode] | None = None) -> None:
+        """Delete the twin; without ``cascade_graphs`` (its relationship graphs, removed in
+        the same transaction) a twin that still has relationships is a 409."""
         iri = self.iri(twin_id)
         self._pipeline.commit(Changeset(
-            event_type="twin.deleted", subject=iri, clear_graphs=[iri],
-            precondition=Precondition(iri, if_match=if_match, must_exist=True),
+            event_type="twin.deleted", subject=iri,
+            clear_graphs=[iri, *(cascade_graphs or [])], forget=list(cascade_graphs or []),
+            precondition=Precondition(iri, if_match=if_match, must_exist=True,
+                                      no_relationships=cascade_graphs is None),
             new_etag=None, data={"$id": twin_id, "$iri": iri.value},
             actor=actor, request_id=request_id))
 

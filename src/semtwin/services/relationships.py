@@ -1,0 +1,143 @@
+"""Relationships with their own id, name, target and properties.
+
+Each relationship lives in its own named graph ``{source IRI}/relationships/{id}``, holding
+the plain triple ``source name target`` (so SPARQL sees it directly) and a description of
+the relationship resource (``st:Relationship`` with source, name, target and properties).
+Replacing a twin therefore leaves its relationships alone; changing a target is a PUT.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from semtwin.errors import InvalidInput, NotFound
+from semtwin.rdf import NamedNode, Quad
+from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
+from semtwin.services.twins import TwinDocument, TwinService
+from semtwin.store import SelectResult, TwinStore
+
+RELATIONSHIP = NamedNode(f"{ST}Relationship")
+SOURCE, NAME, TARGET = NamedNode(f"{ST}source"), NamedNode(f"{ST}name"), NamedNode(f"{ST}target")
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_MEMBERS = {"$relationshipId", "$sourceId", "$relationshipName", "$targetId", "properties",
+            "$etag"}
+
+
+class RelationshipService:
+    def __init__(self, store: TwinStore, pipeline: WritePipeline, twins: TwinService) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._twins = twins
+
+    def iri(self, twin_id: str, rel_id: str) -> NamedNode:
+        self._twins.iri(rel_id)  # same character rules as twin ids
+        source = self._twins.iri(twin_id)
+        return NamedNode(f"{source.value}/relationships/{quote(rel_id, safe='-._~')}")
+
+    def put(self, twin_id: str, rel_id: str, body: Any, *, if_match: str | None = None,
+            if_none_match: bool = False, actor: str | None = None,
+            request_id: str | None = None) -> tuple[TwinDocument, bool]:
+        if not isinstance(body, dict):
+            raise InvalidInput("a relationship is a JSON object")
+        unknown = set(body) - _MEMBERS
+        if unknown:
+            raise InvalidInput(f"unknown member(s) {sorted(unknown)}; a relationship has "
+                               f"{sorted(_MEMBERS)}")
+        for key in ("$relationshipName", "$targetId"):
+            if not isinstance(body.get(key), str):
+                raise InvalidInput(f"{key} is required (a string)")
+        source = self._twins.iri(twin_id)
+        if self._pipeline.current_etag(source) is None:
+            raise NotFound(f"no twin {twin_id!r}")
+        rel = self.iri(twin_id, rel_id)
+        name = self._twins.expand(body["$relationshipName"], "$relationshipName")
+        target = self._twins.iri(body["$targetId"])
+        properties = self._twins.to_quads(rel_id, rel, {"properties": body.get("properties",
+                                                                              {})})
+        quads = [Quad(source, name, target, rel), Quad(rel, RDF_TYPE, RELATIONSHIP, rel),
+                 Quad(rel, SOURCE, source, rel), Quad(rel, NAME, name, rel),
+                 Quad(rel, TARGET, target, rel), *properties]
+        created = self._pipeline.current_etag(rel) is None
+        import uuid
+
+        etag = uuid.uuid4().hex
+        self._pipeline.commit(Changeset(
+            event_type="relationship.created" if created else "relationship.updated",
+            subject=rel, clear_graphs=[rel], add=quads, new_etag=etag,
+            precondition=Precondition(rel, if_match=if_match,
+                                      must_not_exist=if_none_match or (created
+                                                                       and if_match is None),
+                                      others_exist=(target,)),
+            data={"$relationshipId": rel_id, "$sourceId": twin_id,
+                  "$relationshipName": body["$relationshipName"],
+                  "$targetId": body["$targetId"]},
+            actor=actor, request_id=request_id))
+        return self.get(twin_id, rel_id), created
+
+    def get(self, twin_id: str, rel_id: str) -> TwinDocument:
+        rel = self.iri(twin_id, rel_id)
+        etag = self._pipeline.current_etag(rel)
+        if etag is None:
+            raise NotFound(f"no relationship {rel_id!r} of twin {twin_id!r}")
+        return TwinDocument(self._to_json(rel, list(self._store.quads(graph=rel)), etag), etag)
+
+    def _to_json(self, rel: NamedNode, quads: list[Quad], etag: str) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        properties: dict[str, list[Any]] = {}
+        for quad in quads:
+            if quad.subject != rel:
+                continue
+            if quad.predicate in (SOURCE, TARGET) and isinstance(quad.object, NamedNode):
+                values[quad.predicate.value] = self._twins.id_of(quad.object.value)
+            elif quad.predicate == NAME and isinstance(quad.object, NamedNode):
+                values[NAME.value] = self._twins.compact(quad.object.value)
+            elif quad.predicate != RDF_TYPE:
+                key = self._twins.compact(quad.predicate.value)
+                properties.setdefault(key, []).append(self._twins.value_to_json(quad.object))
+        return {
+            "$relationshipId": rel.value.rsplit("/relationships/", 1)[1],
+            "$sourceId": values.get(SOURCE.value),
+            "$relationshipName": values.get(NAME.value),
+            "$targetId": values.get(TARGET.value),
+            "properties": {k: v[0] if len(v) == 1 else v for k, v in sorted(properties.items())},
+            "$etag": etag,
+        }
+
+    def relationship_graphs(self, twin_iri: NamedNode, *, direction: str,
+                            name: str | None = None) -> list[NamedNode]:
+        link = SOURCE if direction == "out" else TARGET
+        name_filter = ""
+        if name is not None:
+            name_filter = f"?rel {NAME} {self._twins.expand(name, 'name')} ."
+        if direction == "both":
+            pattern = f"{{ ?rel {SOURCE} {twin_iri} }} UNION {{ ?rel {TARGET} {twin_iri} }}"
+        else:
+            pattern = f"?rel {link} {twin_iri} ."
+        result = self._store.query(
+            f"SELECT DISTINCT ?rel WHERE {{ GRAPH ?rel {{ ?rel a {RELATIONSHIP} . {pattern} "
+            f"{name_filter} }} GRAPH {META} {{ ?rel <{ST}etag> ?etag }} }} ORDER BY ?rel",
+            union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        return [row[0] for row in result.rows if isinstance(row[0], NamedNode)]
+
+    def list(self, twin_id: str, *, direction: str, name: str | None = None
+             ) -> list[dict[str, Any]]:
+        twin = self._twins.iri(twin_id)
+        if self._pipeline.current_etag(twin) is None:
+            raise NotFound(f"no twin {twin_id!r}")
+        out = []
+        for rel in self.relationship_graphs(twin, direction=direction, name=name):
+            etag = self._pipeline.current_etag(rel)
+            if etag is not None:
+                out.append(self._to_json(rel, list(self._store.quads(graph=rel)), etag))
+        return out
+
+    def delete(self, twin_id: str, rel_id: str, *, if_match: str | None = None,
+               actor: str | None = None, request_id: str | None = None) -> None:
+        rel = self.iri(twin_id, rel_id)
+        self._pipeline.commit(Changeset(
+            event_type="relationship.deleted", subject=rel, clear_graphs=[rel],
+            precondition=Precondition(rel, if_match=if_match, must_exist=True),
+            data={"$relationshipId": rel_id, "$sourceId": twin_id},
+            actor=actor, request_id=request_id))
