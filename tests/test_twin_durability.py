@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from tests.conftest import ServerProcess, free_port
 
 

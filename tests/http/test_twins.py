@@ -256,3 +256,34 @@ def test_relationships(server: ServerProcess) -> None:
     types = [e["type"].removeprefix("dev.semtwin.") for e in _events_after(server, head)]
     assert types == ["relationship.created", "relationship.updated", "twin.updated",
                      "twin.deleted"]
+
+
+def test_idempotency_key(server: ServerProcess) -> None:
+    key = uuid.uuid4().hex
+    headers = {"Idempotency-Key": key, "Content-Type": "application/json-patch+json"}
+    twin = f"counter-{key[:6]}"
+    url = f"{server.url}/api/v1/twins/{twin}"
+    assert httpx.put(url, json={"properties": {"https://ex.org/tags": ["a"]}}).status_code == 201
+    head = _head(server)
+    add = b'[{"op": "add", "path": "/properties/https:~1~1ex.org~1count", "value": 1}]'
+    first = httpx.patch(url, content=add, headers=headers)
+    assert first.status_code == 200
+    retry = httpx.patch(url, content=add, headers=headers)
+    assert retry.status_code == 200
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.json() == first.json()
+    assert retry.headers["etag"] == first.headers["etag"]
+    assert _head(server) == head + 1  # the retry changed nothing and emitted nothing
+    # POST: a retried create does not create a second twin
+    post_headers = {"Idempotency-Key": f"{key}-post"}
+    created = httpx.post(f"{server.url}/api/v1/twins", json={}, headers=post_headers)
+    again = httpx.post(f"{server.url}/api/v1/twins", json={}, headers=post_headers)
+    assert created.status_code == again.status_code == 201
+    assert again.json()["$id"] == created.json()["$id"]
+    assert _head(server) == head + 2
+    # a different request with a fresh key is applied
+    other = httpx.patch(url, json={"properties": {"https://ex.org/count": 2}}, headers={
+        "Idempotency-Key": f"{key}-2", "Content-Type": "application/merge-patch+json"})
+    assert other.status_code == 200
+    assert "idempotent-replayed" not in other.headers
+    assert _head(server) == head + 3

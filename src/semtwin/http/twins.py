@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
@@ -12,6 +13,8 @@ from starlette.responses import Response
 from semtwin.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from semtwin.http._body import media_type, read_body
 from semtwin.http._runtime import RuntimeDep
+from semtwin.runtime import Semtwin
+from semtwin.services.pipeline import AlreadyApplied
 
 _TWIN_EXAMPLE = {
     "$types": ["brick:Air_Handling_Unit"],
@@ -58,6 +61,39 @@ def _actor(request: Request) -> tuple[str | None, str | None]:
     return None, getattr(request.state, "request_id", None)
 
 
+async def _idempotent(request: Request, runtime: Semtwin,
+                      write: Callable[[str | None], Awaitable[Response]]) -> Response:
+    """Honour ``Idempotency-Key``: the key is claimed in the same transaction as the change,
+    so a retried request changes nothing more and gets the first (2xx) response again."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await write(None)
+    if not 0 < len(key) <= 255 or not key.isprintable():
+        raise InvalidInput("Idempotency-Key must be 1 to 255 printable characters")
+    scoped = f"{request.method} {request.url.path} {key}"
+    stored = await runtime.lookup_pool.run(lambda: runtime.pipeline.replay(scoped))
+    if stored is None:
+        try:
+            response = await write(scoped)
+        except AlreadyApplied:
+            stored = await runtime.lookup_pool.run(lambda: runtime.pipeline.replay(scoped))
+        else:
+            if 200 <= response.status_code < 300:
+                headers = {k: v for k, v in response.headers.items()
+                           if k in ("etag", "location")}
+                body = orjson.loads(response.body) if response.body else None
+                await runtime.lookup_pool.run(lambda: runtime.pipeline.store_response(
+                    scoped, response.status_code, headers, body))
+            return response
+    assert stored is not None
+    body = stored.get("body")
+    replayed = Response(b"" if body is None else orjson.dumps(body),
+                        status_code=int(stored["status"]),
+                        media_type=None if body is None else "application/json",
+                        headers={**stored.get("headers", {}), "Idempotent-Replayed": "true"})
+    return replayed
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["Twins"])
 
@@ -73,11 +109,15 @@ def build_router() -> APIRouter:
                        if_none_match: Annotated[str | None, Header()] = None) -> Response:
         body = await _json_body(request)
         actor, request_id = _actor(request)
-        document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
-            twin_id, body, if_match=_etag_value(if_match),
-            if_none_match=(if_none_match or "").strip() == "*", actor=actor,
-            request_id=request_id))
-        return _json_response(document.body, 201 if created else 200, document.etag)
+
+        async def write(key: str | None) -> Response:
+            document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
+                twin_id, body, if_match=_etag_value(if_match),
+                if_none_match=(if_none_match or "").strip() == "*", actor=actor,
+                request_id=request_id, idempotency_key=key))
+            return _json_response(document.body, 201 if created else 200, document.etag)
+
+        return await _idempotent(request, runtime, write)
 
     @router.patch("/twins/{twin_id}", summary="Patch a twin (JSON Patch or JSON Merge Patch)",
                   response_class=Response, openapi_extra={"requestBody": {"content": {
@@ -96,20 +136,28 @@ def build_router() -> APIRouter:
                 f"application/merge-patch+json (RFC 7396), not {kind_header or 'nothing'}")
         patch = _parse_json(await read_body(request))
         actor, request_id = _actor(request)
-        document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
-            twin_id, kinds[kind_header], patch, if_match=_etag_value(if_match), actor=actor,
-            request_id=request_id))
-        return _json_response(document.body, 200, document.etag)
+
+        async def write(key: str | None) -> Response:
+            document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
+                twin_id, kinds[kind_header], patch, if_match=_etag_value(if_match),
+                actor=actor, request_id=request_id, idempotency_key=key))
+            return _json_response(document.body, 200, document.etag)
+
+        return await _idempotent(request, runtime, write)
 
     @router.post("/twins", summary="Create a twin (server-assigned id unless $id is given)",
                  openapi_extra=_TWIN_BODY, response_class=Response)
     async def post_twin(request: Request, runtime: RuntimeDep) -> Response:
         body = await _json_body(request)
         actor, request_id = _actor(request)
-        document = await runtime.lookup_pool.run(
-            lambda: runtime.twins.create(body, actor=actor, request_id=request_id))
-        return _json_response(document.body, 201, document.etag,
-                              {"Location": f"/api/v1/twins/{document.body['$id']}"})
+
+        async def write(key: str | None) -> Response:
+            document = await runtime.lookup_pool.run(lambda: runtime.twins.create(
+                body, actor=actor, request_id=request_id, idempotency_key=key))
+            return _json_response(document.body, 201, document.etag,
+                                  {"Location": f"/api/v1/twins/{document.body['$id']}"})
+
+        return await _idempotent(request, runtime, write)
 
     @router.delete("/twins/{twin_id}", summary="Delete a twin (409 while it has relationships, "
                    "unless cascade=true)", status_code=204, response_class=Response)
@@ -118,16 +166,20 @@ def build_router() -> APIRouter:
                           cascade: bool = False) -> Response:
         actor, request_id = _actor(request)
 
-        def delete() -> None:
-            graphs = None
-            if cascade:
-                graphs = runtime.relationships.relationship_graphs(
-                    runtime.twins.iri(twin_id), direction="both")
-            runtime.twins.delete(twin_id, if_match=_etag_value(if_match), actor=actor,
-                                 request_id=request_id, cascade_graphs=graphs)
+        async def write(key: str | None) -> Response:
+            def delete() -> None:
+                graphs = None
+                if cascade:
+                    graphs = runtime.relationships.relationship_graphs(
+                        runtime.twins.iri(twin_id), direction="both")
+                runtime.twins.delete(twin_id, if_match=_etag_value(if_match), actor=actor,
+                                     request_id=request_id, cascade_graphs=graphs,
+                                     idempotency_key=key)
 
-        await runtime.lookup_pool.run(delete)
-        return Response(status_code=204)
+            await runtime.lookup_pool.run(delete)
+            return Response(status_code=204)
+
+        return await _idempotent(request, runtime, write)
 
     @router.put("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
                 summary="Create or replace a relationship (its target may change)",
@@ -141,11 +193,16 @@ def build_router() -> APIRouter:
                                ) -> Response:
         body = await _json_body(request)
         actor, request_id = _actor(request)
-        document, created = await runtime.lookup_pool.run(lambda: runtime.relationships.put(
-            twin_id, rel_id, body, if_match=_etag_value(if_match),
-            if_none_match=(if_none_match or "").strip() == "*", actor=actor,
-            request_id=request_id))
-        return _json_response(document.body, 201 if created else 200, document.etag)
+
+        async def write(key: str | None) -> Response:
+            document, created = await runtime.lookup_pool.run(
+                lambda: runtime.relationships.put(
+                    twin_id, rel_id, body, if_match=_etag_value(if_match),
+                    if_none_match=(if_none_match or "").strip() == "*", actor=actor,
+                    request_id=request_id, idempotency_key=key))
+            return _json_response(document.body, 201 if created else 200, document.etag)
+
+        return await _idempotent(request, runtime, write)
 
     @router.get("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
                 summary="Get a relationship")
@@ -161,10 +218,14 @@ def build_router() -> APIRouter:
                                   if_match: Annotated[str | None, Header()] = None
                                   ) -> Response:
         actor, request_id = _actor(request)
-        await runtime.lookup_pool.run(lambda: runtime.relationships.delete(
-            twin_id, rel_id, if_match=_etag_value(if_match), actor=actor,
-            request_id=request_id))
-        return Response(status_code=204)
+
+        async def write(key: str | None) -> Response:
+            await runtime.lookup_pool.run(lambda: runtime.relationships.delete(
+                twin_id, rel_id, if_match=_etag_value(if_match), actor=actor,
+                request_id=request_id, idempotency_key=key))
+            return Response(status_code=204)
+
+        return await _idempotent(request, runtime, write)
 
     @router.get("/twins/{twin_id}/relationships", response_class=Response,
                 summary="Outgoing relationships (optionally by name)")

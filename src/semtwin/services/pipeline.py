@@ -59,11 +59,21 @@ class Changeset:
     precondition: Precondition | None = None
     new_etag: str | None = None
     """The subject's ETag after the change; None removes its metadata (a delete)."""
+    idempotency_key: str | None = None
+    """Claimed in the same transaction: a second change with this key is refused."""
     forget: Sequence[NamedNode] = ()
     """Other resources whose metadata goes too (relationships removed by a cascade)."""
     data: dict[str, Any] = field(default_factory=dict)
     actor: str | None = None
     request_id: str | None = None
+
+
+class AlreadyApplied(Exception):
+    """A change with this Idempotency-Key was committed before; nothing more was written."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,9 @@ class WritePipeline:
         return None
 
     def _explain_failure(self, changeset: Changeset) -> None:
+        if changeset.idempotency_key is not None and self.replay(
+                changeset.idempotency_key) is not None:
+            raise AlreadyApplied(changeset.idempotency_key)
         condition = changeset.precondition
         if condition is None:
             raise StoreUnavailable("the store did not apply the change; nothing was written")
@@ -160,6 +173,31 @@ class WritePipeline:
         raise PreconditionFailed(
             f"the twin changed: its ETag is {current}, not {condition.if_match}",
             etag=current)
+
+    def replay(self, key: str) -> dict[str, Any] | None:
+        """What the first request with this Idempotency-Key answered: the stored response,
+        or (if the process died before storing it) the event it committed."""
+        result = self._store.query(
+            f"SELECT ?seq ?response WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}idempotencyKey> "
+            f"{_lit(key)} ; <{ST}seq> ?seq OPTIONAL {{ ?e <{ST}response> ?response }} }} }}",
+            union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        for seq, response in result.rows:
+            if isinstance(response, Literal):
+                stored: dict[str, Any] = json.loads(response.value)
+                return stored
+            return {"status": 200, "headers": {},
+                    "body": {"replayed": True, "sequence": int(seq.value)}}  # type: ignore[union-attr]
+        return None
+
+    def store_response(self, key: str, status: int, headers: dict[str, str],
+                       body: Any) -> None:
+        document = json.dumps({"status": status, "headers": headers, "body": body},
+                              separators=(",", ":"))
+        self._apply(
+            f"INSERT {{ GRAPH {JOURNAL} {{ ?e <{ST}response> {_lit(document)} }} }} "
+            f"WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}idempotencyKey> {_lit(key)} }} "
+            f"FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ ?e <{ST}response> ?r }} }} }}")
 
     def head(self) -> int:
         result = self._store.query(
@@ -231,6 +269,10 @@ def _update_text(cs: Changeset, event_id: str, now: str) -> str:
     if cs.request_id:
         event.append(f"?ev {st}request> {_lit(cs.request_id)}")
     condition = ""
+    if cs.idempotency_key is not None:
+        event.append(f"?ev {st}idempotencyKey> {_lit(cs.idempotency_key)}")
+        condition += (f"FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ ?done {st}idempotencyKey> "
+                      f"{_lit(cs.idempotency_key)} }} }} ")
     pre = cs.precondition
     if pre is not None:
         etag_of = f"GRAPH {META} {{ {pre.subject} {st}etag>"

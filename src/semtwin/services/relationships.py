@@ -37,7 +37,8 @@ class RelationshipService:
 
     def put(self, twin_id: str, rel_id: str, body: Any, *, if_match: str | None = None,
             if_none_match: bool = False, actor: str | None = None,
-            request_id: str | None = None) -> tuple[TwinDocument, bool]:
+            request_id: str | None = None,
+            idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
         if not isinstance(body, dict):
             raise InvalidInput("a relationship is a JSON object")
         unknown = set(body) - _MEMBERS
@@ -72,7 +73,7 @@ class RelationshipService:
             data={"$relationshipId": rel_id, "$sourceId": twin_id,
                   "$relationshipName": body["$relationshipName"],
                   "$targetId": body["$targetId"]},
-            actor=actor, request_id=request_id))
+            actor=actor, request_id=request_id, idempotency_key=idempotency_key))
         return self.get(twin_id, rel_id), created
 
     def get(self, twin_id: str, rel_id: str) -> TwinDocument:
@@ -134,10 +135,11 @@ class RelationshipService:
         return out
 
     def delete(self, twin_id: str, rel_id: str, *, if_match: str | None = None,
-               actor: str | None = None, request_id: str | None = None) -> None:
+               actor: str | None = None, request_id: str | None = None,
+               idempotency_key: str | None = None) -> None:
         rel = self.iri(twin_id, rel_id)
         self._pipeline.commit(Changeset(
             event_type="relationship.deleted", subject=rel, clear_graphs=[rel],
             precondition=Precondition(rel, if_match=if_match, must_exist=True),
             data={"$relationshipId": rel_id, "$sourceId": twin_id},
-            actor=actor, request_id=request_id))
+            actor=actor, request_id=request_id, idempotency_key=idempotency_key))

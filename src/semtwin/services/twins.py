@@ -192,7 +192,8 @@ class TwinService:
 
     def put(self, twin_id: str, body: Any, *, if_match: str | None = None,
             if_none_match: bool = False, actor: str | None = None,
-            request_id: str | None = None) -> tuple[TwinDocument, bool]:
+            request_id: str | None = None,
+            idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
         """Create or replace; returns the stored twin and whether it was created.
 
         Without a client precondition a lost race (created or deleted meanwhile) is retried.
@@ -203,7 +204,7 @@ class TwinService:
             try:
                 return self._put_once(twin_id, iri, quads, if_match=if_match,
                                       if_none_match=if_none_match, actor=actor,
-                                      request_id=request_id)
+                                      request_id=request_id, idempotency_key=idempotency_key)
             except (PreconditionFailed, NotFound):
                 if if_match is not None or if_none_match or attempt == 2:
                     raise
@@ -211,7 +212,8 @@ class TwinService:
 
     def _put_once(self, twin_id: str, iri: NamedNode, quads: list[Quad], *,
                   if_match: str | None, if_none_match: bool, actor: str | None,
-                  request_id: str | None) -> tuple[TwinDocument, bool]:
+                  request_id: str | None,
+                  idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
         before_etag, _ = self._metadata(iri)
         before = self.get(twin_id).body if before_etag else None
         created = before is None
@@ -231,11 +233,12 @@ class TwinService:
         self._pipeline.commit(Changeset(
             event_type="twin.created" if created else "twin.updated", subject=iri,
             clear_graphs=[iri], add=quads, precondition=precondition, new_etag=etag,
-            data=data, actor=actor, request_id=request_id))
+            data=data, actor=actor, request_id=request_id, idempotency_key=idempotency_key))
         return self.get(twin_id), created
 
     def patch(self, twin_id: str, kind: str, patch: Any, *, if_match: str | None = None,
-              actor: str | None = None, request_id: str | None = None) -> TwinDocument:
+              actor: str | None = None, request_id: str | None = None,
+              idempotency_key: str | None = None) -> TwinDocument:
         """Apply an RFC 6902 JSON Patch (``kind="json"``) or RFC 7396 merge patch
         (``kind="merge"``) to the twin's ``{"$types", "properties"}`` document, atomically:
         the write is conditioned on the ETag the patch was applied to."""
@@ -251,7 +254,8 @@ class TwinService:
             try:
                 document, _ = self._put_once(twin_id, iri, quads, if_match=current.etag,
                                              if_none_match=False, actor=actor,
-                                             request_id=request_id)
+                                             request_id=request_id,
+                                             idempotency_key=idempotency_key)
                 return document
             except PreconditionFailed:
                 if if_match is not None or attempt == 2:
@@ -265,7 +269,8 @@ class TwinService:
 
     def delete(self, twin_id: str, *, if_match: str | None = None, actor: str | None = None,
                request_id: str | None = None,
-               cascade_graphs: Sequence[NamedNode] | None = None) -> None:
+               cascade_graphs: Sequence[NamedNode] | None = None,
+               idempotency_key: str | None = None) -> None:
         """Delete the twin; without ``cascade_graphs`` (its relationship graphs, removed in
         the same transaction) a twin that still has relationships is a 409."""
         iri = self.iri(twin_id)
@@ -275,7 +280,7 @@ class TwinService:
             precondition=Precondition(iri, if_match=if_match, must_exist=True,
                                       no_relationships=cascade_graphs is None),
             new_etag=None, data={"$id": twin_id, "$iri": iri.value},
-            actor=actor, request_id=request_id))
+            actor=actor, request_id=request_id, idempotency_key=idempotency_key))
 
 
 def _apply_patch(kind: str, document: dict[str, Any], patch: Any) -> Any:
