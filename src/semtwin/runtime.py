@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from semtwin.services.graphs import GraphStoreService
+from semtwin.services.navigation import NavigationService
 from semtwin.services.pipeline import WritePipeline
 from semtwin.services.relationships import RelationshipService
 from semtwin.services.sparql import DEFAULT_PREFIXES, SparqlService
@@ -27,6 +28,7 @@ class Semtwin:
     pipeline: WritePipeline = field(init=False)
     twins: TwinService = field(init=False)
     relationships: RelationshipService = field(init=False)
+    navigation: NavigationService = field(init=False)
     query_pool: WorkerPool = field(init=False)
     lookup_pool: WorkerPool = field(init=False)
 
@@ -38,6 +40,7 @@ class Semtwin:
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
                                  DEFAULT_PREFIXES)
         self.relationships = RelationshipService(self.store, self.pipeline, self.twins)
+        self.navigation = NavigationService(self.store, self.pipeline, self.twins)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)
 

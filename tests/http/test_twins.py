@@ -287,3 +287,64 @@ def test_idempotency_key(server: ServerProcess) -> None:
     assert other.status_code == 200
     assert "idempotent-replayed" not in other.headers
     assert _head(server) == head + 3
+
+
+def test_navigation(server: ServerProcess) -> None:
+    tag = uuid.uuid4().hex[:6]
+    ontology = """@prefix brick: <https://brickschema.org/schema/Brick#> .
+    @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+    brick:VAV rdfs:subClassOf brick:Terminal_Unit .
+    brick:Fan_Coil_Unit rdfs:subClassOf brick:Terminal_Unit ."""
+    assert httpx.put(f"{server.url}/graphs", params={"graph": "urn:ontology:nav"},
+                     content=ontology, headers={"Content-Type": "text/turtle"}
+                     ).status_code in (201, 204)
+    ids = {"ahu": f"ahu-{tag}", "vav1": f"vav1-{tag}", "vav2": f"vav2-{tag}",
+           "fcu": f"fcu-{tag}", "room": f"room-{tag}"}
+    kinds = {"ahu": "brick:AHU", "vav1": "brick:VAV", "vav2": "brick:VAV",
+             "fcu": "brick:Fan_Coil_Unit", "room": "brick:Room"}
+    for key, twin_id in ids.items():
+        response = httpx.put(f"{server.url}/api/v1/twins/{twin_id}", json={
+            "$types": [kinds[key]], "properties": {"rdfs:label": f"{key} {tag}"}})
+        assert response.status_code == 201
+    links = [("ahu", "r1", "brick:feeds", "vav1"), ("ahu", "r2", "brick:feeds", "vav2"),
+             ("vav1", "r3", "brick:feeds", "room"), ("ahu", "r4", "brick:feeds", "fcu"),
+             ("room", "r5", "brick:isPartOf", "ahu")]
+    for source, rel, name, target in links:
+        assert httpx.put(f"{server.url}/api/v1/twins/{ids[source]}/relationships/{rel}", json={
+            "$relationshipName": name, "$targetId": ids[target]}).status_code == 201
+
+    # listing by type with subclasses, label search and cursor pages
+    seen, cursor = [], None
+    while True:
+        params = {"type": "brick:Terminal_Unit", "q": tag, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = httpx.get(f"{server.url}/api/v1/twins", params=params).json()
+        seen += [t["$id"] for t in page["value"]]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted([ids["vav1"], ids["vav2"], ids["fcu"]])
+    assert len(seen) == len(set(seen))
+
+    # neighbours, depth 2, outgoing
+    found = httpx.get(f"{server.url}/api/v1/twins/{ids['ahu']}/neighbors",
+                      params={"depth": 2}).json()
+    depths = {t["twin"]["$id"]: t["depth"] for t in found["twins"]}
+    assert depths == {ids["vav1"]: 1, ids["vav2"]: 1, ids["fcu"]: 1, ids["room"]: 2}
+    only_vavs = httpx.get(f"{server.url}/api/v1/twins/{ids['ahu']}/neighbors",
+                          params={"depth": 2, "type": "brick:VAV"}).json()
+    assert {t["twin"]["$id"] for t in only_vavs["twins"]} == {ids["vav1"], ids["vav2"]}
+    incoming = httpx.get(f"{server.url}/api/v1/twins/{ids['ahu']}/neighbors",
+                         params={"direction": "in"}).json()
+    assert [t["twin"]["$id"] for t in incoming["twins"]] == [ids["room"]]
+
+    # shortest paths
+    paths = httpx.get(f"{server.url}/api/v1/paths", params={
+        "from": ids["ahu"], "to": ids["room"], "maxDepth": 3}).json()["paths"]
+    assert [[hop["relationshipId"] for hop in path] for path in paths] == [["r1", "r3"]]
+    none = httpx.get(f"{server.url}/api/v1/paths", params={
+        "from": ids["vav2"], "to": ids["fcu"]}).json()["paths"]
+    assert none == []
+    assert httpx.get(f"{server.url}/api/v1/paths", params={
+        "from": ids["ahu"], "to": "nope"}).status_code == 404

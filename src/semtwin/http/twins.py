@@ -242,6 +242,36 @@ def build_router() -> APIRouter:
             lambda: runtime.relationships.list(twin_id, direction="in"))
         return _json_response({"value": found})
 
+    @router.get("/twins", summary="List twins by type (subclasses included), label search, "
+                "keyset cursor pagination", response_class=Response)
+    async def list_twins(runtime: RuntimeDep, type: str | None = None, q: str | None = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                         cursor: str | None = None) -> Response:
+        page = await runtime.lookup_pool.run(lambda: runtime.navigation.list_twins(
+            type_iri=type, q=q, limit=limit, cursor=cursor))
+        return _json_response({"value": page.items, "nextCursor": page.next_cursor})
+
+    @router.get("/twins/{twin_id}/neighbors", summary="Twins reachable through relationships",
+                response_class=Response)
+    async def neighbors(twin_id: str, runtime: RuntimeDep,
+                        depth: Annotated[int, Query(ge=1, le=10)] = 1,
+                        direction: Annotated[str, Query(pattern="^(out|in|both)$")] = "out",
+                        relationship: str | None = None,
+                        type: str | None = None) -> Response:
+        found = await runtime.lookup_pool.run(lambda: runtime.navigation.neighbors(
+            twin_id, depth=depth, direction=direction, relationship=relationship,
+            type_iri=type))
+        return _json_response(found)
+
+    @router.get("/paths", summary="Shortest relationship paths between two twins",
+                response_class=Response)
+    async def paths(runtime: RuntimeDep, from_: Annotated[str, Query(alias="from")],
+                    to: str, max_depth: Annotated[int, Query(alias="maxDepth", ge=1,
+                                                             le=10)] = 5) -> Response:
+        found = await runtime.lookup_pool.run(
+            lambda: runtime.navigation.paths(from_, to, max_depth=max_depth))
+        return _json_response({"paths": found})
+
     @router.get("/events", summary="Change feed (CloudEvents), long-poll with wait=",
                 response_class=Response)
     async def events(runtime: RuntimeDep,
