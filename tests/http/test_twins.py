@@ -348,3 +348,23 @@ def test_navigation(server: ServerProcess) -> None:
     assert none == []
     assert httpx.get(f"{server.url}/api/v1/paths", params={
         "from": ids["ahu"], "to": "nope"}).status_code == 404
+
+
+def test_any_twin_by_iri(server: ServerProcess, twin_id: str) -> None:
+    created = httpx.put(f"{server.url}/api/v1/twins/{twin_id}", json=AHU)
+    by_iri = httpx.get(f"{server.url}/api/v1/twins", params={"iri": f"urn:twin:{twin_id}"})
+    assert by_iri.status_code == 200
+    assert by_iri.json() == created.json()
+    loaded = f"https://ex.org/loaded/{twin_id}"
+    turtle = (f"<{loaded}> a <https://brickschema.org/schema/Brick#Chiller> ;\n"
+              f"  <http://www.w3.org/2000/01/rdf-schema#label> \"Chiller 1\" .")
+    assert httpx.put(f"{server.url}/graphs", params={"graph": f"{loaded}#file"},
+                     content=turtle, headers={"Content-Type": "text/turtle"}
+                     ).status_code in (201, 204)
+    twin = httpx.get(f"{server.url}/api/v1/twins", params={"iri": loaded})
+    assert twin.status_code == 200
+    assert twin.json()["$types"] == ["brick:Chiller"]
+    assert twin.json()["properties"] == {"rdfs:label": "Chiller 1"}
+    assert twin.headers["etag"]
+    assert httpx.get(f"{server.url}/api/v1/twins",
+                     params={"iri": "https://ex.org/never"}).status_code == 404

@@ -54,9 +54,9 @@ class NavigationService:
              cursor: str | None) -> Page:
         patterns = [f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"]
         if type_iri is not None:
-            cls = self._twins.expand(type_iri, "type")
-            # subclasses included, through the ontology graphs of the whole store
-            patterns.append(f"GRAPH ?t {{ ?t a ?c }} ?c <{SUBCLASS}>* {cls} .")
+            # subclasses included, from the ontology graphs of the whole store
+            classes = " ".join(f"<{c}>" for c in sorted(self._subclasses(type_iri)))
+            patterns.append(f"VALUES ?c {{ {classes} }} GRAPH ?t {{ ?t a ?c }}")
         if q:
             patterns.append(f"GRAPH ?t {{ ?t <{RDFS_LABEL}> ?label }} "
                             f"FILTER(CONTAINS(LCASE(STR(?label)), {Literal(q.lower())}))")
@@ -64,8 +64,7 @@ class NavigationService:
             patterns.append(f"FILTER(STR(?t) > {Literal(_decode(cursor))})")
         query = (f"SELECT DISTINCT ?t WHERE {{ {' '.join(patterns)} }} "
                  f"ORDER BY STR(?t) LIMIT {int(limit) + 1}")
-        # the subclass walk needs the union default graph (the ontology may be anywhere)
-        result = self._store.query(query, union_default_graph=True)
+        result = self._store.query(query, union_default_graph=False)
         assert isinstance(result, SelectResult)
         iris = [row[0].value for row in result.rows if isinstance(row[0], NamedNode)]
         more = len(iris) > limit
@@ -117,27 +116,28 @@ class NavigationService:
                     next_frontier.add(target)
             frontier = next_frontier
         twins = []
-        allowed = self._of_type(set(seen) - {start}, type_iri) if type_iri else None
+        classes = self._subclasses(type_iri) if type_iri else None
         for iri, level in sorted(seen.items(), key=lambda item: (item[1], item[0])):
-            if iri == start or (allowed is not None and iri not in allowed):
+            if iri == start:
                 continue
             try:
                 body = self._twins.get(self._twins.id_of(iri)).body
             except NotFound:
                 continue
+            if classes is not None and not any(
+                    self._twins.expand(t, "$types").value in classes for t in body["$types"]):
+                continue
             twins.append({"depth": level, "twin": body})
         return {"twins": twins, "relationships": edges}
 
-    def _of_type(self, iris: set[str], type_iri: str) -> set[str]:
-        if not iris:
-            return set()
+    def _subclasses(self, type_iri: str) -> set[str]:
+        """The class and its subclasses (``rdfs:subClassOf*`` over every graph)."""
         cls = self._twins.expand(type_iri, "type")
-        values = " ".join(f"<{iri}>" for iri in sorted(iris))
-        result = self._store.query(
-            f"SELECT DISTINCT ?t WHERE {{ VALUES ?t {{ {values} }} GRAPH ?t {{ ?t a ?c }} "
-            f"?c <{SUBCLASS}>* {cls} }}", union_default_graph=True)
+        result = self._store.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{SUBCLASS}>* {cls} }}",
+                                   union_default_graph=True)
         assert isinstance(result, SelectResult)
-        return {row[0].value for row in result.rows if isinstance(row[0], NamedNode)}
+        return {cls.value} | {row[0].value for row in result.rows
+                              if isinstance(row[0], NamedNode)}
 
     def paths(self, from_id: str, to_id: str, *, max_depth: int) -> list[list[dict[str, str]]]:
         """Every shortest path (following relationships forwards), at most ``max_depth`` hops."""

@@ -10,6 +10,7 @@ JSON shape (docs/rest-api.md)::
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ import jsonpatch
 
 from semtwin.errors import InvalidInput, NotFound, PreconditionFailed, UnprocessableContent
 from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
-from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
+from semtwin.services.pipeline import (
+    JOURNAL,
+    META,
+    ST,
+    Changeset,
+    Precondition,
+    WritePipeline,
+)
 from semtwin.store import SelectResult, TwinStore
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -82,6 +90,25 @@ class TwinService:
             raise NotFound(f"no twin {twin_id!r}")
         quads = list(self._store.quads(graph=iri))
         return TwinDocument(self._to_json(twin_id, iri, quads, etag, updated), etag)
+
+    def get_by_iri(self, iri_text: str) -> TwinDocument:
+        """Any resource as a twin, including ones loaded from files: an API twin by its
+        graph, anything else by its statements in every graph (ETag: a hash of them)."""
+        try:
+            iri = NamedNode(iri_text)
+        except ValueError as err:
+            raise InvalidInput(f"iri {iri_text!r} is not a valid IRI: {err}") from None
+        twin_id = self.id_of(iri.value)
+        if iri.value.startswith(self._base) and self._metadata(iri)[0] is not None:
+            return self.get(twin_id)
+        quads = [q for q in self._store.quads(subject=iri) if q.graph_name not in (META, JOURNAL)]
+        if not quads:
+            raise NotFound(f"nothing is said about {iri.value}")
+        digest = hashlib.sha256("\n".join(sorted(str(q) for q in quads)).encode())
+        etag = digest.hexdigest()[:32]
+        body = self._to_json(twin_id, iri, quads, etag, None)
+        body["$metadata"]["loaded"] = True
+        return TwinDocument(body, etag)
 
     def _metadata(self, iri: NamedNode) -> tuple[str | None, str | None]:
         result = self._store.query(
