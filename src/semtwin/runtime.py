@@ -13,6 +13,7 @@ from semtwin.services.navigation import NavigationService
 from semtwin.services.pipeline import WritePipeline
 from semtwin.services.relationships import RelationshipService
 from semtwin.services.sparql import DEFAULT_PREFIXES, SparqlService
+from semtwin.services.state import StateService
 from semtwin.services.twins import TwinService
 from semtwin.services.workers import WorkerPool
 from semtwin.settings import Settings
@@ -29,6 +30,7 @@ class Semtwin:
     twins: TwinService = field(init=False)
     relationships: RelationshipService = field(init=False)
     navigation: NavigationService = field(init=False)
+    state: StateService = field(init=False)
     query_pool: WorkerPool = field(init=False)
     lookup_pool: WorkerPool = field(init=False)
 
@@ -41,6 +43,7 @@ class Semtwin:
                                  DEFAULT_PREFIXES)
         self.relationships = RelationshipService(self.store, self.pipeline, self.twins)
         self.navigation = NavigationService(self.store, self.pipeline, self.twins)
+        self.state = StateService(self.store, self.pipeline, self.twins)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)
 

@@ -368,3 +368,35 @@ def test_any_twin_by_iri(server: ServerProcess, twin_id: str) -> None:
     assert twin.headers["etag"]
     assert httpx.get(f"{server.url}/api/v1/twins",
                      params={"iri": "https://ex.org/never"}).status_code == 404
+
+
+def test_state_updates(server: ServerProcess, twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    assert httpx.put(url, json={"$types": ["brick:Zone_Air_Temperature_Sensor"]}
+                     ).status_code == 201
+    temp = "https://ex.org/temperature"
+
+    def post(event: str, when: str, value: float) -> dict:
+        response = httpx.post(f"{url}/state", json={
+            "eventId": event, "sourceTime": when, "properties": {temp: value}})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    head = _head(server)
+    assert post("e1", "2026-11-25T10:00:00Z", 21.5) == {
+        "eventId": "e1", "duplicate": False, "applied": [temp], "stale": []}
+    assert post("e1", "2026-11-25T10:00:00Z", 21.5)["duplicate"] is True
+    late = post("e0", "2026-11-25T09:59:00Z", 19.0)  # delivered out of order
+    assert late == {"eventId": "e0", "duplicate": False, "applied": [], "stale": [temp]}
+    assert httpx.get(url).json()["properties"][temp] == 21.5
+    assert post("e2", "2026-11-25T10:01:00+00:00", 22.0)["applied"] == [temp]
+    assert httpx.get(url).json()["properties"][temp] == 22.0
+    events = _events_after(server, head)
+    assert [(e["type"], e["data"]["eventId"]) for e in events] == [
+        ("dev.semtwin.twin.state", "e1"), ("dev.semtwin.twin.state", "e2")]
+    bad = httpx.post(f"{url}/state", json={"eventId": "e3", "sourceTime": "yesterday",
+                                           "properties": {temp: 1}})
+    assert bad.status_code == 400
+    missing = httpx.post(f"{url}-nope/state", json={
+        "eventId": "e4", "sourceTime": "2026-11-25T10:00:00Z", "properties": {temp: 1}})
+    assert missing.status_code == 404

@@ -242,6 +242,18 @@ def build_router() -> APIRouter:
             lambda: runtime.relationships.list(twin_id, direction="in"))
         return _json_response({"value": found})
 
+    @router.post("/twins/{twin_id}/state", response_class=Response,
+                 summary="State update from a device (source time, event id)",
+                 openapi_extra={"requestBody": {"content": {"application/json": {"example": {
+                     "eventId": "evt-42", "sourceTime": "2026-11-25T10:00:00Z",
+                     "properties": {"https://ex.org/temperature": 21.5}}}}}})
+    async def post_state(twin_id: str, request: Request, runtime: RuntimeDep) -> Response:
+        body = await _json_body(request)
+        _, request_id = _actor(request)
+        outcome = await runtime.lookup_pool.run(
+            lambda: runtime.state.update(twin_id, body, request_id=request_id))
+        return _json_response(outcome)
+
     @router.get("/twins", summary="List twins by type (subclasses included), label search, "
                 "keyset cursor pagination", response_class=Response)
     async def list_twins(runtime: RuntimeDep, type: str | None = None, q: str | None = None,
