@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import orjson
 import pytest
 from tests.conftest import ServerProcess
 
@@ -400,3 +401,32 @@ def test_state_updates(server: ServerProcess, twin_id: str) -> None:
     missing = httpx.post(f"{url}-nope/state", json={
         "eventId": "e4", "sourceTime": "2026-11-25T10:00:00Z", "properties": {temp: 1}})
     assert missing.status_code == 404
+
+
+def test_event_stream_resumes_with_last_event_id(server: ServerProcess) -> None:
+    head = _head(server)
+    tag = uuid.uuid4().hex[:6]
+    for i in range(3):
+        assert httpx.put(f"{server.url}/api/v1/twins/sse-{tag}-{i}", json={}).status_code == 201
+
+    def read(headers: dict[str, str], count: int) -> list[tuple[int, dict]]:
+        got: list[tuple[int, dict]] = []
+        with httpx.stream("GET", f"{server.url}/api/v1/events/stream", headers=headers,
+                          timeout=20) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            seq = None
+            for line in response.iter_lines():
+                if line.startswith("id: "):
+                    seq = int(line[4:])
+                elif line.startswith("data: "):
+                    got.append((seq, orjson.loads(line[6:])))
+                    if len(got) == count:
+                        break
+        return got
+
+    first = read({"Last-Event-ID": str(head)}, 2)
+    assert [s for s, _ in first] == [head + 1, head + 2]
+    assert first[0][1]["subject"] == f"urn:twin:sse-{tag}-0"
+    resumed = read({"Last-Event-ID": str(first[-1][0])}, 1)
+    assert [s for s, _ in resumed] == [head + 3]
+    assert resumed[0][1]["subject"] == f"urn:twin:sse-{tag}-2"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from semtwin.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
 from semtwin.http._body import media_type, read_body
@@ -286,6 +287,44 @@ def build_router() -> APIRouter:
         found = await runtime.lookup_pool.run(
             lambda: runtime.navigation.paths(from_, to, max_depth=max_depth))
         return _json_response({"paths": found})
+
+    @router.get("/events/stream", summary="Change feed as Server-Sent Events",
+                response_class=StreamingResponse)
+    async def event_stream(request: Request, runtime: RuntimeDep,
+                           after: Annotated[int | None, Query(ge=0)] = None,
+                           last_event_id: Annotated[str | None, Header()] = None
+                           ) -> StreamingResponse:
+        """Each event is sent with ``id: <sequence>``; a client that reconnects with
+        ``Last-Event-ID`` (or ``?after=``) resumes right after it."""
+        start = after
+        if start is None and last_event_id is not None:
+            if not last_event_id.isdigit():
+                raise InvalidInput("Last-Event-ID must be a sequence number")
+            start = int(last_event_id)
+        position = start or 0
+
+        async def stream() -> AsyncIterator[bytes]:
+            nonlocal position
+            yield b": semtwin change feed\n\n"
+            idle = 0.0
+            while not await request.is_disconnected():
+                found = await runtime.lookup_pool.run(
+                    functools.partial(runtime.pipeline.events, position, 100))
+                for event in found:
+                    position = event["sequence"]
+                    yield (f"id: {position}\nevent: {event['type']}\n".encode()
+                           + b"data: " + orjson.dumps(event) + b"\n\n")
+                if found:
+                    idle = 0.0
+                    continue
+                await asyncio.sleep(0.2)
+                idle += 0.2
+                if idle >= 15:
+                    idle = 0.0
+                    yield b": keep-alive\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
 
     @router.get("/events", summary="Change feed (CloudEvents), long-poll with wait=",
                 response_class=Response)
