@@ -6,7 +6,6 @@ The term model is pyoxigraph's (fast, immutable, Rust-backed) and is used as pla
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import IO
 
 from pyoxigraph import (
@@ -150,8 +149,3 @@ def _position(err: SyntaxError) -> tuple[int | None, int | None]:
     if err.lineno is not None:
         return err.lineno, err.offset
     return None, None
-
-
-def quads_to_triples(quads: Iterable[Quad]) -> Iterator[Triple]:
-    for quad in quads:
-        yield quad.triple

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from semtwin.errors import InvalidInput
-from semtwin.rdf import DefaultGraph, Literal, NamedNode, Quad, RdfFormat, parse
+from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat, parse
 from semtwin.settings import Settings
 from semtwin.store import (
     AskResult,
@@ -113,7 +113,3 @@ def test_bulk_load_and_dump(store: TwinStore) -> None:
     store.dump(out, RdfFormat.N_QUADS)
     assert set(parse(out.getvalue(), RdfFormat.N_QUADS)) == set(
         parse(data.encode(), RdfFormat.N_QUADS))
-
-
-def test_default_graph_is_addressable(store: TwinStore) -> None:
-    assert store.graph_exists(DefaultGraph())

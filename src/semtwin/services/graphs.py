@@ -49,9 +49,6 @@ class GraphStoreService:
         self._store = store
         self._pipeline = pipeline
 
-    def exists(self, graph: GraphName) -> bool:
-        return self._store.graph_exists(graph)
-
     def negotiate(self, accept: str | None) -> str:
         media_type = best_match(GRAPH_OFFERS, accept)
         if media_type is None:

@@ -119,15 +119,20 @@ class WritePipeline:
         assert seq is not None
         return Committed(seq, event_id, now, changeset.new_etag)
 
-    def _seq_of(self, event_id: str) -> int | None:
-        result = self._store.query(
-            f"SELECT ?seq WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}id> {_lit(event_id)} ; "
-            f"<{ST}seq> ?seq }} }}", union_default_graph=False)
+    def _first_value(self, pattern: str) -> str | None:
+        """The lexical value of ``?v`` in the first solution of a system-graph pattern."""
+        result = self._store.query(f"SELECT ?v WHERE {{ {pattern} }} LIMIT 1",
+                                   union_default_graph=False)
         assert isinstance(result, SelectResult)
         for row in result.rows:
             if isinstance(row[0], Literal):
-                return int(row[0].value)
+                return row[0].value
         return None
+
+    def _seq_of(self, event_id: str) -> int | None:
+        seq = self._first_value(
+            f"GRAPH {JOURNAL} {{ ?e <{ST}id> {_lit(event_id)} ; <{ST}seq> ?v }}")
+        return None if seq is None else int(seq)
 
     def _apply(self, update: str) -> None:
         if self._lock is None:
@@ -137,19 +142,10 @@ class WritePipeline:
                 self._store.update(update)
 
     def _head_exists(self) -> bool:
-        result = self._store.query(
-            f"ASK {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?seq }} }}", union_default_graph=False)
-        return bool(getattr(result, "value", False))
+        return self._first_value(f"GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?v }}") is not None
 
     def current_etag(self, subject: NamedNode) -> str | None:
-        result = self._store.query(
-            f"SELECT ?etag WHERE {{ GRAPH {META} {{ {subject} <{ST}etag> ?etag }} }}",
-            union_default_graph=False)
-        assert isinstance(result, SelectResult)
-        for row in result.rows:
-            if isinstance(row[0], Literal):
-                return row[0].value
-        return None
+        return self._first_value(f"GRAPH {META} {{ {subject} <{ST}etag> ?v }}")
 
     def _explain_failure(self, changeset: Changeset) -> None:
         if changeset.idempotency_key is not None and self.replay(
@@ -198,16 +194,6 @@ class WritePipeline:
             f"INSERT {{ GRAPH {JOURNAL} {{ ?e <{ST}response> {_lit(document)} }} }} "
             f"WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}idempotencyKey> {_lit(key)} }} "
             f"FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ ?e <{ST}response> ?r }} }} }}")
-
-    def head(self) -> int:
-        result = self._store.query(
-            f"SELECT ?seq WHERE {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?seq }} }}",
-            union_default_graph=False)
-        assert isinstance(result, SelectResult)
-        for row in result.rows:
-            if isinstance(row[0], Literal):
-                return int(row[0].value)
-        return 0
 
     def events(self, after: int, limit: int) -> list[dict[str, Any]]:
         """CloudEvents 1.0 (JSON) with sequence numbers greater than ``after``, in order."""

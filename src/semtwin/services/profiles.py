@@ -71,6 +71,3 @@ class QueryProfiles:
             self._entries.move_to_end(key)
             if len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)

@@ -8,13 +8,14 @@ Replacing a twin therefore leaves its relationships alone; changing a target is 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import quote
 
 from semtwin.errors import InvalidInput, NotFound
 from semtwin.rdf import NamedNode, Quad
 from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
-from semtwin.services.twins import TwinDocument, TwinService
+from semtwin.services.twins import TwinDocument, TwinService, json_object
 from semtwin.store import SelectResult, TwinStore
 
 RELATIONSHIP = NamedNode(f"{ST}Relationship")
@@ -39,12 +40,7 @@ class RelationshipService:
             if_none_match: bool = False, actor: str | None = None,
             request_id: str | None = None,
             idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
-        if not isinstance(body, dict):
-            raise InvalidInput("a relationship is a JSON object")
-        unknown = set(body) - _MEMBERS
-        if unknown:
-            raise InvalidInput(f"unknown member(s) {sorted(unknown)}; a relationship has "
-                               f"{sorted(_MEMBERS)}")
+        body = json_object(body, _MEMBERS, "a relationship")
         for key in ("$relationshipName", "$targetId"):
             if not isinstance(body.get(key), str):
                 raise InvalidInput(f"{key} is required (a string)")
@@ -60,8 +56,6 @@ class RelationshipService:
                  Quad(rel, SOURCE, source, rel), Quad(rel, NAME, name, rel),
                  Quad(rel, TARGET, target, rel), *properties]
         created = self._pipeline.current_etag(rel) is None
-        import uuid
-
         etag = uuid.uuid4().hex
         self._pipeline.commit(Changeset(
             event_type="relationship.created" if created else "relationship.updated",

@@ -23,7 +23,7 @@ from semtwin.services.pipeline import (
     Precondition,
     WritePipeline,
 )
-from semtwin.services.twins import TwinService
+from semtwin.services.twins import TwinService, json_object
 from semtwin.store import SelectResult, TwinStore
 
 XSD_DATETIME = NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
@@ -63,8 +63,7 @@ class StateService:
 
     def update(self, twin_id: str, body: Any, *, request_id: str | None = None
                ) -> dict[str, Any]:
-        if not isinstance(body, dict) or set(body) - {"eventId", "sourceTime", "properties"}:
-            raise InvalidInput('a state update is {"eventId", "sourceTime", "properties"}')
+        body = json_object(body, {"eventId", "sourceTime", "properties"}, "a state update")
         event_id = body.get("eventId")
         if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
             raise InvalidInput("eventId must be a string of 1 to 255 characters")
@@ -101,11 +100,10 @@ class StateService:
                                                         datatype=XSD_DATETIME), META)]
             try:
                 if applied:
-                    new_etag = _new_etag()
                     self._pipeline.commit(Changeset(
                         event_type="twin.state", subject=twin, remove=remove, add=add,
                         precondition=Precondition(twin, if_match=current.etag),
-                        new_etag=new_etag, idempotency_key=key, request_id=request_id,
+                        new_etag=uuid.uuid4().hex, idempotency_key=key, request_id=request_id,
                         data={"$id": twin_id, "eventId": event_id,
                               "sourceTime": body["sourceTime"], "applied": applied,
                               "stale": stale, "values": {n: values[n] for n in applied}}))
@@ -117,7 +115,4 @@ class StateService:
                 continue  # the twin changed meanwhile: decide again
         raise PreconditionFailed("the twin kept changing; retry the state update")
 
-
-def _new_etag() -> str:
-    return uuid.uuid4().hex
 

@@ -37,6 +37,16 @@ _NATIVE = {f"{XSD}string", f"{XSD}integer", f"{XSD}double", f"{XSD}boolean"}
 _TOP_LEVEL = {"$id", "$iri", "$types", "properties", "$etag", "$metadata"}
 
 
+def json_object(body: Any, members: set[str], what: str) -> dict[str, Any]:
+    """``body`` as a JSON object with no members beyond ``members``, or 400 saying why."""
+    if not isinstance(body, dict):
+        raise InvalidInput(f"{what} is a JSON object")
+    unknown = set(body) - members
+    if unknown:
+        raise InvalidInput(f"unknown member(s) {sorted(unknown)}; {what} has {sorted(members)}")
+    return body
+
+
 @dataclass(frozen=True)
 class TwinDocument:
     body: dict[str, Any]
@@ -168,12 +178,7 @@ class TwinService:
     # --- writes ---------------------------------------------------------------------------
 
     def to_quads(self, twin_id: str, iri: NamedNode, body: Any) -> list[Quad]:
-        if not isinstance(body, dict):
-            raise InvalidInput("the twin must be a JSON object")
-        unknown = set(body) - _TOP_LEVEL
-        if unknown:
-            raise InvalidInput(f"unknown member(s) {sorted(unknown)}; a twin has "
-                               f"{sorted(_TOP_LEVEL)}")
+        body = json_object(body, _TOP_LEVEL, "a twin")
         if "$id" in body and body["$id"] != twin_id:
             raise InvalidInput(f"$id {body['$id']!r} does not match the twin id {twin_id!r}")
         quads: list[Quad] = []

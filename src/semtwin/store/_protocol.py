@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
@@ -65,10 +65,6 @@ class StoreCapabilities:
     in_process: bool = False
     """Calls return without I/O waits worth yielding for (safe to run on an event loop)."""
     extra: dict[str, bool] = field(default_factory=dict)
-
-
-ProgressCallback = Callable[[int], None]
-"""Called with the number of bytes consumed since the last call."""
 
 
 @runtime_checkable

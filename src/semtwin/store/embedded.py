@@ -53,10 +53,6 @@ class EmbeddedStore:
     def capabilities(self) -> StoreCapabilities:
         return self._capabilities
 
-    @property
-    def path(self) -> Path | None:
-        return self._path
-
     def query(
         self,
         sparql: str,

@@ -147,10 +147,6 @@ class RemoteStore:
     def capabilities(self) -> StoreCapabilities:
         return self._capabilities
 
-    @property
-    def endpoints(self) -> RemoteEndpoints:
-        return self._endpoints
-
     # --- transport ------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, *, idempotent: bool, timeout: float | None = None,
