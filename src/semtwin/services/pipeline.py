@@ -104,7 +104,7 @@ class WritePipeline:
     def commit(self, changeset: Changeset) -> Committed:
         self.ensure_journal()
         event_id = str(uuid.uuid4())
-        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        now = _now()
         update = _update_text(changeset, event_id, now)
         self._apply(update)
         seq = self._seq_of(event_id)
@@ -226,6 +226,13 @@ class WritePipeline:
                 event["requestid"] = values["request"].value  # type: ignore[union-attr]
             events.append(event)
         return events
+
+
+def _now() -> str:
+    """The current time as a canonical ``xsd:dateTime`` (no trailing zeros in the fraction),
+    so the text the journal and metadata return is the text written."""
+    stamp = datetime.now(UTC).isoformat(timespec="microseconds").removesuffix("+00:00")
+    return stamp.rstrip("0").rstrip(".") + "Z"
 
 
 def _lit(text: str) -> str:

@@ -65,7 +65,7 @@ class SparqlService:
     def try_inline(self, request: QueryRequest) -> Rendered | None:
         """The result if the query is proven fast and stays within its inline budget; None
         when it must take the normal path (unknown, slow, or any error to report)."""
-        key = f"{request.text}\x00{request.dataset}"
+        key = _profile_key(request)
         timeout = self._settings.query_timeout
         if not self._inline_allowed or self.profiles.plan(key, timeout) is not Plan.INLINE:
             return None
@@ -83,19 +83,14 @@ class SparqlService:
     async def execute(self, request: QueryRequest, pool: WorkerPool) -> Rendered:
         """Run a query by what is known of it (ADR 0005): inline if proven fast, else in a
         worker, with the engine-side deadline guard unless proven to finish."""
-        key = f"{request.text}\x00{request.dataset}"
+        key = _profile_key(request)
         timeout = self._settings.query_timeout
         plan = self.profiles.plan(key, timeout)
         if plan is Plan.INLINE and self._inline_allowed:
-            budget = Deadline(min(timeout, INLINE_BUDGET_S))
-            try:
-                rendered = self.query(request, budget)
-            except QueryTimeout:
-                self.profiles.record(key, INLINE_BUDGET_S * 1000)
-            else:
-                self.profiles.record(key, (time.monotonic() - budget.started) * 1000)
-                return rendered
-            plan = Plan.GUARDED
+            inline = self.try_inline(request)
+            if inline is not None:
+                return inline
+            plan = Plan.GUARDED  # it overran its inline budget (or failed: report it below)
         deadline = Deadline(timeout, in_engine=plan is not Plan.TRUSTED)
         timing: list[float] = []
 
@@ -157,3 +152,7 @@ class SparqlService:
             short = request.format.lower()
             return FORMAT_SHORT_NAMES.get(short, request.format)
         return request.accept
+
+
+def _profile_key(request: QueryRequest) -> str:
+    return f"{request.text}\x00{request.dataset}"

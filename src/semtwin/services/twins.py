@@ -234,7 +234,11 @@ class TwinService:
         quads = self.to_quads(twin_id, iri, body)
         for attempt in range(3):
             try:
-                return self._put_once(twin_id, iri, quads, if_match=if_match,
+                before = self.get(twin_id)
+            except NotFound:
+                before = None
+            try:
+                return self._put_once(twin_id, iri, quads, before, if_match=if_match,
                                       if_none_match=if_none_match, actor=actor,
                                       request_id=request_id, idempotency_key=idempotency_key)
             except (PreconditionFailed, NotFound):
@@ -242,31 +246,32 @@ class TwinService:
                     raise
         raise AssertionError("unreachable")
 
-    def _put_once(self, twin_id: str, iri: NamedNode, quads: list[Quad], *,
-                  if_match: str | None, if_none_match: bool, actor: str | None,
-                  request_id: str | None,
+    def _put_once(self, twin_id: str, iri: NamedNode, quads: list[Quad],
+                  before: TwinDocument | None, *, if_match: str | None, if_none_match: bool,
+                  actor: str | None, request_id: str | None,
                   idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
-        before_etag, _ = self._metadata(iri)
-        before = self.get(twin_id).body if before_etag else None
+        """Replace the twin that was ``before`` (None: create it) with ``quads``; the stored
+        twin is returned as written, without reading it back."""
         created = before is None
         etag = uuid.uuid4().hex
         new_json = self._to_json(twin_id, iri, quads, etag, None)
         data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
-        if created:
+        if before is None:
             data["twin"] = _content(new_json)
         else:
-            assert before is not None
-            data["patch"] = jsonpatch.make_patch(_content(before), _content(new_json)).patch
+            data["patch"] = jsonpatch.make_patch(_content(before.body),
+                                                 _content(new_json)).patch
         precondition = Precondition(
             iri, if_match=if_match,
             must_not_exist=if_none_match or (created and if_match is None),
             must_exist=not created and if_match is None,
         )
-        self._pipeline.commit(Changeset(
+        committed = self._pipeline.commit(Changeset(
             event_type="twin.created" if created else "twin.updated", subject=iri,
             clear_graphs=[iri], add=quads, precondition=precondition, new_etag=etag,
             data=data, actor=actor, request_id=request_id, idempotency_key=idempotency_key))
-        return self.get(twin_id), created
+        new_json["$metadata"]["lastUpdateTime"] = committed.time
+        return TwinDocument(new_json, etag), created
 
     def patch(self, twin_id: str, kind: str, patch: Any, *, if_match: str | None = None,
               actor: str | None = None, request_id: str | None = None,
@@ -284,7 +289,8 @@ class TwinService:
             patched = _apply_patch(kind, _content(current.body), patch)
             quads = self.to_quads(twin_id, iri, patched)
             try:
-                document, _ = self._put_once(twin_id, iri, quads, if_match=current.etag,
+                document, _ = self._put_once(twin_id, iri, quads, current,
+                                             if_match=current.etag,
                                              if_none_match=False, actor=actor,
                                              request_id=request_id,
                                              idempotency_key=idempotency_key)
