@@ -11,7 +11,10 @@ from benchmarks import sparql_bench
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("suite", nargs="?", default="sparql", choices=["sparql"])
+    parser.add_argument("suite", nargs="?", default="sparql", choices=["sparql", "lost-updates"])
+    parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
+                        help="lost-updates: the remote store under the two API processes")
+    parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per cell")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--buildings", type=int, default=39,
@@ -19,6 +22,11 @@ def main() -> None:
     parser.add_argument("--small-buildings", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("benchmarks/.work"))
     args = parser.parse_args()
+    if args.suite == "lost-updates":
+        from benchmarks import lost_updates
+
+        print(json.dumps(lost_updates.main(args.store, args.writes)))
+        return
     report = sparql_bench.run(args.work, seconds=args.seconds, connections=args.connections,
                               buildings=args.buildings, small_buildings=args.small_buildings)
     out = Path("benchmarks/results")

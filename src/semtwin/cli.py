@@ -90,9 +90,13 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
         raise click.ClickException(err.detail) from None
     if demo and runtime.store.count() == 0:
         from semtwin.demo import demo_quads
+        from semtwin.rdf import NamedNode
+        from semtwin.services.pipeline import Changeset
 
         quads = demo_quads()
-        runtime.store.add_quads(quads)
+        runtime.pipeline.commit(Changeset(
+            event_type="demo.loaded", subject=NamedNode("https://semtwin.dev/demo/"),
+            add=quads, data={"triples": len(quads)}))
         click.echo(f"loaded the demo campus: {len(quads)} quads", err=True)
     where = "memory (nothing is kept)" if settings.in_memory else settings.store
     click.echo(

@@ -36,8 +36,7 @@ class Semtwin:
 
     def __post_init__(self) -> None:
         self.sparql = SparqlService(self.store, self.settings)
-        self.pipeline = WritePipeline(
-            self.store, serialize_writes=self.store.capabilities.in_process)
+        self.pipeline = WritePipeline(self.store)
         self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
                                  DEFAULT_PREFIXES)

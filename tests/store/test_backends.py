@@ -74,10 +74,11 @@ def test_protocol_dataset_restricts_the_default_graph(store: TwinStore) -> None:
 
 
 def test_graph_operations(store: TwinStore) -> None:
-    store.replace_graph(G1, [Quad(n("a"), n("p"), n("b"), G1), Quad(n("a"), n("p"), n("c"), G1)])
+    store.add_quads([Quad(n("a"), n("p"), n("b"), G1), Quad(n("a"), n("p"), n("c"), G1)])
     assert store.graph_exists(G1)
     assert G1 in store.named_graphs()
-    store.replace_graph(G1, [Quad(n("z"), n("p"), n("y"), G1)])
+    store.drop_graph(G1)
+    store.add_quads([Quad(n("z"), n("p"), n("y"), G1)])
     assert [q.subject for q in store.quads(graph=G1)] == [n("z")]
     store.add_quads([Quad(n("z"), n("q"), Literal(1), G1)])
     assert len(list(store.quads(subject=n("z")))) == 2

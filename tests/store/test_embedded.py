@@ -50,15 +50,6 @@ def test_malformed_query_reports_position(store: EmbeddedStore) -> None:
     assert err.value.extra["column"] is not None
 
 
-def test_replace_graph_is_all_or_nothing(store: EmbeddedStore) -> None:
-    store.replace_graph(G1, [q("a", "p", "b", G1), q("a", "p", "c", G1)])
-    store.replace_graph(G1, [q("z", "p", "y", G1)])
-    assert [str(x.subject) for x in store.quads(graph=G1)] == [f"<{EX}z>"]
-    store.replace_graph(G1, [])
-    assert store.graph_exists(G1)
-    assert list(store.quads(graph=G1)) == []
-
-
 def test_update_with_using_dataset(store: EmbeddedStore) -> None:
     store.add_quads([q("a", "type", "Doc", G1)])
     store.update(

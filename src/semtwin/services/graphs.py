@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from semtwin.errors import NotAcceptable, NotFound
@@ -72,14 +73,9 @@ class GraphStoreService:
         """Replace the graph; True if it was created."""
         fmt = format_for_media_type(content_type)
         quads = parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph)
-        existed = self._store.graph_exists(graph) and not isinstance(graph, DefaultGraph)
-        if isinstance(graph, DefaultGraph):
-            self._store.replace_graph(graph, quads)
-            self._commit("graph.replaced", graph, [], len(quads))
-        else:
-            self._store.add_quads([], create_graph=graph)
-            self._commit("graph.replaced", graph, quads, len(quads), clear=True)
-        return not existed and not isinstance(graph, DefaultGraph)
+        existed = self._store.graph_exists(graph)
+        self._commit("graph.replaced", graph, clear=[graph], add=quads)
+        return not existed
 
     def post(
         self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None
@@ -99,22 +95,23 @@ class GraphStoreService:
             fmt = format_for_media_type(content_type)
             quads.extend(parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph, source=name))
         existed = self._store.graph_exists(graph)
-        if not existed:
-            self._store.add_quads([], create_graph=graph)
-        self._commit("graph.merged", graph, quads, len(quads))
+        self._commit("graph.merged", graph, add=quads)
         return not existed
 
     def delete(self, graph: GraphName) -> None:
         if not isinstance(graph, DefaultGraph) and not self._store.graph_exists(graph):
             raise NotFound(f"no graph {graph}")
         if isinstance(graph, NamedNode):
-            self._commit("graph.deleted", graph, [], 0, clear=True)
-        self._store.drop_graph(graph)
+            self._commit("graph.deleted", graph, drop=[graph])
+        else:
+            self._commit("graph.deleted", graph, clear=[graph])
 
-    def _commit(self, kind: str, graph: GraphName, quads: list[Quad], count: int,
-                *, clear: bool = False) -> None:
+    def _commit(self, kind: str, graph: GraphName, *, add: Sequence[Quad] = (),
+                clear: Sequence[GraphName] = (), drop: Sequence[NamedNode] = ()) -> None:
+        """Every Graph Store write is one journaled changeset of the write pipeline."""
         subject = graph if isinstance(graph, NamedNode) else NamedNode(DEFAULT_GRAPH_SUBJECT)
+        named = [graph] if isinstance(graph, NamedNode) and not drop else []
         self._pipeline.commit(Changeset(
-            event_type=kind, subject=subject, add=quads,
-            clear_graphs=[graph] if clear and isinstance(graph, NamedNode) else [],
-            data={"graph": subject.value, "triples": count}))
+            event_type=kind, subject=subject, add=add, clear_graphs=clear,
+            create_graphs=named, drop_graphs=drop,
+            data={"graph": subject.value, "triples": len(add)}))

@@ -25,7 +25,7 @@ from semtwin.errors import (
     StoreUnavailable,
     UnprocessableContent,
 )
-from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.rdf import DefaultGraph, GraphName, Literal, NamedNode, Quad
 from semtwin.store import SelectResult, TwinStore
 
 ST = "https://semtwin.dev/ns#"
@@ -54,8 +54,12 @@ class Changeset:
     subject: NamedNode
     remove: Sequence[Quad] = ()
     add: Sequence[Quad] = ()
-    clear_graphs: Sequence[NamedNode] = ()
+    clear_graphs: Sequence[GraphName] = ()
     """Graphs whose whole content is removed before ``add`` (replace and delete)."""
+    create_graphs: Sequence[NamedNode] = ()
+    """Named graphs to exist even if empty (Graph Store PUT/POST); no preconditions."""
+    drop_graphs: Sequence[NamedNode] = ()
+    """Named graphs removed with their content (Graph Store DELETE); no preconditions."""
     precondition: Precondition | None = None
     new_etag: str | None = None
     """The subject's ETag after the change; None removes its metadata (a delete)."""
@@ -85,11 +89,13 @@ class Committed:
 
 
 class WritePipeline:
-    def __init__(self, store: TwinStore, *, serialize_writes: bool) -> None:
+    def __init__(self, store: TwinStore) -> None:
         self._store = store
-        # In one process, writes are serialized so sequence claims never race; over a
-        # remote store the store's own update isolation decides (docs/operations.md).
-        self._lock = threading.Lock() if serialize_writes else None
+        # Writes of one process are serialized, so its sequence claims and ETag checks never
+        # race; between processes over a remote store, the store's own update isolation
+        # decides (docs/operations.md).
+        self._lock = threading.Lock()
+        self._empty_graphs = store.capabilities.extra.get("empty_graphs", True)
         self._ready = False
 
     def ensure_journal(self) -> None:
@@ -105,7 +111,9 @@ class WritePipeline:
         self.ensure_journal()
         event_id = str(uuid.uuid4())
         now = _now()
-        update = _update_text(changeset, event_id, now)
+        if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
+            raise ValueError("graphs are created or dropped only by unconditional changesets")
+        update = _update_text(changeset, event_id, now, empty_graphs=self._empty_graphs)
         self._apply(update)
         seq = self._seq_of(event_id)
         if seq is None and not self._head_exists():
@@ -135,11 +143,8 @@ class WritePipeline:
         return None if seq is None else int(seq)
 
     def _apply(self, update: str) -> None:
-        if self._lock is None:
+        with self._lock:
             self._store.update(update)
-        else:
-            with self._lock:
-                self._store.update(update)
 
     def _head_exists(self) -> bool:
         return self._first_value(f"GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?v }}") is not None
@@ -242,11 +247,15 @@ def _lit(text: str) -> str:
 def _ground(quads: Sequence[Quad]) -> str:
     parts = []
     for q in quads:
-        parts.append(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}")
+        triple = f"{q.subject} {q.predicate} {q.object} ."
+        if isinstance(q.graph_name, DefaultGraph):
+            parts.append(triple)
+        else:
+            parts.append(f"GRAPH {q.graph_name} {{ {triple} }}")
     return " ".join(parts)
 
 
-def _update_text(cs: Changeset, event_id: str, now: str) -> str:
+def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool = True) -> str:
     st = f"<{ST}"
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     subject = cs.subject
@@ -298,8 +307,14 @@ def _update_text(cs: Changeset, event_id: str, now: str) -> str:
         operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claimed} "
                           f"VALUES ?f {{ {values} }} GRAPH {META} {{ ?f ?fp ?fo }} }}")
     for graph in cs.clear_graphs:
-        operations.append(f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} "
-                          f"WHERE {{ {claimed} GRAPH {graph} {{ ?s ?p ?o }} }}")
+        if isinstance(graph, DefaultGraph):
+            operations.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ {claimed} ?s ?p ?o }}")
+        else:
+            operations.append(f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} "
+                              f"WHERE {{ {claimed} GRAPH {graph} {{ ?s ?p ?o }} }}")
+    if empty_graphs:
+        operations += [f"CREATE SILENT GRAPH {graph}" for graph in cs.create_graphs]
+    operations += [f"DROP SILENT GRAPH {graph}" for graph in cs.drop_graphs]
     if cs.remove:
         operations.append(f"DELETE {{ {_ground(cs.remove)} }} WHERE {{ {claimed} }}")
     if cs.add:

@@ -109,10 +109,6 @@ class TwinStore(Protocol):
 
     def named_graphs(self) -> list[NamedNode | BlankNode]: ...
 
-    def replace_graph(self, graph: GraphName, quads: Sequence[Quad]) -> None:
-        """Atomically make ``graph`` hold exactly ``quads`` (created if missing)."""
-        ...
-
     def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
         """Atomically add quads; ``create_graph`` is created even when ``quads`` is empty."""
         ...

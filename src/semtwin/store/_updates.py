@@ -24,18 +24,6 @@ def insert_data(quads: Sequence[Quad]) -> str:
     return f"INSERT {body} WHERE {{}}" if has_blank else f"INSERT DATA {body}"
 
 
-def replace_graph_update(graph: GraphName, quads: Sequence[Quad],
-                         *, empty_graphs: bool = True) -> str:
-    """One request (one transaction) that clears ``graph`` and fills it with ``quads``."""
-    target = "DEFAULT" if isinstance(graph, DefaultGraph) else f"GRAPH {graph}"
-    parts = [f"CLEAR SILENT {target}"]
-    if empty_graphs and not isinstance(graph, DefaultGraph):
-        parts.append(f"CREATE SILENT GRAPH {graph}")
-    if quads:
-        parts.append(insert_data(quads))
-    return " ;\n".join(parts)
-
-
 def add_quads_update(quads: Sequence[Quad], create_graph: GraphName | None,
                      *, empty_graphs: bool = True) -> str | None:
     parts = []

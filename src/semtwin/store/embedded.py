@@ -21,7 +21,7 @@ from semtwin.store._protocol import (
     StoreCapabilities,
     UpdateDataset,
 )
-from semtwin.store._updates import add_quads_update, replace_graph_update
+from semtwin.store._updates import add_quads_update
 
 T = TypeVar("T")
 
@@ -144,10 +144,6 @@ class EmbeddedStore:
 
     def named_graphs(self) -> list[NamedNode | BlankNode]:
         return list(self._store.named_graphs())
-
-    def replace_graph(self, graph: GraphName, quads: Sequence[Quad]) -> None:
-        # One SPARQL Update is one transaction: the graph is never seen half replaced.
-        self._store.update(replace_graph_update(graph, quads))
 
     def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
         update = add_quads_update(quads, create_graph)

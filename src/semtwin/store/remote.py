@@ -46,7 +46,7 @@ from semtwin.store._protocol import (
     StoreCapabilities,
     UpdateDataset,
 )
-from semtwin.store._updates import add_quads_update, drop_graph_update, replace_graph_update
+from semtwin.store._updates import add_quads_update, drop_graph_update
 
 log = logging.getLogger("semtwin.store.remote")
 
@@ -332,10 +332,6 @@ class RemoteStore:
     def named_graphs(self) -> list[NamedNode | BlankNode]:
         result = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
         return [row[0] for row in result.rows if isinstance(row[0], NamedNode | BlankNode)]
-
-    def replace_graph(self, graph: GraphName, quads: Sequence[Quad]) -> None:
-        self._update_text(replace_graph_update(graph, quads,
-                                               empty_graphs=self._endpoints.empty_graphs))
 
     def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
         update = add_quads_update(quads, create_graph, empty_graphs=self._endpoints.empty_graphs)
