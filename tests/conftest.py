@@ -200,8 +200,8 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 # Known deviations of Virtuoso 7.2 (Debian) from SPARQL 1.1 that semtwin passes through
-# rather than hides; listed in docs/operations.md. Each test stays in the run (xfail, not
-# skipped) so a fix on either side shows up as XPASS.
+# rather than hides; listed in docs/operations.md. Strict xfail: each test still has to
+# fail, so a fix on either side (semtwin or Virtuoso) turns it red and the entry goes.
 VIRTUOSO_DEVIATIONS = {
     "update_dataset_default_graphs": "DROP GRAPH of a graph never created is an error",
     "update_dataset_named_graphs": "DROP GRAPH of a graph never created is an error",
@@ -222,4 +222,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         for fragment, reason in VIRTUOSO_DEVIATIONS.items():
             if fragment in item.name:
-                item.add_marker(pytest.mark.xfail(reason=f"Virtuoso: {reason}", strict=False))
+                item.add_marker(pytest.mark.xfail(reason=f"Virtuoso: {reason}", strict=True))

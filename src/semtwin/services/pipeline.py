@@ -220,7 +220,7 @@ class WritePipeline:
                 "source": "urn:semtwin",
                 "type": f"dev.semtwin.{values['type'].value}",  # type: ignore[union-attr]
                 "subject": values["subject"].value,  # type: ignore[union-attr]
-                "time": values["time"].value,  # type: ignore[union-attr]
+                "time": canonical_time(values["time"].value),  # type: ignore[union-attr]
                 "datacontenttype": "application/json",
                 "sequence": seq,
                 "data": json.loads(values["data"].value),  # type: ignore[union-attr]
@@ -234,10 +234,16 @@ class WritePipeline:
 
 
 def _now() -> str:
-    """The current time as a canonical ``xsd:dateTime`` (no trailing zeros in the fraction),
-    so the text the journal and metadata return is the text written."""
-    stamp = datetime.now(UTC).isoformat(timespec="microseconds").removesuffix("+00:00")
-    return stamp.rstrip("0").rstrip(".") + "Z"
+    return canonical_time(datetime.now(UTC).isoformat(timespec="microseconds"))
+
+
+def canonical_time(text: str) -> str:
+    """A UTC ``xsd:dateTime`` in one spelling (no trailing zeros in the fraction, ``Z``):
+    stores give back the times they were sent in their own spelling (Oxigraph drops
+    trailing zeros, Virtuoso pads to microseconds)."""
+    stamp = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return stamp.isoformat(timespec="microseconds").removesuffix("+00:00").rstrip(
+        "0").rstrip(".") + "Z"
 
 
 def _lit(text: str) -> str:

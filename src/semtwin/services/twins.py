@@ -28,6 +28,7 @@ from semtwin.services.pipeline import (
     Changeset,
     Precondition,
     WritePipeline,
+    canonical_time,
 )
 from semtwin.store import SelectResult, TwinStore
 
@@ -127,7 +128,7 @@ class TwinService:
         assert isinstance(result, SelectResult)
         for etag, updated in result.rows:
             return (etag.value if isinstance(etag, Literal) else None,
-                    updated.value if isinstance(updated, Literal) else None)
+                    canonical_time(updated.value) if isinstance(updated, Literal) else None)
         return None, None
 
     def _to_json(self, twin_id: str, iri: NamedNode, quads: Iterable[Quad], etag: str,
