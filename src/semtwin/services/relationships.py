@@ -57,7 +57,7 @@ class RelationshipService:
                  Quad(rel, TARGET, target, rel), *properties]
         created = self._pipeline.current_etag(rel) is None
         etag = uuid.uuid4().hex
-        self._pipeline.commit(Changeset(
+        committed = self._pipeline.commit(Changeset(
             event_type="relationship.created" if created else "relationship.updated",
             subject=rel, clear_graphs=[rel], add=quads, new_etag=etag,
             precondition=Precondition(rel, if_match=if_match,
@@ -68,7 +68,8 @@ class RelationshipService:
                   "$relationshipName": body["$relationshipName"],
                   "$targetId": body["$targetId"]},
             actor=actor, request_id=request_id, idempotency_key=idempotency_key))
-        return self.get(twin_id, rel_id), created
+        assert committed.etag is not None
+        return TwinDocument(self._to_json(rel, quads, committed.etag), committed.etag), created
 
     def get(self, twin_id: str, rel_id: str) -> TwinDocument:
         rel = self.iri(twin_id, rel_id)
