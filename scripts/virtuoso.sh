@@ -11,8 +11,8 @@ HTTP_PORT="${VIRTUOSO_HTTP_PORT:-8891}"
 install() {
   if ! command -v virtuoso-t > /dev/null; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q > /dev/null
-    apt-get install -y -q virtuoso-opensource-7 > /dev/null
+    apt-get update -q < /dev/null > /dev/null
+    apt-get install -y -q virtuoso-opensource-7 < /dev/null > /dev/null
   fi
 }
 
@@ -25,16 +25,28 @@ start() {
       -e "s|^ServerPort\( *\)= 8890|ServerPort\1= 127.0.0.1:$HTTP_PORT|" \
       -e "s|^DirsAllowed\( *\)= .*|DirsAllowed\1= ., $DIR, /usr/share/virtuoso-opensource-7/vad|" \
       /etc/virtuoso-opensource-7/virtuoso.ini > "$DIR/virtuoso.ini"
-  (cd "$DIR" && nohup virtuoso-t +foreground +configfile "$DIR/virtuoso.ini" \
-      > "$DIR/virtuoso.out" 2>&1 & echo $! > "$DIR/pid")
+  # A simple command sent to the background: no subshell is left holding this script's stdout
+  # (the caller reads the printed location until end of file).
+  cd "$DIR"
+  nohup virtuoso-t +foreground +configfile "$DIR/virtuoso.ini" \
+      > "$DIR/virtuoso.out" 2>&1 < /dev/null &
+  echo $! > "$DIR/pid"
+  cd - > /dev/null
+  local ready=no
   for _ in $(seq 1 120); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/sparql?query=ASK%7B%7D" 2>/dev/null; then
+    if curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$HTTP_PORT/sparql?query=ASK%7B%7D" 2>/dev/null; then
+      ready=yes
       break
     fi
     sleep 0.5
   done
-  isql-vt "$SQL_PORT" dba dba exec="grant SPARQL_UPDATE to \"SPARQL\"; \
-DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);" > "$DIR/grant.out" 2>&1
+  if [ "$ready" != yes ]; then
+    echo "Virtuoso did not come up within 60 s; its log:" >&2
+    tail -20 "$DIR/virtuoso.out" >&2
+    exit 1
+  fi
+  timeout 60 isql-vt "$SQL_PORT" dba dba exec="grant SPARQL_UPDATE to \"SPARQL\"; \
+DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);" < /dev/null > "$DIR/grant.out" 2>&1
   echo "virtuoso+http://127.0.0.1:$HTTP_PORT"
 }
 
