@@ -1,0 +1,237 @@
+"""Read-only views of a data graph, as the validator reads it: by subject and predicate, by
+predicate and object. Three kinds: an in-memory index (files, shapes graphs, tests), a view
+over any ``TwinStore`` (the union of its data graphs), and an overlay that shows a store as it
+would be after a changeset, without writing it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, Term, Triple
+from semtwin.shacl.vocab import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, RDFS_SUBCLASS
+from semtwin.store import TwinStore
+
+Node = NamedNode | BlankNode | Triple
+
+
+class GraphView(Protocol):
+    def objects(self, subject: Term, predicate: NamedNode) -> list[Term]: ...
+
+    def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]: ...
+
+    def outgoing(self, subject: Term) -> list[tuple[NamedNode, Term]]:
+        """Every (predicate, object) of a subject."""
+        ...
+
+    def pairs(self, predicate: NamedNode) -> Iterator[tuple[Term, Term]]:
+        """Every (subject, object) linked by a predicate."""
+        ...
+
+
+class MemoryGraph:
+    """A triple index in Python dictionaries: the fastest view for data that fits in memory."""
+
+    def __init__(self, triples: Iterable[Triple | Quad] = ()) -> None:
+        self._spo: defaultdict[Term, defaultdict[NamedNode, dict[Term, None]]] = defaultdict(
+            lambda: defaultdict(dict))
+        self._pos: defaultdict[NamedNode, defaultdict[Term, dict[Term, None]]] = defaultdict(
+            lambda: defaultdict(dict))
+        self.size = 0
+        for t in triples:
+            self.add(t.subject, t.predicate, t.object)
+
+    def add(self, s: Term, p: NamedNode, o: Term) -> None:
+        objects = self._spo[s][p]
+        if o not in objects:
+            objects[o] = None
+            self._pos[p][o][s] = None
+            self.size += 1
+
+    def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
+        by_p = self._spo.get(subject)
+        if by_p is None:
+            return []
+        return list(by_p.get(predicate, ()))
+
+    def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
+        by_o = self._pos.get(predicate)
+        if by_o is None:
+            return []
+        return list(by_o.get(obj, ()))
+
+    def outgoing(self, subject: Term) -> list[tuple[NamedNode, Term]]:
+        by_p = self._spo.get(subject)
+        if by_p is None:
+            return []
+        return [(p, o) for p, objects in by_p.items() for o in objects]
+
+    def pairs(self, predicate: NamedNode) -> Iterator[tuple[Term, Term]]:
+        for o, subjects in list(self._pos.get(predicate, {}).items()):
+            for s in subjects:
+                yield s, o
+
+    def triples(self) -> Iterator[Triple]:
+        for s, by_p in self._spo.items():
+            for p, objects in by_p.items():
+                for o in objects:
+                    yield Triple(s, p, o)  # type: ignore[arg-type]
+
+
+class StoreView:
+    """The union of a store's graphs minus the ones named in ``hidden`` (system graphs)."""
+
+    def __init__(self, store: TwinStore, hidden: Iterable[NamedNode] = ()) -> None:
+        self._store = store
+        self._hidden: frozenset[GraphName] = frozenset(hidden)
+
+    def _visible(self, quads: Iterator[Quad]) -> Iterator[Quad]:
+        hidden = self._hidden
+        return (q for q in quads if q.graph_name not in hidden)
+
+    def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
+        if not isinstance(subject, NamedNode | BlankNode | Triple):
+            return []
+        return list(dict.fromkeys(
+            q.object for q in self._visible(self._store.quads(subject, predicate, None, None))))
+
+    def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
+        return list(dict.fromkeys(
+            q.subject for q in self._visible(self._store.quads(None, predicate, obj, None))))
+
+    def outgoing(self, subject: Term) -> list[tuple[NamedNode, Term]]:
+        if not isinstance(subject, NamedNode | BlankNode | Triple):
+            return []
+        return list(dict.fromkeys(
+            (q.predicate, q.object)
+            for q in self._visible(self._store.quads(subject, None, None, None))))
+
+    def pairs(self, predicate: NamedNode) -> Iterator[tuple[Term, Term]]:
+        seen: set[tuple[Term, Term]] = set()
+        for q in self._visible(self._store.quads(None, predicate, None, None)):
+            pair = (q.subject, q.object)
+            if pair not in seen:
+                seen.add(pair)
+                yield pair
+
+    def graph_quads(self, graph: GraphName) -> list[Quad]:
+        return list(self._store.quads(None, None, None, graph))
+
+    def holds_elsewhere(self, triple: Triple, graphs: frozenset[GraphName]) -> bool:
+        """Whether a visible graph outside ``graphs`` holds this triple."""
+        return any(q.graph_name not in graphs for q in self._visible(
+            self._store.quads(triple.subject, triple.predicate, triple.object, None)))
+
+
+class OverlayView:
+    """A base view with triples added and removed: the store as a changeset would leave it."""
+
+    def __init__(self, base: GraphView, added: Iterable[Triple],
+                 removed: Iterable[Triple]) -> None:
+        self._base = base
+        self.added = MemoryGraph(added)
+        self.removed = MemoryGraph(removed)
+        self._removed_set = {(t.subject, t.predicate, t.object)
+                             for t in self.removed.triples()}
+
+    def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
+        base = self._base.objects(subject, predicate)
+        if self._removed_set:
+            base = [o for o in base if (subject, predicate, o) not in self._removed_set]
+        return list(dict.fromkeys([*base, *self.added.objects(subject, predicate)]))
+
+    def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
+        base = self._base.subjects(predicate, obj)
+        if self._removed_set:
+            base = [s for s in base if (s, predicate, obj) not in self._removed_set]
+        return list(dict.fromkeys([*base, *self.added.subjects(predicate, obj)]))
+
+    def outgoing(self, subject: Term) -> list[tuple[NamedNode, Term]]:
+        base = self._base.outgoing(subject)
+        if self._removed_set:
+            base = [(p, o) for p, o in base if (subject, p, o) not in self._removed_set]
+        return list(dict.fromkeys([*base, *self.added.outgoing(subject)]))
+
+    def pairs(self, predicate: NamedNode) -> Iterator[tuple[Term, Term]]:
+        seen: set[tuple[Term, Term]] = set()
+        for s, o in self._base.pairs(predicate):
+            if (s, predicate, o) not in self._removed_set:
+                seen.add((s, o))
+                yield s, o
+        for s, o in self.added.pairs(predicate):
+            if (s, o) not in seen:
+                yield s, o
+
+
+def rdf_list(view: GraphView, head: Term) -> list[Term]:
+    """The members of an RDF collection (stops at a cycle or a malformed cell)."""
+    members: list[Term] = []
+    seen: set[Term] = set()
+    node = head
+    while node != RDF_NIL and node not in seen:
+        seen.add(node)
+        first = view.objects(node, RDF_FIRST)
+        if not first:
+            break
+        members.append(first[0])
+        rest = view.objects(node, RDF_REST)
+        if not rest:
+            break
+        node = rest[0]
+    return members
+
+
+class ClassIndex:
+    """``rdfs:subClassOf`` closure, computed on demand and cached for one validation."""
+
+    def __init__(self, view: GraphView) -> None:
+        self._view = view
+        self._sub: dict[Term, frozenset[Term]] = {}
+        self._super: dict[Term, frozenset[Term]] = {}
+
+    def subclasses(self, cls: Term) -> frozenset[Term]:
+        """``cls`` and every class below it."""
+        cached = self._sub.get(cls)
+        if cached is None:
+            cached = self._closure(cls, lambda c: self._view.subjects(RDFS_SUBCLASS, c))
+            self._sub[cls] = cached
+        return cached
+
+    def superclasses(self, cls: Term) -> frozenset[Term]:
+        cached = self._super.get(cls)
+        if cached is None:
+            cached = self._closure(cls, lambda c: self._view.objects(c, RDFS_SUBCLASS))
+            self._super[cls] = cached
+        return cached
+
+    @staticmethod
+    def _closure(start: Term, step: object) -> frozenset[Term]:
+        seen = {start}
+        frontier = [start]
+        while frontier:
+            node = frontier.pop()
+            for nxt in step(node):  # type: ignore[operator]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        return frozenset(seen)
+
+    def is_instance(self, node: Term, cls: Term) -> bool:
+        targets = self.subclasses(cls)
+        return any(t in targets for t in self._view.objects(node, RDF_TYPE))
+
+    def instances(self, cls: Term) -> list[Term]:
+        found: dict[Term, None] = {}
+        for c in self.subclasses(cls):
+            for s in self._view.subjects(RDF_TYPE, c):
+                found[s] = None
+        return list(found)
+
+
+def quad_triple(q: Quad) -> Triple:
+    return Triple(q.subject, q.predicate, q.object)
+
+
+def is_default(graph: GraphName) -> bool:
+    return isinstance(graph, DefaultGraph)
