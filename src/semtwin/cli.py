@@ -88,7 +88,9 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
         runtime = Semtwin.open(settings)
     except SemtwinError as err:
         raise click.ClickException(err.detail) from None
-    if demo and runtime.store.count() == 0:
+    empty = runtime.store.count() == 0
+    runtime.models.ensure_core()
+    if demo and empty:
         from semtwin.demo import demo_quads
         from semtwin.rdf import NamedNode
         from semtwin.services.pipeline import Changeset

@@ -92,3 +92,14 @@ class StoreUnavailable(SemtwinError):
 
 class StoreLocked(StoreUnavailable):
     title = "Store in use"
+
+
+class ShapeViolation(UnprocessableContent):
+    """A write the active shapes reject; ``report`` is the SHACL validation report (JSON),
+    ``turtle`` the same report as RDF for clients that ask for it."""
+
+    title = "Shape violation"
+
+    def __init__(self, detail: str, *, report: object, turtle: bytes = b"") -> None:
+        super().__init__(detail, report=report)
+        self.turtle = turtle

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from semtwin.services.governance import ActiveShapes, WriteValidator
 from semtwin.services.graphs import GraphStoreService
+from semtwin.services.models import ModelService
 from semtwin.services.navigation import NavigationService
 from semtwin.services.pipeline import WritePipeline
 from semtwin.services.relationships import RelationshipService
@@ -33,10 +35,15 @@ class Semtwin:
     state: StateService = field(init=False)
     query_pool: WorkerPool = field(init=False)
     lookup_pool: WorkerPool = field(init=False)
+    active_shapes: ActiveShapes = field(init=False)
+    models: ModelService = field(init=False)
 
     def __post_init__(self) -> None:
         self.sparql = SparqlService(self.store, self.settings)
         self.pipeline = WritePipeline(self.store)
+        self.active_shapes = ActiveShapes(self.store)
+        self.pipeline.check = WriteValidator(self.store, self.active_shapes)
+        self.models = ModelService(self.store, self.pipeline, self.active_shapes)
         self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
                                  DEFAULT_PREFIXES)

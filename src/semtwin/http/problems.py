@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from semtwin.errors import SemtwinError
+from semtwin.negotiation import best_match
 
 log = logging.getLogger("semtwin.http")
 PROBLEM_JSON = "application/problem+json"
@@ -42,6 +43,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, SemtwinError)
         if exc.status >= 500:
             log.warning("request failed: %s", exc.detail)
+        turtle = getattr(exc, "turtle", b"")
+        if turtle and best_match([PROBLEM_JSON, "text/turtle"],
+                                 request.headers.get("accept")) == "text/turtle":
+            return Response(turtle, status_code=exc.status, media_type="text/turtle")
         return problem_response(exc.status, exc.title, exc.detail, request, **exc.extra)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +70,12 @@ class Changeset:
     data: dict[str, Any] = field(default_factory=dict)
     actor: str | None = None
     request_id: str | None = None
+    validate: bool = True
+    """Checked against the active shapes before it commits (model uploads are not: their
+    impact is checked when they are activated)."""
+
+
+WriteCheck = Callable[[Changeset], None]
 
 
 class AlreadyApplied(Exception):
@@ -97,6 +103,8 @@ class WritePipeline:
         self._lock = threading.Lock()
         self._empty_graphs = store.capabilities.extra.get("empty_graphs", True)
         self._ready = False
+        self.check: WriteCheck | None = None
+        """Runs under the write lock before each commit; raises to refuse the change."""
 
     def ensure_journal(self) -> None:
         if self._ready:
@@ -114,7 +122,7 @@ class WritePipeline:
         if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
             raise ValueError("graphs are created or dropped only by unconditional changesets")
         update = _update_text(changeset, event_id, now, empty_graphs=self._empty_graphs)
-        self._apply(update)
+        self._apply(update, changeset)
         seq = self._seq_of(event_id)
         if seq is None and not self._head_exists():
             # a client's SPARQL DROP/CLEAR ALL removed the journal: start it again, retry once
@@ -142,8 +150,10 @@ class WritePipeline:
             f"GRAPH {JOURNAL} {{ ?e <{ST}id> {_lit(event_id)} ; <{ST}seq> ?v }}")
         return None if seq is None else int(seq)
 
-    def _apply(self, update: str) -> None:
+    def _apply(self, update: str, changeset: Changeset | None = None) -> None:
         with self._lock:
+            if changeset is not None and self.check is not None:
+                self.check(changeset)
             self._store.update(update)
 
     def _head_exists(self) -> bool:

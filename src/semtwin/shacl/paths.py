@@ -132,8 +132,8 @@ def _walk(view: GraphView, path: Path, start: dict[Term, None],
     reached: dict[Term, None] = {} if path.min_one else dict(start)
     frontier = start
     while frontier:
-        step = _walk(view, path.inner, frontier, forward)
-        frontier = {n: None for n in step if n not in reached}
+        reached_now = _walk(view, path.inner, frontier, forward)
+        frontier = {n: None for n in reached_now if n not in reached}
         reached.update(frontier)
     return reached
 

@@ -64,17 +64,17 @@ def report_triples(report: ValidationReport) -> list[Triple]:
         node = BlankNode()
         triples += [Triple(root, sh("result"), node),
                     Triple(node, RDF_TYPE, sh("ValidationResult")),
-                    Triple(node, sh("focusNode"), result.focus),  # type: ignore[arg-type]
+                    Triple(node, sh("focusNode"), result.focus),
                     Triple(node, sh("resultSeverity"), result.severity),
                     Triple(node, sh("sourceConstraintComponent"), result.component),
-                    Triple(node, sh("sourceShape"), result.shape),  # type: ignore[arg-type]
+                    Triple(node, sh("sourceShape"), result.shape),
                     Triple(node, sh("resultMessage"), Literal(result.message))]
         if isinstance(result.path_node, NamedNode):
             triples.append(Triple(node, sh("resultPath"), result.path_node))
         elif result.path is not None:
             triples.append(Triple(node, sh("resultPath"), Literal(str(result.path))))
         if result.value is not None:
-            triples.append(Triple(node, sh("value"), result.value))  # type: ignore[arg-type]
+            triples.append(Triple(node, sh("value"), result.value))
     return triples
 
 

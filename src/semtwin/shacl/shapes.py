@@ -40,7 +40,7 @@ _SHAPE_MARKERS = {sh(n) for n in ("targetClass", "targetNode", "targetSubjectsOf
 UNSUPPORTED = ("sparql",)
 
 
-@dataclass
+@dataclass(eq=False)
 class Shape:
     node: Term
     path: Path | None = None

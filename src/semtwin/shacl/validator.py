@@ -3,7 +3,7 @@ focus nodes a change can affect (``semtwin.shacl.incremental``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from semtwin.rdf import BlankNode, Literal, NamedNode, Term, Triple
@@ -87,7 +87,7 @@ class Validator:
         report.unsupported = self.unsupported
         return report
 
-    def validate_nodes(self, nodes: dict[Shape, Iterable[Term]]) -> ValidationReport:
+    def validate_nodes(self, nodes: Mapping[Shape, Iterable[Term]]) -> ValidationReport:
         report = ValidationReport()
         for shape, focus in nodes.items():
             for node in focus:
@@ -110,10 +110,7 @@ class Validator:
     def validate_shape(self, shape: Shape, focus: Term) -> Iterator[ValidationResult]:
         if shape.deactivated:
             return
-        if shape.path is None:
-            value_nodes = [focus]
-        else:
-            value_nodes = values(self.data, shape.path, focus)
+        value_nodes = [focus] if shape.path is None else values(self.data, shape.path, focus)
         for name in shape.params:
             check = _CHECKS.get(name)
             if check is None:
@@ -156,6 +153,9 @@ def _show(term: Term | None) -> str:
     return str(term)
 
 
+Check = Callable[["Validator", Shape, Term, list[Term]], Iterator[Finding]]
+
+
 def _class(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
     for cls in s.params["class"]:
         for value in nodes:
@@ -190,7 +190,7 @@ def _count(v: Validator, s: Shape, focus: Term, nodes: list[Term],
         yield Finding(None, f"{word} {bound} value(s) of {s.path} required, found {len(nodes)}")
 
 
-def _range(name: str, accepts: tuple[int, ...]) -> object:
+def _range(name: str, accepts: tuple[int, ...]) -> Check:
     def check(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
         bound = s.params[name][0]
         for value in nodes:
@@ -200,7 +200,7 @@ def _range(name: str, accepts: tuple[int, ...]) -> object:
     return check
 
 
-def _length(name: str) -> object:
+def _length(name: str) -> Check:
     def check(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
         bound = int(s.params[name][0].value)  # type: ignore[union-attr]
         for value in nodes:
@@ -240,7 +240,7 @@ def _unique_lang(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iter
             yield Finding(None, f"more than one value in language {lang!r}")
 
 
-def _pairwise(name: str) -> object:
+def _pairwise(name: str) -> Check:
     def check(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
         for prop in s.params[name]:
             if not isinstance(prop, NamedNode):
@@ -250,7 +250,8 @@ def _pairwise(name: str) -> object:
                 mine, theirs = set(nodes), set(others)
                 for value in [*[n for n in nodes if n not in theirs],
                               *[o for o in others if o not in mine]]:
-                    yield Finding(value, f"{_show(value)} is not in both {s.path} and <{prop.value}>")
+                    yield Finding(value, f"{_show(value)} is not in both {s.path} and "
+                                         f"<{prop.value}>")
             elif name == "disjoint":
                 theirs = set(others)
                 for value in nodes:
@@ -271,10 +272,11 @@ def _not(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Fin
     for negated in s.params["not"]:
         for value in nodes:
             if v.conforms(value, negated):
-                yield Finding(value, f"{_show(value)} conforms to {_show(negated)}, which it must not")
+                yield Finding(value,
+                              f"{_show(value)} conforms to {_show(negated)}, which it must not")
 
 
-def _logic(name: str) -> object:
+def _logic(name: str) -> Check:
     def check(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
         for members in s.logic.get(name, []):
             for value in nodes:
@@ -302,7 +304,7 @@ def _property(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterato
                 yield Finding(result.value, result.message, nested=result)
 
 
-def _qualified(name: str) -> object:
+def _qualified(name: str) -> Check:
     def check(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
         if "qualifiedValueShape" not in s.params:
             return
@@ -340,7 +342,7 @@ def _in(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Find
             yield Finding(value, f"{_show(value)} is not one of the allowed values")
 
 
-_CHECKS = {
+_CHECKS: dict[str, Check] = {
     "class": _class, "datatype": _datatype, "nodeKind": _node_kind,
     "minCount": lambda v, s, f, n: _count(v, s, f, n, "minCount"),
     "maxCount": lambda v, s, f, n: _count(v, s, f, n, "maxCount"),
@@ -352,8 +354,10 @@ _CHECKS = {
     "equals": _pairwise("equals"), "disjoint": _pairwise("disjoint"),
     "lessThan": _pairwise("lessThan"), "lessThanOrEquals": _pairwise("lessThanOrEquals"),
     "not": _not, "and": _logic("and"), "or": _logic("or"), "xone": _logic("xone"),
-    "node": _node, "property": _property, "qualifiedMinCount": _qualified("qualifiedMinCount"),
-    "qualifiedMaxCount": _qualified("qualifiedMaxCount"), "closed": _closed, "hasValue": _has_value, "in": _in,
+    "node": _node, "property": _property,
+    "qualifiedMinCount": _qualified("qualifiedMinCount"),
+    "qualifiedMaxCount": _qualified("qualifiedMaxCount"),
+    "closed": _closed, "hasValue": _has_value, "in": _in,
 }
 
 

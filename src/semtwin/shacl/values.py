@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from semtwin.rdf import Literal, Term
+from semtwin.rdf import Literal, NamedNode, Term
 from semtwin.shacl.vocab import XSD_NS
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -134,8 +134,6 @@ def compare(left: Term, right: Term) -> int | None:
 
 def lexical(term: Term) -> str | None:
     """``str()`` of a value as SPARQL gives it (IRIs and literals; no blank nodes)."""
-    if isinstance(term, Literal):
+    if isinstance(term, Literal | NamedNode):
         return term.value
-    if hasattr(term, "value") and not type(term).__name__ == "BlankNode":
-        return str(term.value)
     return None

@@ -1,0 +1,115 @@
+"""Governance at write time: every changeset is validated, before it commits, against the
+shapes of the active models, for the focus nodes the change can affect, on the store as the
+change would leave it (``semtwin.shacl``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from semtwin.errors import ShapeViolation
+from semtwin.rdf import GraphName, Literal, NamedNode, RdfFormat, Triple, serialize
+from semtwin.services.pipeline import JOURNAL, META, ST, Changeset
+from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, StoreView, Validator
+from semtwin.shacl.graph import quad_triple
+from semtwin.shacl.incremental import ChangeScope
+from semtwin.shacl.report import report_json, report_triples
+from semtwin.shacl.validator import ValidationReport
+from semtwin.store import SelectResult, TwinStore
+
+ACTIVE = "active"
+
+
+class ActiveShapes:
+    """The compiled shapes of the active models, reloaded when the set of active model
+    versions changes (through this process or another one on the same store)."""
+
+    def __init__(self, store: TwinStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._fingerprint: tuple[tuple[str, str], ...] | None = None
+        self._shapes: ShapesGraph | None = None
+        self._scope: ChangeScope | None = None
+
+    def active_graphs(self) -> tuple[tuple[str, str], ...]:
+        result = self._store.query(
+            f"SELECT ?g ?etag WHERE {{ GRAPH {META} {{ ?g <{ST}status> {Literal(ACTIVE)} ; "
+            f"<{ST}etag> ?etag }} }} ORDER BY ?g", union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        return tuple((row[0].value, row[1].value) for row in result.rows  # type: ignore[union-attr]
+                     if row[0] is not None and row[1] is not None)
+
+    def current(self) -> tuple[ShapesGraph, ChangeScope] | None:
+        fingerprint = self.active_graphs()
+        with self._lock:
+            if fingerprint != self._fingerprint:
+                self._shapes, self._scope = self._compile(g for g, _ in fingerprint)
+                self._fingerprint = fingerprint
+            if self._shapes is None or self._scope is None:
+                return None
+            return self._shapes, self._scope
+
+    def _compile(self, graphs: Iterable[str]) -> tuple[ShapesGraph | None, ChangeScope | None]:
+        view = MemoryGraph()
+        for graph in graphs:
+            for q in self._store.quads(None, None, None, NamedNode(graph)):
+                view.add(q.subject, q.predicate, q.object)
+        shapes = ShapesGraph(view)
+        if not shapes.targeted:
+            return None, None
+        return shapes, ChangeScope(shapes)
+
+
+def data_view(store: TwinStore) -> StoreView:
+    """The data graph validation sees: every graph but the journal and the metadata."""
+    return StoreView(store, hidden=(JOURNAL, META))
+
+
+class WriteValidator:
+    """The pipeline's check: raises ``ShapeViolation`` (nothing written) when a changeset
+    would leave a violation of an active shape."""
+
+    def __init__(self, store: TwinStore, shapes: ActiveShapes) -> None:
+        self._store = store
+        self._shapes = shapes
+
+    def __call__(self, changeset: Changeset) -> None:
+        if not changeset.validate:
+            return
+        active = self._shapes.current()
+        if active is None:
+            return
+        shapes, scope = active
+        view = data_view(self._store)
+        added, removed = delta(view, changeset)
+        if not added and not removed:
+            return
+        post = OverlayView(view, added, removed)
+        affected = scope.affected(OverlayView(view, added, ()), [*added, *removed])
+        validator = Validator(shapes, post)
+        report = validator.validate_all() if affected is None else validator.validate_nodes(
+            affected)
+        violations = report.violations
+        if violations:
+            blocking = ValidationReport(results=violations, focus_nodes=report.focus_nodes)
+            first = violations[0]
+            raise ShapeViolation(
+                f"the change violates {len(violations)} shape constraint(s); first: "
+                f"{first.message}",
+                report=report_json(blocking),
+                turtle=serialize(report_triples(blocking), format=RdfFormat.TURTLE) or b"")
+
+
+def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Triple]]:
+    """The triples a changeset adds to and removes from the union of the data graphs."""
+    added = [quad_triple(q) for q in changeset.add if q.graph_name not in (JOURNAL, META)]
+    added_set = set(added)
+    touched: set[GraphName] = {q.graph_name for q in changeset.remove}
+    removed = [quad_triple(q) for q in changeset.remove]
+    for graph in [*changeset.clear_graphs, *changeset.drop_graphs]:
+        touched.add(graph)
+        removed.extend(quad_triple(q) for q in view.graph_quads(graph))
+    frozen = frozenset(touched)
+    gone = [t for t in dict.fromkeys(removed)
+            if t not in added_set and not view.holds_elsewhere(t, frozen)]
+    return added, gone
