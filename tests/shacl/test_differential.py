@@ -8,9 +8,10 @@ import pytest
 pyshacl = pytest.importorskip("pyshacl")
 rdflib = pytest.importorskip("rdflib")
 
+from tests.shacl.generated import SHAPES, data_turtle  # noqa: E402
+
 from semtwin.rdf import BlankNode, RdfFormat, parse  # noqa: E402
 from semtwin.shacl import MemoryGraph, ShapesGraph, Validator  # noqa: E402
-from tests.shacl.generated import SHAPES, data_turtle  # noqa: E402
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 

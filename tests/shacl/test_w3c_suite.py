@@ -5,7 +5,6 @@ never silently pass."""
 from __future__ import annotations
 
 import pytest
-
 from tests.shacl.w3c import W3cTest, all_tests
 
 CORE = all_tests("core")

@@ -15,7 +15,7 @@ from semtwin.http._runtime import RuntimeDep
 from semtwin.negotiation import best_match
 from semtwin.rdf import RdfFormat, Triple, format_for_media_type, parse_rdf, serialize
 from semtwin.services.governance import data_view
-from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, Validator
+from semtwin.shacl import GraphView, MemoryGraph, OverlayView, ShapesGraph, Validator
 from semtwin.shacl.report import report_json, report_triples
 
 _RDF_OFFERS = {"text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES,
@@ -110,8 +110,8 @@ def build_router() -> APIRouter:
                  "nothing", response_class=Response,
                  openapi_extra={"parameters": [{
                      "name": "with", "in": "query", "schema": {"enum": ["alone", "store"]},
-                     "description": "validate the data alone (default) or as if added to "
-                                    "the store"}]})
+                     "description": "validate the data with the active models beside it "
+                                    "(default) or as if added to the store"}]})
     async def validate(request: Request, runtime: RuntimeDep) -> Response:
         fmt = format_for_media_type(request.headers.get("content-type"))
         body = await read_body(request)
@@ -125,8 +125,13 @@ def build_router() -> APIRouter:
             data = MemoryGraph(parse_rdf(body, fmt))
             active = runtime.active_shapes.current()
             shapes = active[0] if active else ShapesGraph(MemoryGraph())
-            view = (OverlayView(data_view(runtime.store), data.triples(), ())
-                    if mode == "store" else data)
+            if mode == "store":
+                view: GraphView = OverlayView(data_view(runtime.store), data.triples(), ())
+            else:  # the data with the active models (their class hierarchy) beside it
+                view = MemoryGraph(data.triples())
+                if isinstance(shapes.view, MemoryGraph):
+                    for t in shapes.view.triples():
+                        view.add(t.subject, t.predicate, t.object)
             validator = Validator(shapes, view)
             if mode == "store":
                 report = validator.validate_nodes({

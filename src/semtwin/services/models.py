@@ -142,6 +142,9 @@ class ModelService:
                 f"owl:imports not found among the server's models: {', '.join(missing)} "
                 "(imports are never fetched from the network; upload them first)")
         graph = model_graph(iri, version)
+        if any(r.graph == graph.value for r in self.records(iri)):
+            raise Conflict(f"{iri} version {version} exists; versions are immutable, "
+                           "upload a new version")
         etag = hashlib.sha256(body).hexdigest()[:32]
         record = ModelRecord(iri, version, "draft", graph.value, len(quads), etag,
                              tuple(imports))
@@ -165,15 +168,11 @@ class ModelService:
         return quads
 
     def impact(self, iri: str, version: str) -> dict[str, Any]:
-        """What activating this version would find: the existing data's violations of the
-        shapes that would then be active (a dry run; nothing is written)."""
+        """What activating this version would find: the existing data's violations of its
+        shapes (a dry run; nothing is written). Violations of other models' shapes are theirs
+        and do not count against this one."""
         record = self.get(iri, version)
-        graphs = [r.graph for r in self.records() if r.status == ACTIVE and r.iri != iri]
-        graphs.append(record.graph)
-        view = MemoryGraph()
-        for graph in graphs:
-            for q in self._store.quads(None, None, None, NamedNode(graph)):
-                view.add(q.subject, q.predicate, q.object)
+        view = MemoryGraph(self.content(record))
         report = Validator(ShapesGraph(view), data_view(self._store)).validate_all()
         current = [r for r in self.records(iri) if r.status == ACTIVE]
         return {"model": record.json(),

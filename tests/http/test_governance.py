@@ -1,0 +1,204 @@
+"""Governance through the real server on every backend: models with versions and a
+lifecycle, writes validated against the active shapes (422 with the report, nothing written,
+no event), activation refused on impact unless forced with a reason."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from tests.conftest import ServerProcess
+
+TURTLE = {"Content-Type": "text/turtle"}
+
+
+def _model(iri: str, version: str, ns: str, *, max_power: int = 100) -> str:
+    return f"""
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<{iri}> a owl:Ontology ; owl:versionInfo "{version}" .
+<{ns}Pump> a owl:Class ; rdfs:subClassOf <{ns}Equipment> .
+<{ns}PumpShape> a sh:NodeShape ; sh:targetClass <{ns}Equipment> ;
+  sh:property [ sh:path <{ns}power> ; sh:datatype xsd:integer ; sh:maxInclusive {max_power} ;
+                sh:maxCount 1 ] ;
+  sh:property [ sh:path <{ns}feeds> ; sh:class <{ns}Equipment> ] .
+"""
+
+
+@pytest.fixture
+def ns() -> str:
+    return f"https://ex.org/{uuid.uuid4().hex[:8]}#"
+
+
+def _head(server: ServerProcess) -> int:
+    return int(httpx.get(f"{server.url}/api/v1/events",
+                         params={"after": 0, "limit": 1000}).json()["last"])
+
+
+def _activate(server: ServerProcess, iri: str, version: str, **extra: object) -> httpx.Response:
+    return httpx.post(f"{server.url}/api/v1/models/status",
+                      params={"iri": iri, "version": version},
+                      json={"status": "active", **extra}, timeout=30)
+
+
+def _upload_active(server: ServerProcess, ns: str, version: str = "1", **kw: int) -> str:
+    iri = ns.rstrip("#")
+    up = httpx.post(f"{server.url}/api/v1/models", content=_model(iri, version, ns, **kw),
+                    headers=TURTLE)
+    assert up.status_code == 201, up.text
+    assert up.json()["status"] == "draft"
+    active = _activate(server, iri, version)
+    assert active.status_code == 200, active.text
+    assert active.json()["model"]["status"] == "active"
+    return iri
+
+
+def test_core_models_are_active_at_start(server: ServerProcess) -> None:
+    models = httpx.get(f"{server.url}/api/v1/models").json()["models"]
+    core = {m["iri"]: m["status"] for m in models}
+    assert core["https://semtwin.dev/ns"] == "active"
+    assert core["https://semtwin.dev/shapes/core"] == "active"
+
+
+def test_a_violating_twin_write_is_refused_and_leaves_nothing(server: ServerProcess,
+                                                              ns: str) -> None:
+    _upload_active(server, ns)
+    twins = f"{server.url}/api/v1/twins"
+    ok = httpx.put(f"{twins}/p-{ns[-9:-1]}", json={
+        "$types": [f"{ns}Pump"], "properties": {f"{ns}power": 50}})
+    assert ok.status_code == 201, ok.text
+    before = _head(server)
+    bad = httpx.put(f"{twins}/q-{ns[-9:-1]}", json={
+        "$types": [f"{ns}Pump"], "properties": {f"{ns}power": 500}})
+    assert bad.status_code == 422
+    problem = bad.json()
+    assert problem["title"] == "Shape violation"
+    [result] = problem["report"]["results"]
+    assert result["focusNode"] == f"urn:twin:q-{ns[-9:-1]}"
+    assert result["resultPath"] == f"{ns}power"
+    assert result["sourceConstraintComponent"].endswith("MaxInclusiveConstraintComponent")
+    assert result["value"].startswith('"500"')
+    assert httpx.get(f"{twins}/q-{ns[-9:-1]}").status_code == 404
+    assert _head(server) == before
+    # a patch that breaks the shape is refused too, and the twin keeps its value
+    etag = ok.headers["etag"]
+    patch = httpx.patch(f"{twins}/p-{ns[-9:-1]}", content=(
+        f'[{{"op": "replace", "path": "/properties/{ns.replace("/", "~1")}power", '
+        '"value": "high"}]'), headers={"Content-Type": "application/json-patch+json",
+                                      "If-Match": etag})
+    assert patch.status_code == 422, patch.text
+    assert "DatatypeConstraintComponent" in patch.text
+    assert httpx.get(f"{twins}/p-{ns[-9:-1]}").json()["properties"][f"{ns}power"] == 50
+    # the report in Turtle for clients that ask for RDF
+    turtle = httpx.put(f"{twins}/q-{ns[-9:-1]}", json={
+        "$types": [f"{ns}Pump"], "properties": {f"{ns}power": 500}},
+        headers={"Accept": "text/turtle"})
+    assert turtle.status_code == 422
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert "ValidationReport" in turtle.text and "MaxInclusive" in turtle.text
+
+
+def test_a_change_elsewhere_is_caught_at_the_node_it_affects(server: ServerProcess,
+                                                             ns: str) -> None:
+    """Removing a type from a feeds target breaks the source's sh:class constraint."""
+    _upload_active(server, ns)
+    twins = f"{server.url}/api/v1/twins"
+    tag = ns[-9:-1]
+    assert httpx.put(f"{twins}/b-{tag}", json={"$types": [f"{ns}Pump"]}).status_code == 201
+    assert httpx.put(f"{twins}/a-{tag}", json={
+        "$types": [f"{ns}Pump"],
+        "properties": {f"{ns}feeds": {"@id": f"urn:twin:b-{tag}"}}}).status_code == 201
+    untyped = httpx.put(f"{twins}/b-{tag}", json={"properties": {}})
+    assert untyped.status_code == 422, untyped.text
+    result = untyped.json()["report"]["results"][0]
+    assert result["focusNode"] == f"urn:twin:a-{tag}"
+    assert result["sourceConstraintComponent"].endswith("ClassConstraintComponent")
+
+
+def test_graph_store_writes_are_validated(server: ServerProcess, ns: str) -> None:
+    _upload_active(server, ns)
+    graph = f"{ns}g"
+    response = httpx.put(f"{server.url}/graphs", params={"graph": graph}, headers=TURTLE,
+                         content=f"<{ns}x> a <{ns}Pump> ; <{ns}power> 1, 2 .")
+    assert response.status_code == 422
+    assert "MaxCountConstraintComponent" in response.text
+    assert httpx.get(f"{server.url}/graphs", params={"graph": graph}).status_code == 404
+
+
+def test_activation_with_impact_is_refused_unless_forced(server: ServerProcess,
+                                                         ns: str) -> None:
+    iri = _upload_active(server, ns, "1", max_power=100)
+    twins = f"{server.url}/api/v1/twins"
+    assert httpx.put(f"{twins}/h-{ns[-9:-1]}", json={
+        "$types": [f"{ns}Pump"], "properties": {f"{ns}power": 80}}).status_code == 201
+    stricter = _model(iri, "2", ns, max_power=60)
+    assert httpx.post(f"{server.url}/api/v1/models", content=stricter,
+                      headers=TURTLE).status_code == 201
+    again = httpx.post(f"{server.url}/api/v1/models", content=stricter, headers=TURTLE)
+    assert again.status_code == 409
+    impact = httpx.get(f"{server.url}/api/v1/models/impact",
+                       params={"iri": iri, "version": "2"}).json()
+    assert impact["breaking"] is True and impact["violations"] == 1
+    assert impact["report"]["results"][0]["focusNode"] == f"urn:twin:h-{ns[-9:-1]}"
+    assert impact["replaces"]["version"] == "1"
+    before = _head(server)
+    refused = _activate(server, iri, "2")
+    assert refused.status_code == 409
+    assert refused.json()["impact"]["violations"] == 1
+    assert _head(server) == before
+    assert _activate(server, iri, "2", force=True).status_code == 400  # no reason
+    forced = _activate(server, iri, "2", force=True, reason="pump h is being replaced")
+    assert forced.status_code == 200, forced.text
+    versions = {m["version"]: m["status"] for m in httpx.get(
+        f"{server.url}/api/v1/models", params={"iri": iri}).json()["models"]}
+    assert versions == {"1": "deprecated", "2": "active"}
+    events = httpx.get(f"{server.url}/api/v1/events", params={"after": before}).json()["events"]
+    activated = [e for e in events if e["type"] == "dev.semtwin.model.active"]
+    assert activated[0]["data"]["forced"] is True
+    assert activated[0]["data"]["reason"] == "pump h is being replaced"
+    # the model's content is served back, and an active model cannot be deleted
+    content = httpx.get(f"{server.url}/api/v1/models/content",
+                        params={"iri": iri, "version": "2"})
+    assert content.status_code == 200 and "maxInclusive" in content.text
+    assert httpx.delete(f"{server.url}/api/v1/models",
+                        params={"iri": iri, "version": "2"}).status_code == 409
+    # the deprecated version is still used by the twin's class: not deletable either
+    assert httpx.delete(f"{server.url}/api/v1/models",
+                        params={"iri": iri, "version": "1"}).status_code == 409
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ("<a> <b> .", 400, "line 1"),
+    ("<urn:m> a <http://www.w3.org/2002/07/owl#Ontology> ; "
+     "<http://www.w3.org/2002/07/owl#versionInfo> \"1\" . "
+     "<urn:s> <http://www.w3.org/ns/shacl#targetClass> <urn:C> ; "
+     "<http://www.w3.org/ns/shacl#minCount> \"many\" .", 422, "minCount"),
+    ("<urn:m2> a <http://www.w3.org/2002/07/owl#Ontology> ; "
+     "<http://www.w3.org/2002/07/owl#versionInfo> \"1\" ; "
+     "<http://www.w3.org/2002/07/owl#imports> <urn:nowhere> .", 422, "urn:nowhere"),
+    ("<urn:m3> a <http://www.w3.org/2002/07/owl#Ontology> .", 400, "version"),
+])
+def test_bad_models_are_refused_and_nothing_is_stored(server: ServerProcess, body: str,
+                                                      status: int, words: str) -> None:
+    before = len(httpx.get(f"{server.url}/api/v1/models").json()["models"])
+    response = httpx.post(f"{server.url}/api/v1/models", content=body, headers=TURTLE)
+    assert response.status_code == status, response.text
+    assert words in response.text
+    assert len(httpx.get(f"{server.url}/api/v1/models").json()["models"]) == before
+
+
+def test_validate_endpoint_writes_nothing(server: ServerProcess, ns: str) -> None:
+    _upload_active(server, ns)
+    before = _head(server)
+    data = f"<{ns}v> a <{ns}Pump> ; <{ns}power> \"x\" . <{ns}w> a <{ns}Pump> ; <{ns}power> 3 ."
+    report = httpx.post(f"{server.url}/api/v1/validate", content=data, headers=TURTLE)
+    assert report.status_code == 200
+    body = report.json()
+    assert body["conforms"] is False
+    assert {r["focusNode"] for r in body["results"]} == {f"{ns}v"}
+    assert _head(server) == before
+    ok = httpx.post(f"{server.url}/api/v1/validate", content=f"<{ns}w> a <{ns}Pump> .",
+                    headers=TURTLE)
+    assert ok.json() == {"conforms": True, "results": []}
