@@ -21,7 +21,7 @@ def semtwin(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def test_help_everywhere() -> None:
-    for command in ([], ["serve"], ["load"], ["dump"], ["query"], ["backup"]):
+    for command in ([], ["serve"], ["load"], ["dump"], ["query"], ["backup"], ["validate"]):
         result = semtwin(*command, "--help")
         assert "Usage:" in result.stdout
 
@@ -110,3 +110,56 @@ def test_acknowledged_writes_survive_kill_9(start_server: type[ServerProcess],
     events = httpx.get(f"{second.url}/api/v1/events", params={"after": 0}).json()["events"]
     assert [e["type"] for e in events
             if not e["type"].startswith("dev.semtwin.model.")] == ["dev.semtwin.graph.replaced"]
+
+
+def test_validate_files_exit_codes_and_formats(tmp_path: Path) -> None:
+    case = shared_data("shacl/w3c-test-suite/core/node/class-001.ttl")
+    failing = semtwin("validate", str(case), "--shapes", str(case), "--format", "json",
+                      check=False)
+    assert failing.returncode == 1, failing.stderr
+    report = json.loads(failing.stdout)
+    assert report["conforms"] is False
+    assert {r["focusNode"] for r in report["results"]} == {
+        "http://datashapes.org/sh/tests/core/node/class-001.test#Quokki",
+        "http://datashapes.org/sh/tests/core/node/class-001.test#Typeless"}
+    turtle = semtwin("validate", str(case), "--shapes", str(case), "--format", "turtle",
+                     check=False)
+    assert turtle.returncode == 1 and "sh:ValidationReport" in turtle.stdout
+    good = tmp_path / "good.ttl"
+    good.write_text("<http://datashapes.org/sh/tests/core/node/class-001.test#John> "
+                    "a <http://datashapes.org/sh/tests/core/node/class-001.test#Person> .")
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . "
+        "<urn:S> a sh:NodeShape ; sh:targetClass "
+        "<http://datashapes.org/sh/tests/core/node/class-001.test#Person> ; "
+        "sh:property [ sh:path <urn:p> ; sh:maxCount 0 ] .")
+    passing = semtwin("validate", str(good), "--shapes", str(shapes), check=False)
+    assert passing.returncode == 0 and passing.stdout.startswith("Conforms")
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> . "
+                      "<urn:S> sh:targetNode <urn:x> ; sh:minCount \"many\" .")
+    error = semtwin("validate", str(good), "--shapes", str(broken), check=False)
+    assert error.returncode == 2 and "minCount" in error.stderr
+    malformed = tmp_path / "malformed.ttl"
+    malformed.write_text("<a> <b> .")
+    error = semtwin("validate", str(malformed), "--shapes", str(shapes), check=False)
+    assert error.returncode == 2 and "line 1" in error.stderr
+
+
+def test_validate_the_whole_store(tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    data = tmp_path / "data.ttl"
+    data.write_text("<urn:a> a <urn:Pump> ; <urn:power> 500 . <urn:b> a <urn:Pump> .")
+    semtwin("load", str(data), "--store", store)
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> . <urn:S> a sh:NodeShape ; "
+                      "sh:targetClass <urn:Pump> ; sh:property [ sh:path <urn:power> ; "
+                      "sh:minCount 1 ; sh:maxInclusive 100 ] .")
+    result = semtwin("validate", "--store", store, "--shapes", str(shapes), "--format", "json",
+                     check=False)
+    assert result.returncode == 1, result.stderr
+    found = {(r["focusNode"], r["sourceConstraintComponent"].rsplit("#")[1])
+             for r in json.loads(result.stdout)["results"]}
+    assert found == {("urn:a", "MaxInclusiveConstraintComponent"),
+                     ("urn:b", "MinCountConstraintComponent")}

@@ -302,3 +302,77 @@ def backup(target: Path, store_dir: str | None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+@click.argument("data", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--shapes", "shapes_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A shapes graph file (repeat). Default with --store: the store's active "
+                   "shapes.")
+@click.option("--store", "store_dir", metavar="[DIR|URL]", is_flag=False, flag_value="",
+              default=None, help="Validate the whole store (its default location when no "
+                                 "value is given), with its active shapes unless --shapes.")
+@click.option("--format", "format_name", type=click.Choice(["text", "json", "turtle"]),
+              default="text", show_default=True)
+def validate(data: tuple[Path, ...], shapes_files: tuple[Path, ...], store_dir: str | None,
+             format_name: str) -> None:
+    """Validate DATA files (or the whole store) against SHACL shapes, writing nothing.
+
+    Exit status: 0 conforms, 1 violations, 2 error.
+    """
+    from semtwin.shacl import MemoryGraph, ShapesError, ShapesGraph, Validator
+    from semtwin.shacl.report import report_json, report_text, report_turtle
+
+    try:
+        if not data and store_dir is None:
+            raise SemtwinError("give DATA files, or --store to validate a store")
+        if data and not shapes_files and store_dir is None:
+            raise SemtwinError("give --shapes SHAPES (or --store to use its active shapes)")
+        shapes_view = MemoryGraph(_read_files(shapes_files)) if shapes_files else None
+        if store_dir is not None and not data:
+            with _runtime(_settings(store_dir or None)) as runtime:
+                from semtwin.services.governance import data_view
+                if shapes_view is None:
+                    active = runtime.active_shapes.current()
+                    shapes = active[0] if active else ShapesGraph(MemoryGraph())
+                else:
+                    shapes = ShapesGraph(shapes_view)
+                report = Validator(shapes, data_view(runtime.store)).validate_all()
+        else:
+            if shapes_view is None:
+                with _runtime(_settings(store_dir or None)) as runtime:
+                    active = runtime.active_shapes.current()
+                    shapes = active[0] if active else ShapesGraph(MemoryGraph())
+            else:
+                shapes = ShapesGraph(shapes_view)
+            report = Validator(shapes, MemoryGraph(_read_files(data))).validate_all()
+    except ShapesError as err:
+        click.echo(f"Error: the shapes are not valid SHACL: {err}", err=True)
+        sys.exit(2)
+    except (SemtwinError, click.ClickException) as err:
+        click.echo(f"Error: {getattr(err, 'detail', None) or err}", err=True)
+        sys.exit(2)
+    if report.unsupported:
+        click.echo("Warning: not evaluated (unsupported SHACL features): "
+                   + ", ".join(sorted(report.unsupported)), err=True)
+    if format_name == "json":
+        import orjson
+        click.echo(orjson.dumps(report_json(report), option=orjson.OPT_INDENT_2).decode())
+    elif format_name == "turtle":
+        click.echo(report_turtle(report).decode())
+    else:
+        click.echo(report_text(report), nl=False)
+    sys.exit(0 if report.conforms else 1)
+
+
+def _read_files(paths: tuple[Path, ...]) -> list[Any]:
+    from semtwin.rdf import parse_rdf
+
+    quads: list[Any] = []
+    for path in paths:
+        fmt = format_for_path(str(path))
+        with _open(path) as stream:
+            quads.extend(parse_rdf(stream.read(), fmt, base_iri=path.resolve().as_uri(),
+                                   source=str(path)))
+    return quads

@@ -7,12 +7,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from tests.shacl.generated import EX, SHAPES, data_turtle
 
 from semtwin.rdf import Literal, NamedNode, RdfFormat, Term, Triple, parse
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, Validator
 from semtwin.shacl.incremental import ChangeScope
 from semtwin.shacl.validator import ValidationResult
-from tests.shacl.generated import EX, SHAPES, data_turtle
 
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")

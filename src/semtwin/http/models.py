@@ -16,7 +16,7 @@ from semtwin.negotiation import best_match
 from semtwin.rdf import RdfFormat, Triple, format_for_media_type, parse_rdf, serialize
 from semtwin.services.governance import data_view
 from semtwin.shacl import GraphView, MemoryGraph, OverlayView, ShapesGraph, Validator
-from semtwin.shacl.report import report_json, report_triples
+from semtwin.shacl.report import report_json, report_turtle
 
 _RDF_OFFERS = {"text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES,
                "application/ld+json": RdfFormat.JSON_LD,
@@ -140,8 +140,7 @@ def build_router() -> APIRouter:
             else:
                 report = validator.validate_all()
             if turtle:
-                return Response(serialize(report_triples(report), format=RdfFormat.TURTLE),
-                                media_type="text/turtle")
+                return Response(report_turtle(report), media_type="text/turtle")
             return _json(report_json(report))
         return await runtime.query_pool.run(run)
 

@@ -8,12 +8,12 @@ import threading
 from collections.abc import Iterable
 
 from semtwin.errors import ShapeViolation
-from semtwin.rdf import GraphName, Literal, NamedNode, RdfFormat, Triple, serialize
+from semtwin.rdf import GraphName, Literal, NamedNode, Triple
 from semtwin.services.pipeline import JOURNAL, META, ST, Changeset
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, StoreView, Validator
 from semtwin.shacl.graph import quad_triple
 from semtwin.shacl.incremental import ChangeScope
-from semtwin.shacl.report import report_json, report_triples
+from semtwin.shacl.report import report_json, report_turtle
 from semtwin.shacl.validator import ValidationReport
 from semtwin.store import SelectResult, TwinStore
 
@@ -97,7 +97,7 @@ class WriteValidator:
                 f"the change violates {len(violations)} shape constraint(s); first: "
                 f"{first.message}",
                 report=report_json(blocking),
-                turtle=serialize(report_triples(blocking), format=RdfFormat.TURTLE) or b"")
+                turtle=report_turtle(blocking))
 
 
 def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Triple]]:

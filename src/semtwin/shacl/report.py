@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from semtwin.rdf import BlankNode, Literal, NamedNode, Term, Triple
+from semtwin.rdf import BlankNode, Literal, NamedNode, RdfFormat, Term, Triple, serialize
 from semtwin.shacl.paths import Path, Pred
 from semtwin.shacl.validator import ValidationReport, ValidationResult
-from semtwin.shacl.vocab import RDF_TYPE, XSD_BOOLEAN, sh
+from semtwin.shacl.vocab import RDF_NS, RDF_TYPE, SH_NS, XSD_BOOLEAN, XSD_NS, sh
 
 
 def term_json(term: Term | None) -> str | None:
@@ -90,3 +90,8 @@ def report_text(report: ValidationReport) -> str:
                      f"{r.message} [{r.component.value.rsplit('#', 1)[-1]}, shape "
                      f"{term_json(r.shape)}]")
     return "\n".join(lines) + "\n"
+
+
+def report_turtle(report: ValidationReport) -> bytes:
+    return serialize(report_triples(report), format=RdfFormat.TURTLE, prefixes={
+        "sh": SH_NS, "rdf": RDF_NS, "xsd": XSD_NS}) or b""
