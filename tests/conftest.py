@@ -202,17 +202,13 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # Known deviations of Virtuoso 7.2 (Debian) from SPARQL 1.1 that semtwin passes through
 # rather than hides; listed in docs/operations.md. Strict xfail: each test still has to
 # fail, so a fix on either side (semtwin or Virtuoso) turns it red and the entry goes.
+# Since SPARQL Update runs through the write pipeline (semtwin plans DROP/CLEAR ALL, checks
+# graph existence and grounds templates itself), Virtuoso's own update deviations no longer
+# show; these remain.
 VIRTUOSO_DEVIATIONS = {
-    "update_dataset_default_graphs": "DROP GRAPH of a graph never created is an error",
-    "update_dataset_named_graphs": "DROP GRAPH of a graph never created is an error",
-    "update_dataset_full": "DROP GRAPH of a graph never created is an error",
     "put_get_default": "no separately addressable default graph (CLEAR DEFAULT refused)",
     "put_delete_get_delete": "blank nodes in INSERT templates fail with SR002 after DROP",
-    "post_get_post_get": "blank nodes in INSERT templates fail with SR002 after DROP",
     "post_get_new_graph": "blank nodes in INSERT templates fail with SR002 after DROP",
-    "put_get_uri_pct_encoded": "graphs survive DROP ALL, so PUT answers 204 instead of 201",
-    "test_select_xml": "DROP ALL leaves earlier graphs behind",
-    "test_select_csv": "DROP ALL leaves earlier graphs behind",
 }
 
 

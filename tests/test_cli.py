@@ -106,10 +106,11 @@ def test_acknowledged_writes_survive_kill_9(start_server: type[ServerProcess],
         "query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
                  "FILTER(?g IN (<http://e/g>, <http://e/h>)) }"}).json()
     assert count["results"]["bindings"][0]["n"]["value"] == "51"
-    # and the journaled Graph Store write kept its event
-    events = httpx.get(f"{second.url}/api/v1/events", params={"after": 0}).json()["events"]
-    assert [e["type"] for e in events
-            if not e["type"].startswith("dev.semtwin.model.")] == ["dev.semtwin.graph.replaced"]
+    # and every journaled write (SPARQL Update, Graph Store) kept its event
+    events = httpx.get(f"{second.url}/api/v1/events",
+                       params={"after": 0, "limit": 1000}).json()["events"]
+    assert [e["type"] for e in events if not e["type"].startswith("dev.semtwin.model.")] == [
+        *["dev.semtwin.sparql.update"] * 50, "dev.semtwin.graph.replaced"]
 
 
 def test_validate_files_exit_codes_and_formats(tmp_path: Path) -> None:

@@ -39,8 +39,8 @@ class Semtwin:
     models: ModelService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sparql = SparqlService(self.store, self.settings)
         self.pipeline = WritePipeline(self.store)
+        self.sparql = SparqlService(self.store, self.settings, self.pipeline)
         self.active_shapes = ActiveShapes(self.store)
         self.pipeline.check = WriteValidator(self.store, self.active_shapes)
         self.models = ModelService(self.store, self.pipeline, self.active_shapes)

@@ -39,7 +39,8 @@ class _Token:
     depth: int
 
 
-def _tokens(text: str) -> Iterator[_Token]:
+def tokens(text: str) -> Iterator[_Token]:
+    """Tokens with their brace depth; strings, IRIs and comments are single tokens."""
     depth = 0
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "other"
@@ -71,7 +72,7 @@ def add_using_clauses(
     )
     insert_at: list[int] = []
     previous: str | None = None
-    for token in _tokens(update):
+    for token in tokens(update):
         if token.kind in {"space", "comment"}:
             continue
         keyword = _keyword(token) if token.depth == 0 else None
@@ -102,7 +103,7 @@ def add_group_filter(query: str, filter_call: str) -> str:
     saw_where = False
     head_keyword: str | None = None
     before_previous: str | None = None
-    for token in _tokens(query):
+    for token in tokens(query):
         if token.kind in {"space", "comment"}:
             continue
         keyword = _keyword(token)
@@ -126,7 +127,7 @@ def add_group_filter(query: str, filter_call: str) -> str:
 
 def query_form(query: str) -> str | None:
     """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``: the first of them at depth 0."""
-    for token in _tokens(query):
+    for token in tokens(query):
         if token.depth == 0:
             keyword = _keyword(token)
             if keyword in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:

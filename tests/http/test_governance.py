@@ -202,3 +202,32 @@ def test_validate_endpoint_writes_nothing(server: ServerProcess, ns: str) -> Non
     ok = httpx.post(f"{server.url}/api/v1/validate", content=f"<{ns}w> a <{ns}Pump> .",
                     headers=TURTLE)
     assert ok.json() == {"conforms": True, "results": []}
+
+
+def test_sparql_updates_are_validated_and_journaled(server: ServerProcess, ns: str) -> None:
+    _upload_active(server, ns)
+    update = {"Content-Type": "application/sparql-update"}
+    before = _head(server)
+    bad = httpx.post(f"{server.url}/sparql", headers=update, content=(
+        f"INSERT DATA {{ GRAPH <{ns}g> {{ <{ns}x> a <{ns}Pump> ; <{ns}power> 1000 }} }}"))
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["report"]["results"][0]["focusNode"] == f"{ns}x"
+    assert _head(server) == before
+    ask = httpx.get(f"{server.url}/sparql", params={"query": f"ASK {{ ?s <{ns}power> ?o }}"},
+                    headers={"Accept": "application/sparql-results+json"})
+    assert ask.json()["boolean"] is False
+    ok = httpx.post(f"{server.url}/sparql", headers=update, content=(
+        f"INSERT DATA {{ GRAPH <{ns}g> {{ <{ns}x> a <{ns}Pump> ; <{ns}power> 10 }} }}"))
+    assert ok.status_code == 204, ok.text
+    # a pattern update that would break the shape is refused too
+    raise_power = httpx.post(f"{server.url}/sparql", headers=update, content=(
+        f"DELETE {{ GRAPH ?g {{ ?s <{ns}power> ?p }} }} INSERT {{ GRAPH ?g {{ ?s <{ns}power> "
+        f"?q }} }} WHERE {{ GRAPH ?g {{ ?s <{ns}power> ?p }} BIND(?p * 100 AS ?q) }}"))
+    assert raise_power.status_code == 422
+    events = httpx.get(f"{server.url}/api/v1/events", params={"after": before}).json()["events"]
+    assert [e["type"] for e in events] == ["dev.semtwin.sparql.update"]
+    assert events[0]["data"]["inserted"] == 2
+    # the reserved graphs cannot be written through SPARQL
+    reserved = httpx.post(f"{server.url}/sparql", headers=update,
+                          content="DROP GRAPH <urn:semtwin:journal>")
+    assert reserved.status_code == 400 and "reserved" in reserved.text

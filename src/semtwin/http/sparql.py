@@ -135,8 +135,9 @@ async def _run_update(request: Request, text: str, params: list[tuple[str, str]]
         tuple(values(params, "using-graph-uri")), tuple(values(params, "using-named-graph-uri"))
     )
     base = _endpoint(request)
-    # Not journaled yet: a client's DROP ALL would take the journal with it (docs/rest-api.md).
-    await runtime.lookup_pool.run(lambda: runtime.sparql.update(text, dataset, base))
+    request_id = getattr(request.state, "request_id", None)
+    await runtime.lookup_pool.run(lambda: runtime.sparql.update(
+        text, dataset, base, request_id=request_id))
     return Response(status_code=204)
 
 

@@ -25,7 +25,7 @@ from semtwin.errors import (
     StoreUnavailable,
     UnprocessableContent,
 )
-from semtwin.rdf import DefaultGraph, GraphName, Literal, NamedNode, Quad
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad
 from semtwin.store import SelectResult, TwinStore
 
 ST = "https://semtwin.dev/ns#"
@@ -271,6 +271,24 @@ def _ground(quads: Sequence[Quad]) -> str:
     return " ".join(parts)
 
 
+def _has_blank(quad: Quad) -> bool:
+    return isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
+
+
+def _blank_pattern(quad: Quad) -> tuple[str, list[str]]:
+    blanks: list[str] = []
+
+    def term(t: object) -> str:
+        if isinstance(t, BlankNode):
+            blanks.append(f"?blank{len(blanks)}")
+            return blanks[-1]
+        return str(t)
+    triple = f"{term(quad.subject)} {quad.predicate} {term(quad.object)} ."
+    if isinstance(quad.graph_name, DefaultGraph):
+        return triple, blanks
+    return f"GRAPH {quad.graph_name} {{ {triple} }}", blanks
+
+
 def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool = True) -> str:
     st = f"<{ST}"
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
@@ -331,8 +349,15 @@ def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool =
     if empty_graphs:
         operations += [f"CREATE SILENT GRAPH {graph}" for graph in cs.create_graphs]
     operations += [f"DROP SILENT GRAPH {graph}" for graph in cs.drop_graphs]
-    if cs.remove:
-        operations.append(f"DELETE {{ {_ground(cs.remove)} }} WHERE {{ {claimed} }}")
+    ground = [q for q in cs.remove if not _has_blank(q)]
+    if ground:
+        operations.append(f"DELETE {{ {_ground(ground)} }} WHERE {{ {claimed} }}")
+    for quad in cs.remove:
+        if _has_blank(quad):
+            # SPARQL cannot name a stored blank node: match it as a blank-node variable.
+            pattern, blanks = _blank_pattern(quad)
+            filters = " ".join(f"FILTER(isBlank({b}))" for b in blanks)
+            operations.append(f"DELETE {{ {pattern} }} WHERE {{ {claimed} {pattern} {filters} }}")
     if cs.add:
         operations.append(f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claimed} }}")
     return " ;\n".join(operations)

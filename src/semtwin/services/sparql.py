@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from semtwin.deadline import Deadline
 from semtwin.errors import NotAcceptable, QueryTimeout, SemtwinError
 from semtwin.negotiation import best_match
+from semtwin.services.pipeline import WritePipeline
 from semtwin.services.profiles import Plan, QueryProfiles
 from semtwin.services.results import (
     ASK_TYPES,
@@ -20,6 +21,7 @@ from semtwin.services.results import (
     offers_for,
     render,
 )
+from semtwin.services.updates import UpdatePlanner, apply_update
 from semtwin.services.workers import WorkerPool
 from semtwin.settings import Settings
 from semtwin.store import QueryDataset, QueryResult, TwinStore, UpdateDataset
@@ -56,9 +58,12 @@ class QueryRequest:
 
 
 class SparqlService:
-    def __init__(self, store: TwinStore, settings: Settings) -> None:
+    def __init__(self, store: TwinStore, settings: Settings,
+                 pipeline: WritePipeline | None = None) -> None:
         self._store = store
         self._settings = settings
+        self.pipeline = pipeline
+        self._planner = UpdatePlanner(store)
         self.profiles = QueryProfiles()
         self._inline_allowed = store.capabilities.in_process
 
@@ -142,9 +147,13 @@ class SparqlService:
         limits = Limits(deadline=deadline, max_rows=self._settings.max_result_rows)
         return render(result, media_type, limits)
 
-    def update(self, text: str, dataset: UpdateDataset, base_iri: str | None = None) -> None:
-        """Apply a SPARQL Update atomically (not journaled yet: see docs/rest-api.md)."""
-        self._store.update(text, dataset=dataset, base_iri=base_iri)
+    def update(self, text: str, dataset: UpdateDataset, base_iri: str | None = None, *,
+               actor: str | None = None, request_id: str | None = None) -> None:
+        """Apply a SPARQL Update as one pipeline commit: validated, journaled, atomic."""
+        if self.pipeline is None:
+            raise RuntimeError("SparqlService.pipeline is not set")
+        apply_update(self.pipeline, self._planner, text, dataset, base_iri, actor=actor,
+                     request_id=request_id)
 
     @staticmethod
     def _accept(request: QueryRequest) -> str | None:

@@ -15,6 +15,7 @@ from semtwin.store._protocol import (
     TwinStore,
     UpdateDataset,
 )
+from semtwin.store.scratch import ScratchStore
 
 if TYPE_CHECKING:
     from semtwin.settings import Settings
@@ -24,6 +25,7 @@ __all__ = [
     "GraphResult",
     "QueryDataset",
     "QueryResult",
+    "ScratchStore",
     "SelectResult",
     "StoreCapabilities",
     "TwinStore",

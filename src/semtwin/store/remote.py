@@ -84,6 +84,8 @@ class RemoteEndpoints:
     """``auto`` (probe at start-up), ``true`` or ``false``."""
     empty_graphs: bool = True
     """Whether the store keeps a named graph with no triples (Virtuoso does not)."""
+    default_graph: bool = True
+    """Whether the store has a default graph of its own (Virtuoso's is the union of all)."""
     union_query_parameter: str | None = None
     """A query-string flag that makes one query's default graph the union (Oxigraph's
     ``union-default-graph``): then the store itself can run without union mode, which in
@@ -110,7 +112,8 @@ class RemoteEndpoints:
                             union_query_parameter="union-default-graph")
         elif scheme == "virtuoso":
             endpoints = cls("virtuoso", f"{base}/sparql", f"{base}/sparql",
-                            f"{base}/sparql-graph-crud", auth, empty_graphs=False)
+                            f"{base}/sparql-graph-crud", auth, empty_graphs=False,
+                            default_graph=False)
         elif scheme == "sparql":
             endpoints = cls("sparql", base, base, None, auth)
         else:
@@ -137,7 +140,8 @@ class RemoteStore:
         self._capabilities = StoreCapabilities(
             name=f"remote:{endpoints.flavor}", persistent=True, union_default_graph=detected,
             backup=False, extra={"graph_store_protocol": endpoints.gsp_url is not None,
-                                 "empty_graphs": endpoints.empty_graphs},
+                                 "empty_graphs": endpoints.empty_graphs,
+                                 "default_graph": endpoints.default_graph},
         )
         if not detected:
             log.warning("the remote store's default graph is not the union of its graphs; "
