@@ -11,7 +11,8 @@ from benchmarks import sparql_bench
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("suite", nargs="?", default="sparql", choices=["sparql", "lost-updates"])
+    parser.add_argument("suite", nargs="?", default="sparql",
+                        choices=["sparql", "lost-updates", "validation"])
     parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
                         help="lost-updates: the remote store under the two API processes")
     parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
@@ -21,7 +22,24 @@ def main() -> None:
                         help="buildings in the big graph (39 give about 1M quads)")
     parser.add_argument("--small-buildings", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("benchmarks/.work"))
+    parser.add_argument("--sizes", default="100000,1000000",
+                        help="validation: data sizes in triples, comma-separated")
+    parser.add_argument("--pyshacl-timeout", type=float, default=1800,
+                        help="validation: seconds pyshacl gets per size")
+    parser.add_argument("--validation-writes", type=int, default=500,
+                        help="validation: twin writes per size")
     args = parser.parse_args()
+    if args.suite == "validation":
+        from benchmarks import validation_bench
+
+        report = validation_bench.run(
+            args.work / "validation", [int(s) for s in args.sizes.split(",")],
+            args.pyshacl_timeout, args.validation_writes, args.seconds)
+        out = Path("benchmarks/results")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "validation.json").write_text(json.dumps(report, indent=2))
+        print(validation_bench.to_markdown(report))
+        return
     if args.suite == "lost-updates":
         from benchmarks import lost_updates
 

@@ -40,6 +40,11 @@ def run_wrk(endpoint: str, query: str, *, seconds: int, connections: int,
          "-H", f"Accept: {accept}", url],
         capture_output=True, text=True, check=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> WrkResult:
+    """Requests per second, latency percentiles and errors from wrk's --latency report."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"50%\s+([\d.]+\w+)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)

@@ -8,13 +8,14 @@ import threading
 from collections.abc import Iterable
 
 from semtwin.errors import ShapeViolation
-from semtwin.rdf import GraphName, Literal, NamedNode, Triple
+from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
 from semtwin.services.pipeline import JOURNAL, META, ST, Changeset
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, StoreView, Validator
 from semtwin.shacl.graph import quad_triple
 from semtwin.shacl.incremental import ChangeScope
 from semtwin.shacl.report import report_json, report_turtle
 from semtwin.shacl.validator import ValidationReport
+from semtwin.shacl.vocab import RDFS_SUBCLASS
 from semtwin.store import SelectResult, TwinStore
 
 ACTIVE = "active"
@@ -72,6 +73,10 @@ class WriteValidator:
     def __init__(self, store: TwinStore, shapes: ActiveShapes) -> None:
         self._store = store
         self._shapes = shapes
+        # The class hierarchy, kept between writes until a change touches rdfs:subClassOf
+        # or the active models change.
+        self._superclasses: dict[Term, frozenset[Term]] = {}
+        self._hierarchy_of: ShapesGraph | None = None
 
     def __call__(self, changeset: Changeset) -> None:
         if not changeset.validate:
@@ -85,8 +90,13 @@ class WriteValidator:
         if not added and not removed:
             return
         post = OverlayView(view, added, removed)
-        affected = scope.affected(OverlayView(view, added, ()), [*added, *removed])
-        validator = Validator(shapes, post)
+        changed = [*added, *removed]
+        hierarchy_changed = any(t.predicate == RDFS_SUBCLASS for t in changed)
+        if hierarchy_changed or shapes is not self._hierarchy_of:
+            self._superclasses = {}  # recomputed from the store by the next write
+            self._hierarchy_of = shapes
+        validator = Validator(shapes, post, {} if hierarchy_changed else self._superclasses)
+        affected = scope.focus(validator, OverlayView(view, added, ()), changed)
         report = validator.validate_all() if affected is None else validator.validate_nodes(
             affected)
         violations = report.violations

@@ -53,11 +53,19 @@ class ModelRecord:
     etag: str
     imports: tuple[str, ...] = ()
     updated: str | None = None
+    unsupported: tuple[str, ...] = ()
+    """SHACL features of the model this server does not evaluate (reported, not skipped
+    silently)."""
 
     def json(self) -> dict[str, Any]:
-        return {"iri": self.iri, "version": self.version, "status": self.status,
-                "graph": self.graph, "triples": self.triples, "etag": self.etag,
-                "imports": list(self.imports), "updated": self.updated}
+        out: dict[str, Any] = {
+            "iri": self.iri, "version": self.version, "status": self.status,
+            "graph": self.graph, "triples": self.triples, "etag": self.etag,
+            "imports": list(self.imports), "updated": self.updated}
+        if self.unsupported:
+            out["warnings"] = [f"not evaluated: sh:{name} constraints (SHACL-SPARQL)"
+                               for name in self.unsupported]
+        return out
 
 
 class ModelService:
@@ -129,10 +137,6 @@ class ModelService:
         except ShapesError as error:
             raise UnprocessableContent(f"the model's shapes are not valid SHACL: {error}") \
                 from None
-        if shapes.unsupported:
-            raise UnprocessableContent(
-                "the model uses SHACL features this server does not evaluate "
-                f"({', '.join(sorted(shapes.unsupported))}); they would be silently skipped")
         imports = sorted({o.value for s in ontologies for o in view.objects(s, OWL_IMPORTS)
                           if isinstance(o, NamedNode)})
         known = {r.iri for r in self.records()}
@@ -147,7 +151,7 @@ class ModelService:
                            "upload a new version")
         etag = hashlib.sha256(body).hexdigest()[:32]
         record = ModelRecord(iri, version, "draft", graph.value, len(quads), etag,
-                             tuple(imports))
+                             tuple(imports), unsupported=tuple(sorted(shapes.unsupported)))
         self._pipeline.commit(Changeset(
             event_type="model.uploaded", subject=graph,
             add=[*(Quad(q.subject, q.predicate, q.object, graph) for q in quads),

@@ -80,32 +80,57 @@ class MemoryGraph:
 
 
 class StoreView:
-    """The union of a store's graphs minus the ones named in ``hidden`` (system graphs)."""
+    """The union of a store's graphs minus the ones named in ``hidden`` (system graphs).
+
+    Lookups are cached for the life of the view (one validation), bounded in size: a full
+    validation asks for the same types and values many times."""
+
+    CACHE_LIMIT = 500_000
 
     def __init__(self, store: TwinStore, hidden: Iterable[NamedNode] = ()) -> None:
         self._store = store
         self._hidden: frozenset[GraphName] = frozenset(hidden)
+        self._out: dict[Term, dict[NamedNode, list[Term]]] = {}
+        self._subjects: dict[tuple[NamedNode, Term], list[Term]] = {}
 
     def _visible(self, quads: Iterator[Quad]) -> Iterator[Quad]:
         hidden = self._hidden
         return (q for q in quads if q.graph_name not in hidden)
 
+    def _outgoing(self, subject: Term) -> dict[NamedNode, list[Term]]:
+        """All of a subject's (predicate, objects), read in one lookup: a node is usually
+        asked for several predicates (its shapes' paths), most of which it lacks."""
+        found = self._out.get(subject)
+        if found is None:
+            found = {}
+            if isinstance(subject, NamedNode | BlankNode | Triple):
+                hidden = self._hidden
+                for q in self._store.quads(subject, None, None, None):
+                    if q.graph_name not in hidden:
+                        objects = found.setdefault(q.predicate, [])
+                        if q.object not in objects:
+                            objects.append(q.object)
+            if len(self._out) >= self.CACHE_LIMIT:
+                self._out.clear()
+            self._out[subject] = found
+        return found
+
     def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
-        if not isinstance(subject, NamedNode | BlankNode | Triple):
-            return []
-        return list(dict.fromkeys(
-            q.object for q in self._visible(self._store.quads(subject, predicate, None, None))))
+        return self._outgoing(subject).get(predicate, [])
 
     def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
-        return list(dict.fromkeys(
-            q.subject for q in self._visible(self._store.quads(None, predicate, obj, None))))
+        key = (predicate, obj)
+        found = self._subjects.get(key)
+        if found is None:
+            found = list(dict.fromkeys(q.subject for q in self._visible(
+                self._store.quads(None, predicate, obj, None))))
+            if len(self._subjects) >= self.CACHE_LIMIT:
+                self._subjects.clear()
+            self._subjects[key] = found
+        return found
 
     def outgoing(self, subject: Term) -> list[tuple[NamedNode, Term]]:
-        if not isinstance(subject, NamedNode | BlankNode | Triple):
-            return []
-        return list(dict.fromkeys(
-            (q.predicate, q.object)
-            for q in self._visible(self._store.quads(subject, None, None, None))))
+        return [(p, o) for p, objects in self._outgoing(subject).items() for o in objects]
 
     def pairs(self, predicate: NamedNode) -> Iterator[tuple[Term, Term]]:
         seen: set[tuple[Term, Term]] = set()
@@ -183,12 +208,15 @@ def rdf_list(view: GraphView, head: Term) -> list[Term]:
 
 
 class ClassIndex:
-    """``rdfs:subClassOf`` closure, computed on demand and cached for one validation."""
+    """``rdfs:subClassOf`` closures, computed on demand and cached. ``superclasses`` may be
+    shared between validations (a write validator keeps it until the hierarchy changes)."""
 
-    def __init__(self, view: GraphView) -> None:
+    def __init__(self, view: GraphView,
+                 superclasses: dict[Term, frozenset[Term]] | None = None) -> None:
         self._view = view
         self._sub: dict[Term, frozenset[Term]] = {}
-        self._super: dict[Term, frozenset[Term]] = {}
+        self._super: dict[Term, frozenset[Term]] = {} if superclasses is None else superclasses
+        self._types: dict[Term, frozenset[Term]] = {}
 
     def subclasses(self, cls: Term) -> frozenset[Term]:
         """``cls`` and every class below it."""
@@ -217,9 +245,19 @@ class ClassIndex:
                     frontier.append(nxt)
         return frozenset(seen)
 
+    def types(self, node: Term) -> frozenset[Term]:
+        """Every class the node is an instance of, superclasses included."""
+        cached = self._types.get(node)
+        if cached is None:
+            found: set[Term] = set()
+            for t in self._view.objects(node, RDF_TYPE):
+                found |= self.superclasses(t)
+            cached = frozenset(found)
+            self._types[node] = cached
+        return cached
+
     def is_instance(self, node: Term, cls: Term) -> bool:
-        targets = self.subclasses(cls)
-        return any(t in targets for t in self._view.objects(node, RDF_TYPE))
+        return cls in self.types(node)
 
     def instances(self, cls: Term) -> list[Term]:
         found: dict[Term, None] = {}

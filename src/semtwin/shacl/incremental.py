@@ -19,6 +19,7 @@ from semtwin.rdf import NamedNode, Term, Triple
 from semtwin.shacl.graph import GraphView
 from semtwin.shacl.paths import predicates_of, readers, sources
 from semtwin.shacl.shapes import Shape, ShapesGraph
+from semtwin.shacl.validator import Validator
 from semtwin.shacl.vocab import RDF_TYPE, RDFS_SUBCLASS
 
 ANY = NamedNode("urn:semtwin:any-predicate")
@@ -26,11 +27,30 @@ _NESTED_SINGLE = ("node", "not", "qualifiedValueShape")
 
 
 class ChangeScope:
-    """Per shapes graph: the predicates each shape can read, computed once."""
+    """Per shapes graph: the predicates each shape can read, and indexes from a predicate or
+    a class to the targeted shapes that care, computed once."""
 
     def __init__(self, shapes: ShapesGraph) -> None:
         self.shapes = shapes
         self._reads: dict[Term, frozenset[NamedNode]] = {}
+        self._by_predicate: dict[NamedNode, list[Shape]] = {}
+        self._any: list[Shape] = []
+        self._subjects_of: dict[NamedNode, list[Shape]] = {}
+        self._objects_of: dict[NamedNode, list[Shape]] = {}
+        self.by_class: dict[Term, list[Shape]] = {}
+        self._nested: dict[Term, list[Shape]] = {}
+        for shape in shapes.targeted:
+            reads = self.predicates(shape)
+            if ANY in reads:
+                self._any.append(shape)
+            for p in reads - {ANY}:
+                self._by_predicate.setdefault(p, []).append(shape)
+            for p in shape.target_subjects_of:
+                self._subjects_of.setdefault(p, []).append(shape)
+            for p in shape.target_objects_of:
+                self._objects_of.setdefault(p, []).append(shape)
+            for cls in shape.target_classes:
+                self.by_class.setdefault(cls, []).append(shape)
 
     def nested(self, shape: Shape) -> list[Term]:
         refs: list[Term] = []
@@ -65,51 +85,81 @@ class ChangeScope:
         return result
 
     def affected(self, either: GraphView,
-                 changed: Iterable[Triple]) -> dict[Shape, set[Term]] | None:
-        """Candidate focus nodes per targeted shape, or None when everything must be checked."""
+                 changed: Iterable[Triple]) -> tuple[dict[Shape, set[Term]], set[Term]] | None:
+        """Candidate focus nodes per targeted shape, and the nodes whose types changed (they
+        may have become targets of class-targeted shapes: ``focus`` resolves them); None
+        when everything must be checked."""
         changed = list(changed)
         if any(t.predicate == RDFS_SUBCLASS for t in changed):
             return None
         out: dict[Shape, set[Term]] = {}
-        for shape in self.shapes.targeted:
-            reads = self.predicates(shape)
-            nodes: set[Term] = set()
-            for t in changed:
-                s, p, o = t.subject, t.predicate, t.object
-                if p == RDF_TYPE and shape.target_classes:
-                    nodes.add(s)
-                if p in shape.target_subjects_of:
-                    nodes.add(s)
-                if p in shape.target_objects_of:
-                    nodes.add(o)
-                if p in reads or ANY in reads:
-                    nodes |= self._readers(either, shape, s, p, o, frozenset())
-            if nodes:
-                out[shape] = nodes
-        return out
+        typed: set[Term] = set()
+        for t in changed:
+            s, p, o = t.subject, t.predicate, t.object
+            memo: dict[object, frozenset[Term]] = {}
+            if p == RDF_TYPE:
+                typed.add(s)
+            for shape in self._subjects_of.get(p, ()):
+                out.setdefault(shape, set()).add(s)
+            for shape in self._objects_of.get(p, ()):
+                out.setdefault(shape, set()).add(o)
+            for shape in (*self._by_predicate.get(p, ()), *self._any):
+                nodes = self._readers(either, shape, s, p, o, frozenset(), memo)
+                if nodes:
+                    out.setdefault(shape, set()).update(nodes)
+        return out, typed
+
+    def focus(self, validator: Validator, either: GraphView,
+              changed: Iterable[Triple]) -> dict[Shape, set[Term]] | None:
+        """The (shape, focus nodes) a change needs validated; None: validate everything."""
+        found = self.affected(either, changed)
+        if found is None:
+            return None
+        nodes, typed = found
+        for node in typed:
+            for cls in validator.classes.types(node):
+                for shape in self.by_class.get(cls, ()):
+                    nodes.setdefault(shape, set()).add(node)
+        return nodes
 
     def _readers(self, view: GraphView, shape: Shape, s: Term, p: NamedNode, o: Term,
-                 stack: frozenset[Term]) -> set[Term]:
-        """Nodes at which validating ``shape`` reads ``(s, p, o)``."""
+                 stack: frozenset[Term], memo: dict[object, frozenset[Term]]
+                 ) -> frozenset[Term]:
+        """Nodes at which validating ``shape`` reads ``(s, p, o)``; ``memo`` holds what
+        was found for this triple already (shapes share nested shapes and paths)."""
         if shape.node in stack:
-            return set()
-        stack = stack | {shape.node}
+            return frozenset()
+        inner = stack | {shape.node}
         value_level: set[Term] = set()
         if p == RDF_TYPE and "class" in shape.params:
             value_level.add(s)
         if shape.closed_allowed is not None:
             value_level.add(s)
-        for ref in self.nested(shape):
-            nested = self.shapes.shape(ref)
-            if p in self.predicates(nested) or ANY in self.predicates(nested):
-                value_level |= self._readers(view, nested, s, p, o, stack)
+        for nested in self._nested_shapes(shape):
+            reads = self.predicates(nested)
+            if p in reads or ANY in reads:
+                value_level |= self._readers(view, nested, s, p, o, inner, memo)
         focus_level: set[Term] = set()
         for name in ("equals", "disjoint", "lessThan", "lessThanOrEquals"):
             if p in shape.params.get(name, ()):
                 focus_level.add(s)
-        if shape.path is None:
-            return value_level | focus_level
-        focus_level.update(readers(view, shape.path, s, p, o))
-        if value_level:
-            focus_level.update(sources(view, shape.path, value_level))
-        return focus_level
+        if shape.path is not None:
+            focus_level.update(readers(view, shape.path, s, p, o))
+            if value_level:
+                key = (shape.path, frozenset(value_level))
+                reached = memo.get(key)
+                if reached is None:
+                    reached = frozenset(sources(view, shape.path, value_level))
+                    memo[key] = reached
+                focus_level.update(reached)
+            result = frozenset(focus_level)
+        else:
+            result = frozenset(value_level | focus_level)
+        return result
+
+    def _nested_shapes(self, shape: Shape) -> list[Shape]:
+        found = self._nested.get(shape.node)
+        if found is None:
+            found = [self.shapes.shape(ref) for ref in self.nested(shape)]
+            self._nested[shape.node] = found
+        return found

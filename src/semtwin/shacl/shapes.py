@@ -83,6 +83,7 @@ class ShapesGraph:
     def __init__(self, view: GraphView) -> None:
         self.view = view
         self._shapes: dict[Term, Shape] = {}
+        self._property_shapes: dict[Term, list[Shape]] = {}
         self._parents: dict[Term, list[Term]] = {}
         for parent, child in view.pairs(sh("property")):
             self._parents.setdefault(child, []).append(parent)
@@ -99,6 +100,8 @@ class ShapesGraph:
             shape = self.shape(node)
             if shape.has_targets and not shape.deactivated:
                 self.targeted.append(shape)
+        for shape in list(self._shapes.values()):
+            self.unsupported.update(name for name in UNSUPPORTED if name in shape.params)
 
     @classmethod
     def from_triples(cls, triples: MemoryGraph) -> ShapesGraph:
@@ -106,6 +109,13 @@ class ShapesGraph:
 
     def __iter__(self) -> Iterator[Shape]:
         return iter(self._shapes.values())
+
+    def property_shapes(self, shape: Shape) -> list[Shape]:
+        found = self._property_shapes.get(shape.node)
+        if found is None:
+            found = [self.shape(ref) for ref in shape.params.get("property", ())]
+            self._property_shapes[shape.node] = found
+        return found
 
     def shape(self, node: Term) -> Shape:
         found = self._shapes.get(node)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from semtwin.rdf import BlankNode, Literal, NamedNode, Term, Triple
 from semtwin.shacl.graph import ClassIndex, GraphView
@@ -43,17 +44,19 @@ class ValidationReport:
 
 
 def _component(name: str) -> NamedNode:
-    return sh(name[0].upper() + name[1:] + "ConstraintComponent")
+    return _COMPONENTS[name]
 
 
 class Validator:
     """One validation run: caches class closures and nested-shape conformance."""
 
-    def __init__(self, shapes: ShapesGraph, data: GraphView) -> None:
+    def __init__(self, shapes: ShapesGraph, data: GraphView,
+                 superclasses: dict[Term, frozenset[Term]] | None = None) -> None:
         self.shapes = shapes
         self.data = data
-        self.classes = ClassIndex(data)
+        self.classes = ClassIndex(data, superclasses)
         self._conforms: dict[tuple[Term, Term], bool] = {}
+        self._compiled: dict[Term, list[tuple[str, Check]]] = {}
         self.unsupported: set[str] = set(shapes.unsupported)
 
     # -- targets ---------------------------------------------------------------------------
@@ -103,20 +106,47 @@ class Validator:
         if cached is None:
             self._conforms[key] = True  # a recursive reference assumes conformance
             shape = self.shapes.shape(shape_node)
-            cached = not any(True for _ in self.validate_shape(shape, node))
+            cached = not self._violates(shape, node)
             self._conforms[key] = cached
         return cached
+
+    def _checks(self, shape: Shape) -> list[tuple[str, Check]]:
+        """The shape's constraint checks, looked up once per shape."""
+        checks = self._compiled.get(shape.node)
+        if checks is None:
+            checks = []
+            for name in shape.params:
+                check = _CHECKS.get(name)
+                if check is not None:
+                    checks.append((name, check))
+                elif name in UNSUPPORTED:
+                    self.unsupported.add(name)
+            self._compiled[shape.node] = checks
+        return checks
+
+    def _value_nodes(self, shape: Shape, focus: Term) -> list[Term]:
+        path = shape.path
+        if path is None:
+            return [focus]
+        if type(path) is Pred and not path.inverse:
+            return self.data.objects(focus, path.iri)
+        return values(self.data, path, focus)
+
+    def _violates(self, shape: Shape, focus: Term) -> bool:
+        """Whether the shape has any result at the focus (no report is built)."""
+        if shape.deactivated:
+            return False
+        value_nodes = self._value_nodes(shape, focus)
+        for _name, check in self._checks(shape):
+            for _finding in check(self, shape, focus, value_nodes):
+                return True
+        return False
 
     def validate_shape(self, shape: Shape, focus: Term) -> Iterator[ValidationResult]:
         if shape.deactivated:
             return
-        value_nodes = [focus] if shape.path is None else values(self.data, shape.path, focus)
-        for name in shape.params:
-            check = _CHECKS.get(name)
-            if check is None:
-                if name in UNSUPPORTED:
-                    self.unsupported.add(name)
-                continue
+        value_nodes = self._value_nodes(shape, focus)
+        for name, check in self._checks(shape):
             for finding in check(self, shape, focus, value_nodes):
                 yield self._result(shape, focus, name, finding)
 
@@ -297,8 +327,7 @@ def _node(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Fi
 
 
 def _property(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
-    for ref in s.params["property"]:
-        prop = v.shapes.shape(ref)
+    for prop in v.shapes.property_shapes(s):
         for value in nodes:
             for result in v.validate_shape(prop, value):
                 yield Finding(result.value, result.message, nested=result)
@@ -366,3 +395,7 @@ def triple_of(result: ValidationResult) -> Triple | None:
     if isinstance(result.path, Pred) and not result.path.inverse and result.value is not None:
         return Triple(result.focus, result.path.iri, result.value)  # type: ignore[arg-type]
     return None
+
+
+_COMPONENTS = MappingProxyType({
+    name: sh(name[0].upper() + name[1:] + "ConstraintComponent") for name in _CHECKS})
