@@ -376,3 +376,79 @@ def _read_files(paths: tuple[Path, ...]) -> list[Any]:
             quads.extend(parse_rdf(stream.read(), fmt, base_iri=path.resolve().as_uri(),
                                    source=str(path)))
     return quads
+
+
+@main.group()
+def models() -> None:
+    """Model (ontology and shapes) tools for ontology repositories and their CI."""
+
+
+@models.command("diff")
+@click.argument("old", nargs=1, type=click.Path(exists=True, path_type=Path))
+@click.argument("new", nargs=1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "format_name", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True)
+def models_diff(old: Path, new: Path, format_name: str) -> None:
+    """Classify every change from OLD to NEW (files or directories) as breaking or not.
+
+    Exit status: 0 compatible, 1 breaking, 2 error. Markdown fits a pull-request comment.
+    """
+    from semtwin.modeldiff import diff_models
+    from semtwin.shacl import MemoryGraph, ShapesError
+
+    try:
+        result = diff_models(MemoryGraph(_read_model(old)), MemoryGraph(_read_model(new)))
+    except (SemtwinError, ShapesError) as err:
+        click.echo(f"Error: {getattr(err, 'detail', None) or err}", err=True)
+        sys.exit(2)
+    if format_name == "json":
+        import orjson
+        click.echo(orjson.dumps(result.json(), option=orjson.OPT_INDENT_2).decode())
+    elif format_name == "markdown":
+        click.echo(result.markdown())
+    else:
+        click.echo(result.text(), nl=False)
+    sys.exit(1 if result.breaking else 0)
+
+
+@models.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--reasoner/--no-reasoner", default=True, show_default=True,
+              help="Check OWL consistency with owlready2's HermiT (needs Java).")
+@click.option("--format", "format_name", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def models_check(paths: tuple[Path, ...], reasoner: bool, format_name: str) -> None:
+    """Check model files: syntax, unresolved imports, shapes that are not valid SHACL, lint
+    (classes and properties without labels), OWL consistency.
+
+    Exit status: 0 no errors (warnings allowed), 1 errors, 2 could not run.
+    """
+    from semtwin.modelcheck import check_models
+
+    report = check_models(_model_files(paths), reasoner=reasoner)
+    if format_name == "json":
+        import orjson
+        click.echo(orjson.dumps(report.json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(report.text(), nl=False)
+    sys.exit(1 if report.errors else 0)
+
+
+_MODEL_SUFFIXES = {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".rdf", ".owl", ".xml", ".n3"}
+
+
+def _model_files(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in _MODEL_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def _read_model(path: Path) -> list[Any]:
+    files = _model_files((path,))
+    if not files:
+        raise SemtwinError(f"no RDF files in {path}")
+    return _read_files(tuple(files))

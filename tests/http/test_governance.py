@@ -143,6 +143,9 @@ def test_activation_with_impact_is_refused_unless_forced(server: ServerProcess,
     assert impact["breaking"] is True and impact["violations"] == 1
     assert impact["report"]["results"][0]["focusNode"] == f"urn:twin:h-{ns[-9:-1]}"
     assert impact["replaces"]["version"] == "1"
+    assert impact["compatibility"]["compatible"] is False
+    assert any(c["kind"] == "constraint narrowed" and "maxInclusive" in c["detail"]
+               for c in impact["compatibility"]["changes"])
     before = _head(server)
     refused = _activate(server, iri, "2")
     assert refused.status_code == 409
@@ -231,3 +234,22 @@ def test_sparql_updates_are_validated_and_journaled(server: ServerProcess, ns: s
     reserved = httpx.post(f"{server.url}/sparql", headers=update,
                           content="DROP GRAPH <urn:semtwin:journal>")
     assert reserved.status_code == 400 and "reserved" in reserved.text
+
+
+def test_deprecated_terms_are_accepted_with_a_warning(server: ServerProcess, ns: str) -> None:
+    iri = ns.rstrip("#")
+    model = (f"<{iri}> a <http://www.w3.org/2002/07/owl#Ontology> ; "
+             f"<http://www.w3.org/2002/07/owl#versionInfo> \"1\" . "
+             f"<{ns}OldPump> <http://www.w3.org/2002/07/owl#deprecated> true . "
+             f"<{ns}oldPower> <http://www.w3.org/2002/07/owl#deprecated> true .")
+    assert httpx.post(f"{server.url}/api/v1/models", content=model,
+                      headers=TURTLE).status_code == 201
+    assert _activate(server, iri, "1").status_code == 200
+    response = httpx.put(f"{server.url}/api/v1/twins/old-{ns[-9:-1]}", json={
+        "$types": [f"{ns}OldPump"], "properties": {f"{ns}oldPower": 3}})
+    assert response.status_code == 201
+    warnings = response.headers.get_list("semtwin-warning")
+    assert sorted(warnings) == [f"deprecated class {ns}OldPump",
+                                f"deprecated property {ns}oldPower"]
+    fresh = httpx.put(f"{server.url}/api/v1/twins/new-{ns[-9:-1]}", json={"$types": [f"{ns}X"]})
+    assert fresh.status_code == 201 and "semtwin-warning" not in fresh.headers

@@ -11,6 +11,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from semtwin.errors import PayloadTooLarge
+from semtwin.services.governance import WRITE_WARNINGS
 
 log = logging.getLogger("semtwin.access")
 
@@ -52,13 +53,16 @@ class RequestContextMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
+        warnings: list[str] = []
+        token = WRITE_WARNINGS.set(warnings)
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [
-                    *message["headers"], (b"x-request-id", request_id.encode())
-                ]
+                    *message["headers"], (b"x-request-id", request_id.encode()),
+                    *((b"semtwin-warning", w.encode()) for w in warnings)]
             await send(message)
 
         try:
@@ -66,6 +70,8 @@ class RequestContextMiddleware:
         except BodyTooLarge:
             await _too_large(send, request_id, self.max_body_bytes)
             status_holder["status"] = 413
+        finally:
+            WRITE_WARNINGS.reset(token)
         _log(scope, status_holder["status"], started, request_id)
 
 

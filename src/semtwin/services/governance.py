@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from contextvars import ContextVar
 
 from semtwin.errors import ShapeViolation
 from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
@@ -15,10 +16,14 @@ from semtwin.shacl.graph import quad_triple
 from semtwin.shacl.incremental import ChangeScope
 from semtwin.shacl.report import report_json, report_turtle
 from semtwin.shacl.validator import ValidationReport
-from semtwin.shacl.vocab import RDFS_SUBCLASS
+from semtwin.shacl.vocab import OWL_DEPRECATED, RDF_TYPE, RDFS_SUBCLASS
 from semtwin.store import SelectResult, TwinStore
 
 ACTIVE = "active"
+WRITE_WARNINGS: ContextVar[list[str] | None] = ContextVar("semtwin_write_warnings",
+                                                          default=None)
+"""Warnings of the writes of the current request (deprecated terms used); the HTTP layer
+sets a list per request and answers it as ``Semtwin-Warning`` headers."""
 
 
 class ActiveShapes:
@@ -31,6 +36,7 @@ class ActiveShapes:
         self._fingerprint: tuple[tuple[str, str], ...] | None = None
         self._shapes: ShapesGraph | None = None
         self._scope: ChangeScope | None = None
+        self._deprecated: frozenset[Term] = frozenset()
 
     def active_graphs(self) -> tuple[tuple[str, str], ...]:
         result = self._store.query(
@@ -44,21 +50,40 @@ class ActiveShapes:
         fingerprint = self.active_graphs()
         with self._lock:
             if fingerprint != self._fingerprint:
-                self._shapes, self._scope = self._compile(g for g, _ in fingerprint)
+                self._shapes, self._scope, self._deprecated = self._compile(
+                    g for g, _ in fingerprint)
                 self._fingerprint = fingerprint
             if self._shapes is None or self._scope is None:
                 return None
             return self._shapes, self._scope
 
-    def _compile(self, graphs: Iterable[str]) -> tuple[ShapesGraph | None, ChangeScope | None]:
+    def deprecated(self) -> frozenset[Term]:
+        """Classes and properties the active models mark ``owl:deprecated true``."""
+        self.current()
+        return self._deprecated
+
+    def _compile(self, graphs: Iterable[str]) -> tuple[
+            ShapesGraph | None, ChangeScope | None, frozenset[Term]]:
         view = MemoryGraph()
         for graph in graphs:
             for q in self._store.quads(None, None, None, NamedNode(graph)):
                 view.add(q.subject, q.predicate, q.object)
+        deprecated = frozenset(s for s, o in view.pairs(OWL_DEPRECATED)
+                               if isinstance(o, Literal) and o.value in {"true", "1"})
         shapes = ShapesGraph(view)
         if not shapes.targeted:
-            return None, None
-        return shapes, ChangeScope(shapes)
+            return None, None, deprecated
+        return shapes, ChangeScope(shapes), deprecated
+
+
+def _deprecated_uses(added: list[Triple], deprecated: frozenset[Term]) -> list[str]:
+    used: dict[str, None] = {}
+    for t in added:
+        if t.predicate in deprecated:
+            used[f"deprecated property {t.predicate.value}"] = None
+        if t.predicate == RDF_TYPE and t.object in deprecated:
+            used[f"deprecated class {t.object.value}"] = None  # type: ignore[union-attr]
+    return list(used)
 
 
 def data_view(store: TwinStore) -> StoreView:
@@ -82,13 +107,14 @@ class WriteValidator:
         if not changeset.validate:
             return
         active = self._shapes.current()
-        if active is None:
-            return
-        shapes, scope = active
         view = data_view(self._store)
         added, removed = delta(view, changeset)
         if not added and not removed:
             return
+        self._warn_deprecated(added)
+        if active is None:
+            return
+        shapes, scope = active
         post = OverlayView(view, added, removed)
         changed = [*added, *removed]
         hierarchy_changed = any(t.predicate == RDFS_SUBCLASS for t in changed)
@@ -108,6 +134,12 @@ class WriteValidator:
                 f"{first.message}",
                 report=report_json(blocking),
                 turtle=report_turtle(blocking))
+
+    def _warn_deprecated(self, added: list[Triple]) -> None:
+        bucket = WRITE_WARNINGS.get()
+        deprecated = self._shapes.deprecated()
+        if bucket is not None and deprecated:
+            bucket.extend(_deprecated_uses(added, deprecated))
 
 
 def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Triple]]:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from semtwin.errors import Conflict, InvalidInput, NotFound, UnprocessableContent
+from semtwin.modeldiff import diff_models
 from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat, format_for_path, parse_rdf
 from semtwin.services.governance import ACTIVE, ActiveShapes, data_view
 from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
@@ -178,12 +179,17 @@ class ModelService:
         record = self.get(iri, version)
         view = MemoryGraph(self.content(record))
         report = Validator(ShapesGraph(view), data_view(self._store)).validate_all()
-        current = [r for r in self.records(iri) if r.status == ACTIVE]
+        current = [r for r in self.records(iri) if r.status == ACTIVE and r.graph != record.graph]
+        compatibility = None
+        if current:
+            changes = diff_models(MemoryGraph(self.content(current[0])), view).json()
+            compatibility = {**changes, "changes": changes["changes"][:100]}
         return {"model": record.json(),
                 "replaces": current[0].json() if current else None,
                 "breaking": bool(report.violations),
                 "violations": len(report.violations),
                 "focusNodes": report.focus_nodes,
+                "compatibility": compatibility,
                 "report": report_json(report)}
 
     def set_status(self, iri: str, version: str, status: str, *, force: bool = False,
@@ -210,6 +216,8 @@ class ModelService:
                 if not reason:
                     raise InvalidInput("a forced activation needs a reason")
                 data.update(forced=True, reason=reason, violations=impact["violations"])
+            if impact["compatibility"] is not None:
+                data["compatible"] = impact["compatibility"]["compatible"]
         changes = [self._status_change(record, status)]
         if status == ACTIVE:
             changes += [self._status_change(other, "deprecated") for other in self.records(iri)
@@ -221,6 +229,8 @@ class ModelService:
         result: dict[str, Any] = {"model": self.get(iri, version).json()}
         if impact is not None:
             result["impact"] = {k: impact[k] for k in ("breaking", "violations", "focusNodes")}
+            if impact["compatibility"] is not None:
+                result["impact"]["compatible"] = impact["compatibility"]["compatible"]
         return result
 
     def _status_change(self, record: ModelRecord, status: str) -> Changeset:

@@ -10,6 +10,7 @@ shutdown. Separate pools keep runaway analyst queries away from lookups and writ
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -99,7 +100,8 @@ class WorkerPool:
                     self._running -= 1
                 release_slot()
 
-        future = self._pool.submit(work)
+        # the request's context (its write warnings, say) follows the work into the thread
+        future = self._pool.submit(contextvars.copy_context().run, work)
         wrapped = asyncio.wrap_future(future)
         if deadline is None:
             return await wrapped
