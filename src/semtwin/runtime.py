@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from semtwin.services.batch import BatchService
 from semtwin.services.governance import ActiveShapes, WriteValidator
 from semtwin.services.graphs import GraphStoreService
 from semtwin.services.models import ModelService
@@ -37,6 +38,7 @@ class Semtwin:
     lookup_pool: WorkerPool = field(init=False)
     active_shapes: ActiveShapes = field(init=False)
     models: ModelService = field(init=False)
+    batch: BatchService = field(init=False)
 
     def __post_init__(self) -> None:
         self.pipeline = WritePipeline(self.store)
@@ -48,6 +50,7 @@ class Semtwin:
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
                                  DEFAULT_PREFIXES)
         self.relationships = RelationshipService(self.store, self.pipeline, self.twins)
+        self.batch = BatchService(self.pipeline, self.twins, self.relationships)
         self.navigation = NavigationService(self.store, self.pipeline, self.twins)
         self.state = StateService(self.store, self.pipeline, self.twins)
         self.query_pool = WorkerPool("query", self.settings.query_workers)

@@ -160,6 +160,19 @@ def build_router() -> APIRouter:
 
         return await _idempotent(request, runtime, write)
 
+    @router.post("/batch", summary="Many twin and relationship operations in one "
+                 "all-or-nothing transaction", response_class=Response)
+    async def post_batch(request: Request, runtime: RuntimeDep) -> Response:
+        body = await _json_body(request)
+        actor, request_id = _actor(request)
+
+        async def write(key: str | None) -> Response:
+            result = await runtime.lookup_pool.run(lambda: runtime.batch.apply(
+                body, actor=actor, request_id=request_id, idempotency_key=key))
+            return _json_response(result, 200, None, {})
+
+        return await _idempotent(request, runtime, write)
+
     @router.delete("/twins/{twin_id}", summary="Delete a twin (409 while it has relationships, "
                    "unless cascade=true)", status_code=204, response_class=Response)
     async def delete_twin(twin_id: str, request: Request, runtime: RuntimeDep,

@@ -22,6 +22,7 @@ from semtwin.errors import (
     Conflict,
     NotFound,
     PreconditionFailed,
+    SemtwinError,
     StoreUnavailable,
     UnprocessableContent,
 )
@@ -73,6 +74,8 @@ class Changeset:
     validate: bool = True
     """Checked against the active shapes before it commits (model uploads are not: their
     impact is checked when they are activated)."""
+    batched: bool = False
+    """Part of a ``commit_all`` of several changesets."""
 
 
 WriteCheck = Callable[[Changeset], None]
@@ -116,24 +119,43 @@ class WritePipeline:
         self._ready = True
 
     def commit(self, changeset: Changeset) -> Committed:
+        return self.commit_all([changeset])[0]
+
+    def commit_all(self, changesets: Sequence[Changeset]) -> list[Committed]:
+        """Several changesets as one transaction: all their preconditions hold and all are
+        written, each with its own journal event (consecutive sequence numbers), or nothing
+        is written."""
+        if not changesets:
+            return []
         self.ensure_journal()
-        event_id = str(uuid.uuid4())
+        event_ids = [str(uuid.uuid4()) for _ in changesets]
         now = _now()
-        if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
-            raise ValueError("graphs are created or dropped only by unconditional changesets")
-        update = _update_text(changeset, event_id, now, empty_graphs=self._empty_graphs)
-        self._apply(update, changeset)
-        seq = self._seq_of(event_id)
+        for changeset in changesets:
+            if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
+                raise ValueError("graphs are created or dropped only by unconditional "
+                                 "changesets")
+        update = _update_text_all(changesets, event_ids, now, empty_graphs=self._empty_graphs)
+        check = changesets[0] if len(changesets) == 1 else _combined(changesets)
+        self._apply(update, check)
+        seq = self._seq_of(event_ids[0])
         if seq is None and not self._head_exists():
             # a client's SPARQL DROP/CLEAR ALL removed the journal: start it again, retry once
             self._ready = False
             self.ensure_journal()
             self._apply(update)
-            seq = self._seq_of(event_id)
+            seq = self._seq_of(event_ids[0])
         if seq is None:
-            self._explain_failure(changeset)
+            for index, changeset in enumerate(changesets):
+                try:
+                    self._explain_failure(changeset)
+                except (AlreadyApplied, SemtwinError) as err:
+                    if len(changesets) > 1 and isinstance(err, SemtwinError):
+                        err.extra["operation"] = index
+                    raise
+            raise StoreUnavailable("the store did not apply the change; nothing was written")
         assert seq is not None
-        return Committed(seq, event_id, now, changeset.new_etag)
+        return [Committed(seq + i, event_id, now, cs.new_etag)
+                for i, (event_id, cs) in enumerate(zip(event_ids, changesets, strict=True))]
 
     def _first_value(self, pattern: str) -> str | None:
         """The lexical value of ``?v`` in the first solution of a system-graph pattern."""
@@ -168,6 +190,8 @@ class WritePipeline:
             raise AlreadyApplied(changeset.idempotency_key)
         condition = changeset.precondition
         if condition is None:
+            if changeset.batched:
+                return
             raise StoreUnavailable("the store did not apply the change; nothing was written")
         current = self.current_etag(condition.subject)
         if current is None and (condition.must_exist or condition.if_match):
@@ -181,6 +205,10 @@ class WritePipeline:
                                            or condition.if_match == current):
             raise Conflict(f"{condition.subject.value} still has relationships; delete them "
                            "first or use ?cascade=true")
+        if changeset.batched and (condition.if_match is None or condition.if_match == current) \
+                and not (condition.must_not_exist and current is not None) \
+                and not (current is None and (condition.must_exist or condition.if_match)):
+            return  # this one holds: another changeset of the batch failed
         raise PreconditionFailed(
             f"the twin changed: its ETag is {current}, not {condition.if_match}",
             etag=current)
@@ -289,46 +317,87 @@ def _blank_pattern(quad: Quad) -> tuple[str, list[str]]:
     return f"GRAPH {quad.graph_name} {{ {triple} }}", blanks
 
 
+def _combined(changesets: Sequence[Changeset]) -> Changeset:
+    """One changeset with every change of a batch, for validation."""
+    first = changesets[0]
+    return Changeset(
+        event_type="batch", subject=first.subject,
+        remove=[q for cs in changesets for q in cs.remove],
+        add=[q for cs in changesets for q in cs.add],
+        clear_graphs=[g for cs in changesets for g in cs.clear_graphs],
+        create_graphs=[g for cs in changesets for g in cs.create_graphs],
+        drop_graphs=[g for cs in changesets for g in cs.drop_graphs],
+        validate=any(cs.validate for cs in changesets))
+
+
 def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool = True) -> str:
+    return _update_text_all([cs], [event_id], now, empty_graphs=empty_graphs)
+
+
+def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str, *,
+                     empty_graphs: bool = True) -> str:
     st = f"<{ST}"
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
-    subject = cs.subject
-    claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
-    event = [
-        f"?ev {st}id> {_lit(event_id)}", f"?ev {st}seq> ?new",
-        f"?ev {st}type> {_lit(cs.event_type)}", f"?ev {st}subject> {subject}",
-        f"?ev {st}time> {time_literal}",
-        f"?ev {st}data> {_lit(json.dumps(cs.data, separators=(',', ':')))}",
-    ]
-    if cs.actor:
-        event.append(f"?ev {st}actor> {_lit(cs.actor)}")
-    if cs.request_id:
-        event.append(f"?ev {st}request> {_lit(cs.request_id)}")
+    events: list[str] = []
+    binds: list[str] = []
     condition = ""
-    if cs.idempotency_key is not None:
-        event.append(f"?ev {st}idempotencyKey> {_lit(cs.idempotency_key)}")
-        condition += (f"FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ ?done {st}idempotencyKey> "
-                      f"{_lit(cs.idempotency_key)} }} }} ")
-    pre = cs.precondition
-    if pre is not None:
-        etag_of = f"GRAPH {META} {{ {pre.subject} {st}etag>"
-        if pre.if_match is not None:
-            condition += f"FILTER EXISTS {{ {etag_of} {_lit(pre.if_match)} }} }} "
-        if pre.must_not_exist:
-            condition += f"FILTER NOT EXISTS {{ {etag_of} ?etag }} }} "
-        if pre.must_exist:
-            condition += f"FILTER EXISTS {{ {etag_of} ?etag }} }} "
-        for other in pre.others_exist:
-            condition += f"FILTER EXISTS {{ GRAPH {META} {{ {other} {st}etag> ?other }} }} "
-        if pre.no_relationships:
-            condition += (f"FILTER NOT EXISTS {{ GRAPH ?rel_graph {{ ?rel {st}source>|"
-                          f"{st}target> {pre.subject} }} }} ")
+    for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True)):
+        ev, seq = f"?ev{i}", f"?new{i}"
+        binds.append(f"BIND(?old + {i + 1} AS {seq}) "
+                     f"BIND(IRI(CONCAT(\"urn:semtwin:event:\", STR({seq}))) AS {ev})")
+        event = [
+            f"{ev} {st}id> {_lit(event_id)}", f"{ev} {st}seq> {seq}",
+            f"{ev} {st}type> {_lit(cs.event_type)}", f"{ev} {st}subject> {cs.subject}",
+            f"{ev} {st}time> {time_literal}",
+            f"{ev} {st}data> {_lit(json.dumps(cs.data, separators=(',', ':')))}",
+        ]
+        if cs.actor:
+            event.append(f"{ev} {st}actor> {_lit(cs.actor)}")
+        if cs.request_id:
+            event.append(f"{ev} {st}request> {_lit(cs.request_id)}")
+        if cs.idempotency_key is not None:
+            event.append(f"{ev} {st}idempotencyKey> {_lit(cs.idempotency_key)}")
+            condition += (f"FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ ?done{i} {st}idempotencyKey> "
+                          f"{_lit(cs.idempotency_key)} }} }} ")
+        events.append(" . ".join(event))
+        condition += _precondition_filters(cs.precondition, i)
+    head = f"?new{len(changesets) - 1}"
     operations = [
         f"DELETE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} }} "
-        f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?new . {' . '.join(event)} }} }} "
+        f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> {head} . {' . '.join(events)} }} }} "
         f"WHERE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} "
-        f"BIND(?old + 1 AS ?new) "
-        f"BIND(IRI(CONCAT(\"urn:semtwin:event:\", STR(?new))) AS ?ev) {condition}}}",
+        f"{' '.join(binds)} {condition}}}"]
+    for cs, event_id in zip(changesets, event_ids, strict=True):
+        operations += _change_operations(cs, event_id, time_literal, empty_graphs)
+    return " ;\n".join(operations)
+
+
+def _precondition_filters(pre: Precondition | None, i: int) -> str:
+    if pre is None:
+        return ""
+    st = f"<{ST}"
+    condition = ""
+    etag_of = f"GRAPH {META} {{ {pre.subject} {st}etag>"
+    if pre.if_match is not None:
+        condition += f"FILTER EXISTS {{ {etag_of} {_lit(pre.if_match)} }} }} "
+    if pre.must_not_exist:
+        condition += f"FILTER NOT EXISTS {{ {etag_of} ?etag{i} }} }} "
+    if pre.must_exist:
+        condition += f"FILTER EXISTS {{ {etag_of} ?etag{i} }} }} "
+    for j, other in enumerate(pre.others_exist):
+        condition += f"FILTER EXISTS {{ GRAPH {META} {{ {other} {st}etag> ?other{i}_{j} }} }} "
+    if pre.no_relationships:
+        condition += (f"FILTER NOT EXISTS {{ GRAPH ?rel_graph{i} {{ ?rel{i} {st}source>|"
+                      f"{st}target> {pre.subject} }} }} ")
+    return condition
+
+
+def _change_operations(cs: Changeset, event_id: str, time_literal: str,
+                       empty_graphs: bool) -> list[str]:
+    st = f"<{ST}"
+    subject = cs.subject
+    claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
+    operations = [
         f"DELETE {{ GRAPH {META} {{ {subject} ?mp ?mo }} }} "
         f"WHERE {{ {claimed} GRAPH {META} {{ {subject} ?mp ?mo }} }}",
     ]
@@ -360,4 +429,4 @@ def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool =
             operations.append(f"DELETE {{ {pattern} }} WHERE {{ {claimed} {pattern} {filters} }}")
     if cs.add:
         operations.append(f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claimed} }}")
-    return " ;\n".join(operations)
+    return operations

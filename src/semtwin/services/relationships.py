@@ -15,7 +15,7 @@ from urllib.parse import quote
 from semtwin.errors import InvalidInput, NotFound
 from semtwin.rdf import NamedNode, Quad
 from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
-from semtwin.services.twins import TwinDocument, TwinService, json_object
+from semtwin.services.twins import PlannedWrite, TwinDocument, TwinService, json_object
 from semtwin.store import SelectResult, TwinStore
 
 RELATIONSHIP = NamedNode(f"{ST}Relationship")
@@ -40,13 +40,27 @@ class RelationshipService:
             if_none_match: bool = False, actor: str | None = None,
             request_id: str | None = None,
             idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
+        source = self._twins.iri(twin_id)
+        if self._pipeline.current_etag(source) is None:
+            raise NotFound(f"no twin {twin_id!r}")
+        planned = self.plan_put(twin_id, rel_id, body, if_match=if_match,
+                                if_none_match=if_none_match)
+        changeset = planned.changeset
+        changeset.actor, changeset.request_id = actor, request_id
+        changeset.idempotency_key = idempotency_key
+        committed = self._pipeline.commit(changeset)
+        return planned.document(committed.time), planned.created
+
+    def plan_put(self, twin_id: str, rel_id: str, body: Any, *, if_match: str | None = None,
+                 if_none_match: bool = False,
+                 target_planned: bool = False) -> PlannedWrite:
+        """The changeset that creates or replaces a relationship; ``target_planned``: its
+        target is created by the same transaction, so its existence is not a precondition."""
         body = json_object(body, _MEMBERS, "a relationship")
         for key in ("$relationshipName", "$targetId"):
             if not isinstance(body.get(key), str):
                 raise InvalidInput(f"{key} is required (a string)")
         source = self._twins.iri(twin_id)
-        if self._pipeline.current_etag(source) is None:
-            raise NotFound(f"no twin {twin_id!r}")
         rel = self.iri(twin_id, rel_id)
         name = self._twins.expand(body["$relationshipName"], "$relationshipName")
         target = self._twins.iri(body["$targetId"])
@@ -57,19 +71,17 @@ class RelationshipService:
                  Quad(rel, TARGET, target, rel), *properties]
         created = self._pipeline.current_etag(rel) is None
         etag = uuid.uuid4().hex
-        committed = self._pipeline.commit(Changeset(
+        changeset = Changeset(
             event_type="relationship.created" if created else "relationship.updated",
             subject=rel, clear_graphs=[rel], add=quads, new_etag=etag,
             precondition=Precondition(rel, if_match=if_match,
                                       must_not_exist=if_none_match or (created
                                                                        and if_match is None),
-                                      others_exist=(target,)),
+                                      others_exist=() if target_planned else (target,)),
             data={"$relationshipId": rel_id, "$sourceId": twin_id,
                   "$relationshipName": body["$relationshipName"],
-                  "$targetId": body["$targetId"]},
-            actor=actor, request_id=request_id, idempotency_key=idempotency_key))
-        assert committed.etag is not None
-        return TwinDocument(self._to_json(rel, quads, committed.etag), committed.etag), created
+                  "$targetId": body["$targetId"]})
+        return PlannedWrite(changeset, self._to_json(rel, quads, etag), etag, created)
 
     def get(self, twin_id: str, rel_id: str) -> TwinDocument:
         rel = self.iri(twin_id, rel_id)
@@ -132,9 +144,15 @@ class RelationshipService:
     def delete(self, twin_id: str, rel_id: str, *, if_match: str | None = None,
                actor: str | None = None, request_id: str | None = None,
                idempotency_key: str | None = None) -> None:
+        changeset = self.plan_delete(twin_id, rel_id, if_match=if_match)
+        changeset.actor, changeset.request_id = actor, request_id
+        changeset.idempotency_key = idempotency_key
+        self._pipeline.commit(changeset)
+
+    def plan_delete(self, twin_id: str, rel_id: str, *,
+                    if_match: str | None = None) -> Changeset:
         rel = self.iri(twin_id, rel_id)
-        self._pipeline.commit(Changeset(
+        return Changeset(
             event_type="relationship.deleted", subject=rel, clear_graphs=[rel],
             precondition=Precondition(rel, if_match=if_match, must_exist=True),
-            data={"$relationshipId": rel_id, "$sourceId": twin_id},
-            actor=actor, request_id=request_id, idempotency_key=idempotency_key))
+            data={"$relationshipId": rel_id, "$sourceId": twin_id})

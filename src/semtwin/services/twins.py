@@ -253,26 +253,37 @@ class TwinService:
                   idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
         """Replace the twin that was ``before`` (None: create it) with ``quads``; the stored
         twin is returned as written, without reading it back."""
+        planned = self.plan_put(twin_id, iri, quads, before, if_match=if_match,
+                                if_none_match=if_none_match)
+        changeset = planned.changeset
+        changeset.actor, changeset.request_id = actor, request_id
+        changeset.idempotency_key = idempotency_key
+        committed = self._pipeline.commit(changeset)
+        return planned.document(committed.time), planned.created
+
+    def plan_put(self, twin_id: str, iri: NamedNode, quads: list[Quad],
+                 before: TwinDocument | None, *, if_match: str | None,
+                 if_none_match: bool) -> PlannedWrite:
+        """The changeset that replaces ``before`` (None: creates the twin) with ``quads``."""
         created = before is None
         etag = uuid.uuid4().hex
         new_json = self._to_json(twin_id, iri, quads, etag, None)
         data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
         if before is None:
-            data["twin"] = _content(new_json)
+            data["twin"] = twin_content(new_json)
         else:
-            data["patch"] = jsonpatch.make_patch(_content(before.body),
-                                                 _content(new_json)).patch
+            data["patch"] = jsonpatch.make_patch(twin_content(before.body),
+                                                 twin_content(new_json)).patch
         precondition = Precondition(
             iri, if_match=if_match,
             must_not_exist=if_none_match or (created and if_match is None),
             must_exist=not created and if_match is None,
         )
-        committed = self._pipeline.commit(Changeset(
+        changeset = Changeset(
             event_type="twin.created" if created else "twin.updated", subject=iri,
             clear_graphs=[iri], add=quads, precondition=precondition, new_etag=etag,
-            data=data, actor=actor, request_id=request_id, idempotency_key=idempotency_key))
-        new_json["$metadata"]["lastUpdateTime"] = committed.time
-        return TwinDocument(new_json, etag), created
+            data=data)
+        return PlannedWrite(changeset, new_json, etag, created)
 
     def patch(self, twin_id: str, kind: str, patch: Any, *, if_match: str | None = None,
               actor: str | None = None, request_id: str | None = None,
@@ -287,7 +298,7 @@ class TwinService:
                 raise PreconditionFailed(
                     f"the twin changed: its ETag is {current.etag}, not {if_match}",
                     etag=current.etag)
-            patched = _apply_patch(kind, _content(current.body), patch)
+            patched = apply_patch(kind, twin_content(current.body), patch)
             quads = self.to_quads(twin_id, iri, patched)
             try:
                 document, _ = self._put_once(twin_id, iri, quads, current,
@@ -312,17 +323,38 @@ class TwinService:
                idempotency_key: str | None = None) -> None:
         """Delete the twin; without ``cascade_graphs`` (its relationship graphs, removed in
         the same transaction) a twin that still has relationships is a 409."""
+        changeset = self.plan_delete(twin_id, if_match=if_match, cascade_graphs=cascade_graphs)
+        changeset.actor, changeset.request_id = actor, request_id
+        changeset.idempotency_key = idempotency_key
+        self._pipeline.commit(changeset)
+
+    def plan_delete(self, twin_id: str, *, if_match: str | None = None,
+                    cascade_graphs: Sequence[NamedNode] | None = None) -> Changeset:
         iri = self.iri(twin_id)
-        self._pipeline.commit(Changeset(
+        return Changeset(
             event_type="twin.deleted", subject=iri,
             clear_graphs=[iri, *(cascade_graphs or [])], forget=list(cascade_graphs or []),
             precondition=Precondition(iri, if_match=if_match, must_exist=True,
                                       no_relationships=cascade_graphs is None),
-            new_etag=None, data={"$id": twin_id, "$iri": iri.value},
-            actor=actor, request_id=request_id, idempotency_key=idempotency_key))
+            new_etag=None, data={"$id": twin_id, "$iri": iri.value})
 
 
-def _apply_patch(kind: str, document: dict[str, Any], patch: Any) -> Any:
+@dataclass
+class PlannedWrite:
+    """A twin or relationship write, planned but not committed."""
+
+    changeset: Changeset
+    body: dict[str, Any]
+    etag: str
+    created: bool
+
+    def document(self, time: str) -> TwinDocument:
+        if "$metadata" in self.body:
+            self.body["$metadata"]["lastUpdateTime"] = time
+        return TwinDocument(self.body, self.etag)
+
+
+def apply_patch(kind: str, document: dict[str, Any], patch: Any) -> Any:
     if kind == "merge":
         return merge_patch(document, patch)
     if not isinstance(patch, list):
@@ -350,5 +382,5 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _content(twin: dict[str, Any]) -> dict[str, Any]:
+def twin_content(twin: dict[str, Any]) -> dict[str, Any]:
     return {"$types": twin["$types"], "properties": twin["properties"]}

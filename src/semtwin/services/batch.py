@@ -1,0 +1,136 @@
+"""``POST /api/v1/batch``: many twin and relationship operations in one all-or-nothing
+transaction. Each operation is planned as its own changeset (with its own journal event);
+the pipeline commits them in one update request after validating their combined effect, so
+either every precondition holds and everything is written, or nothing is."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from semtwin.errors import InvalidInput, NotFound, SemtwinError
+from semtwin.services.pipeline import Changeset, WritePipeline
+from semtwin.services.relationships import RelationshipService
+from semtwin.services.twins import (
+    PlannedWrite,
+    TwinService,
+    apply_patch,
+    json_object,
+    twin_content,
+)
+
+MAX_OPERATIONS = 1000
+_OPERATION_MEMBERS = {"op", "id", "twin", "patch", "mergePatch", "ifMatch", "ifNoneMatch",
+                      "cascade", "relationshipId", "relationship"}
+OPERATIONS = ("put", "patch", "delete", "putRelationship", "deleteRelationship")
+
+
+class BatchService:
+    def __init__(self, pipeline: WritePipeline, twins: TwinService,
+                 relationships: RelationshipService) -> None:
+        self._pipeline = pipeline
+        self._twins = twins
+        self._relationships = relationships
+
+    def apply(self, body: Any, *, actor: str | None = None, request_id: str | None = None,
+              idempotency_key: str | None = None) -> dict[str, Any]:
+        body = json_object(body, {"operations"}, "a batch")
+        operations = body.get("operations")
+        if not isinstance(operations, list) or not operations:
+            raise InvalidInput('a batch is {"operations": [...]} with at least one operation')
+        if len(operations) > MAX_OPERATIONS:
+            raise InvalidInput(f"a batch holds at most {MAX_OPERATIONS} operations")
+        batch_id = uuid.uuid4().hex
+        planned: list[tuple[Changeset, PlannedWrite | None, int]] = []
+        created_twins: set[str] = set()
+        removed_graphs: set[str] = set()
+        touched: set[str] = set()
+        for index, raw in enumerate(operations):
+            try:
+                changeset, write, status = self._plan(raw, created_twins, removed_graphs)
+            except SemtwinError as err:
+                err.extra["operation"] = index
+                err.detail = f"operation {index}: {err.detail}"
+                raise
+            if changeset.subject.value in touched:
+                raise InvalidInput(f"operation {index}: {changeset.subject.value} is changed "
+                                   "twice in one batch; combine the changes")
+            touched.add(changeset.subject.value)
+            changeset.data["batch"] = {"id": batch_id, "index": index, "size": len(operations)}
+            changeset.actor, changeset.request_id = actor, request_id
+            changeset.batched = len(operations) > 1
+            planned.append((changeset, write, status))
+        planned[0][0].idempotency_key = idempotency_key
+        committed = self._pipeline.commit_all([cs for cs, _, _ in planned])
+        results = []
+        for (_changeset, write, status), done in zip(planned, committed, strict=True):
+            result: dict[str, Any] = {"status": status, "sequence": done.seq}
+            if write is not None:
+                result["body"] = write.document(done.time).body
+                result["$etag"] = write.etag
+            results.append(result)
+        return {"batch": batch_id, "results": results}
+
+    def _plan(self, raw: Any, created_twins: set[str], removed_graphs: set[str]
+              ) -> tuple[Changeset, PlannedWrite | None, int]:
+        op = json_object(raw, _OPERATION_MEMBERS, "a batch operation")
+        kind, twin_id = op.get("op"), op.get("id")
+        if kind not in OPERATIONS:
+            raise InvalidInput(f"op must be one of {', '.join(OPERATIONS)}")
+        if not isinstance(twin_id, str):
+            raise InvalidInput("id (the twin id) is required")
+        if_match = op.get("ifMatch")
+        if if_match is not None and not isinstance(if_match, str):
+            raise InvalidInput("ifMatch is an ETag string")
+        if_match = if_match.strip('"') if isinstance(if_match, str) else None
+        if kind == "put":
+            iri = self._twins.iri(twin_id)
+            quads = self._twins.to_quads(twin_id, iri, op.get("twin", {}))
+            try:
+                before = self._twins.get(twin_id)
+            except NotFound:
+                before = None
+            write = self._twins.plan_put(twin_id, iri, quads, before, if_match=if_match,
+                                         if_none_match=op.get("ifNoneMatch") == "*")
+            if write.created:
+                created_twins.add(twin_id)
+            return write.changeset, write, 201 if write.created else 200
+        if kind == "patch":
+            current = self._twins.get(twin_id)
+            merge = "mergePatch" in op
+            patch = op.get("mergePatch") if merge else op.get("patch")
+            patched = apply_patch("merge" if merge else "json", twin_content(current.body),
+                                  patch)
+            iri = self._twins.iri(twin_id)
+            write = self._twins.plan_put(
+                twin_id, iri, self._twins.to_quads(twin_id, iri, patched), current,
+                if_match=if_match or current.etag, if_none_match=False)
+            return write.changeset, write, 200
+        if kind == "delete":
+            existing = self._relationships.relationship_graphs(self._twins.iri(twin_id),
+                                                               direction="both")
+            graphs = None
+            if op.get("cascade") is True:
+                graphs = [g for g in existing if g.value not in removed_graphs]
+            elif all(g.value in removed_graphs for g in existing):
+                graphs = []  # earlier operations of this batch remove them all
+            removed_graphs.update(g.value for g in graphs or [])
+            return self._twins.plan_delete(twin_id, if_match=if_match,
+                                           cascade_graphs=graphs), None, 204
+        rel_id = op.get("relationshipId")
+        if not isinstance(rel_id, str):
+            raise InvalidInput("relationshipId is required")
+        if kind == "putRelationship":
+            if twin_id not in created_twins and self._pipeline.current_etag(
+                    self._twins.iri(twin_id)) is None:
+                raise NotFound(f"no twin {twin_id!r}")
+            relationship = op.get("relationship")
+            target = relationship.get("$targetId") if isinstance(relationship, dict) else None
+            write = self._relationships.plan_put(
+                twin_id, rel_id, relationship, if_match=if_match,
+                if_none_match=op.get("ifNoneMatch") == "*",
+                target_planned=target in created_twins)
+            return write.changeset, write, 201 if write.created else 200
+        changeset = self._relationships.plan_delete(twin_id, rel_id, if_match=if_match)
+        removed_graphs.add(changeset.subject.value)
+        return changeset, None, 204
