@@ -269,15 +269,18 @@ def build_router() -> APIRouter:
         return _json_response(outcome)
 
     @router.get("/twins", summary="List twins by type (subclasses included), label search, "
+                "property filters (where=PROPERTY OP VALUE, repeatable), sort=[-]PROPERTY, "
                 "keyset cursor pagination", response_class=Response)
     async def list_twins(runtime: RuntimeDep, type: str | None = None, q: str | None = None,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                         cursor: str | None = None, iri: str | None = None) -> Response:
+                         cursor: str | None = None, iri: str | None = None,
+                         where: Annotated[list[str] | None, Query()] = None,
+                         sort: str | None = None) -> Response:
         if iri is not None:  # one twin by IRI, including resources loaded from files
             document = await runtime.lookup_pool.run(lambda: runtime.twins.get_by_iri(iri))
             return _json_response(document.body, etag=document.etag)
         page = await runtime.lookup_pool.run(lambda: runtime.navigation.list_twins(
-            type_iri=type, q=q, limit=limit, cursor=cursor))
+            type_iri=type, q=q, limit=limit, cursor=cursor, where=where or (), sort=sort))
         return _json_response({"value": page.items, "nextCursor": page.next_cursor})
 
     @router.get("/twins/{twin_id}/neighbors", summary="Twins reachable through relationships",

@@ -8,6 +8,9 @@ walk relationships breadth first, one query per hop for the whole frontier.
 from __future__ import annotations
 
 import base64
+import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,25 @@ from semtwin.store import SelectResult, TwinStore
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+
+
+_OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+              "contains": "", "exists": ""}
+
+
+_TERM = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:@[A-Za-z0-9-]+|\^\^<[^<>"{}|^`\\\s]*>)?'
+                   r'|<[^<>"{}|^`\\\s]*>')
+
+
+def _literal(text: str) -> str:
+    """A filter value: JSON (number, "string", true/false), else the text as a string."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    if isinstance(value, bool | int | float | str):
+        return str(Literal(value))
+    raise InvalidInput(f"filter value {text!r} must be a number, a string or a boolean")
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,11 @@ class NavigationService:
         return result
 
     def list_twins(self, *, type_iri: str | None, q: str | None, limit: int,
-             cursor: str | None) -> Page:
+                   cursor: str | None, where: Sequence[str] = (),
+                   sort: str | None = None) -> Page:
+        """Twins by type (subclasses included), label search, property filters (``where``:
+        ``PROPERTY OP VALUE``), sorted by IRI or by a property (``sort``, ``-`` for
+        descending), paged with a keyset cursor that stays stable under concurrent writes."""
         patterns = [f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"]
         if type_iri is not None:
             # subclasses included, from the ontology graphs of the whole store
@@ -60,22 +86,81 @@ class NavigationService:
         if q:
             patterns.append(f"GRAPH ?t {{ ?t <{RDFS_LABEL}> ?label }} "
                             f"FILTER(CONTAINS(LCASE(STR(?label)), {Literal(q.lower())}))")
+        for i, condition in enumerate(where):
+            patterns.append(self._filter(condition, i))
+        if sort:
+            return self._sorted(patterns, sort, limit, cursor)
         if cursor:
             patterns.append(f"FILTER(STR(?t) > {Literal(_decode(cursor))})")
         query = (f"SELECT DISTINCT ?t WHERE {{ {' '.join(patterns)} }} "
                  f"ORDER BY STR(?t) LIMIT {int(limit) + 1}")
-        result = self._store.query(query, union_default_graph=False)
-        assert isinstance(result, SelectResult)
-        iris = [row[0].value for row in result.rows if isinstance(row[0], NamedNode)]
+        iris = [row[0].value for row in self._select(query).rows
+                if isinstance(row[0], NamedNode)]
         more = len(iris) > limit
         iris = iris[:limit]
+        return Page(self._documents(iris), _encode(iris[-1]) if more and iris else None)
+
+    def _documents(self, iris: list[str]) -> list[dict[str, Any]]:
         items = []
         for iri in iris:
             try:
                 items.append(self._twins.get(self._twins.id_of(iri)).body)
             except NotFound:
                 continue  # deleted between the listing and the read
-        return Page(items, _encode(iris[-1]) if more and iris else None)
+        return items
+
+    def _filter(self, condition: str, i: int) -> str:
+        parts = condition.split(None, 2)
+        if len(parts) < 2 or parts[1] not in _OPERATORS:
+            raise InvalidInput(f"where={condition!r}: give 'PROPERTY OP VALUE' with OP one of "
+                               f"{', '.join(_OPERATORS)}")
+        prop = self._twins.expand(parts[0], "where")
+        op = parts[1]
+        if op == "exists":
+            return f"FILTER EXISTS {{ GRAPH ?t {{ ?t {prop} ?any{i} }} }}"
+        if len(parts) < 3:
+            raise InvalidInput(f"where={condition!r}: {op} needs a value")
+        value = _literal(parts[2])
+        if op == "contains":
+            test = f"CONTAINS(LCASE(STR(?w{i})), LCASE(STR({value})))"
+        elif op == "ne":
+            return (f"FILTER NOT EXISTS {{ GRAPH ?t {{ ?t {prop} ?w{i} }} "
+                    f"FILTER(?w{i} = {value}) }}")
+        else:
+            test = f"?w{i} {_OPERATORS[op]} {value}"
+        return f"GRAPH ?t {{ ?t {prop} ?w{i} }} FILTER({test})"
+
+    def _sorted(self, patterns: list[str], sort: str, limit: int,
+                cursor: str | None) -> Page:
+        descending = sort.startswith("-")
+        prop = self._twins.expand(sort.lstrip("-+"), "sort")
+        patterns = [*patterns, f"GRAPH ?t {{ ?t {prop} ?v }}"]
+        after_cursor = ""
+        if cursor:
+            try:
+                value, last = json.loads(_decode(cursor))
+            except (ValueError, TypeError):
+                raise InvalidInput("invalid cursor") from None
+            if not (isinstance(value, str) and isinstance(last, str)
+                    and _TERM.fullmatch(value)):
+                raise InvalidInput("invalid cursor")  # it goes into the query: terms only
+            after = "<" if descending else ">"
+            after_cursor = (f"FILTER(?k {after} {value} || (?k = {value} "
+                            f"&& STR(?t) > {Literal(last)}))")
+        order = "DESC(?k)" if descending else "?k"
+        # the keyset filter sits outside the grouping subquery (HAVING stalls Virtuoso)
+        query = (f"SELECT ?t ?k WHERE {{ {{ SELECT ?t (MIN(?v) AS ?k) WHERE "
+                 f"{{ {' '.join(patterns)} }} GROUP BY ?t }} {after_cursor} }} "
+                 f"ORDER BY {order} STR(?t) LIMIT {int(limit) + 1}")
+        rows = [(row[0], row[1]) for row in self._select(query).rows
+                if isinstance(row[0], NamedNode) and row[1] is not None]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if more and rows:
+            last_iri, last_value = rows[-1]
+            next_cursor = _encode(json.dumps([str(last_value), last_iri.value]))
+        return Page(self._documents([iri.value for iri, _ in rows]), next_cursor)
 
     def _hop(self, frontier: set[str], direction: str,
              relationship: str | None) -> list[tuple[str, str, str, str]]:
