@@ -430,3 +430,36 @@ def test_event_stream_resumes_with_last_event_id(server: ServerProcess) -> None:
     resumed = read({"Last-Event-ID": str(first[-1][0])}, 1)
     assert [s for s, _ in resumed] == [head + 3]
     assert resumed[0][1]["subject"] == f"urn:twin:sse-{tag}-2"
+
+
+def test_patch_a_relationship_moves_its_target(server: ServerProcess, twin_id: str) -> None:
+    base = f"{server.url}/api/v1/twins"
+    for name in ("src", "t1", "t2"):
+        assert httpx.put(f"{base}/{twin_id}-{name}", json={}).status_code == 201
+    rel = f"{base}/{twin_id}-src/relationships/r1"
+    created = httpx.put(rel, json={"$relationshipName": "brick:feeds",
+                                   "$targetId": f"{twin_id}-t1",
+                                   "properties": {"https://ex.org/weight": 1}})
+    assert created.status_code == 201
+    moved = httpx.patch(rel, content=orjson.dumps({"$targetId": f"{twin_id}-t2",
+                                                   "properties": {"https://ex.org/weight": 2}}),
+                        headers={"Content-Type": "application/merge-patch+json",
+                                 "If-Match": created.headers["etag"]})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["$targetId"] == f"{twin_id}-t2"
+    assert httpx.get(rel).json() == moved.json()
+    assert [r["$relationshipId"] for r in httpx.get(
+        f"{base}/{twin_id}-t2/incoming").json()["value"]] == ["r1"]
+    assert httpx.get(f"{base}/{twin_id}-t1/incoming").json()["value"] == []
+    # the plain triple moved too
+    ask = httpx.get(f"{server.url}/sparql", params={"query": (
+        f"ASK {{ <urn:twin:{twin_id}-src> <https://brickschema.org/schema/Brick#feeds> "
+        f"<urn:twin:{twin_id}-t1> }}")}, headers={"Accept": "application/sparql-results+json"})
+    assert ask.json()["boolean"] is False
+    stale = httpx.patch(rel, content=b'[{"op": "replace", "path": "/$targetId", "value": "x"}]',
+                        headers={"Content-Type": "application/json-patch+json",
+                                 "If-Match": created.headers["etag"]})
+    assert stale.status_code == 412
+    missing = httpx.patch(rel, content=orjson.dumps({"$targetId": f"{twin_id}-none"}),
+                          headers={"Content-Type": "application/merge-patch+json"})
+    assert missing.status_code == 422

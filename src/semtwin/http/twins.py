@@ -218,6 +218,29 @@ def build_router() -> APIRouter:
 
         return await _idempotent(request, runtime, write)
 
+    @router.patch("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
+                  summary="Patch a relationship (JSON Patch or Merge Patch: properties, "
+                  "$targetId, $relationshipName)")
+    async def patch_relationship(twin_id: str, rel_id: str, request: Request,
+                                 runtime: RuntimeDep,
+                                 if_match: Annotated[str | None, Header()] = None) -> Response:
+        kind_header, _ = media_type(request)
+        kinds = {"application/json-patch+json": "json", "application/merge-patch+json": "merge"}
+        if kind_header not in kinds:
+            raise UnsupportedMediaType(
+                "PATCH takes application/json-patch+json (RFC 6902) or "
+                f"application/merge-patch+json (RFC 7396), not {kind_header or 'nothing'}")
+        patch = _parse_json(await read_body(request))
+        actor, request_id = _actor(request)
+
+        async def write(key: str | None) -> Response:
+            document = await runtime.lookup_pool.run(lambda: runtime.relationships.patch(
+                twin_id, rel_id, kinds[kind_header], patch, if_match=_etag_value(if_match),
+                actor=actor, request_id=request_id, idempotency_key=key))
+            return _json_response(document.body, 200, document.etag)
+
+        return await _idempotent(request, runtime, write)
+
     @router.get("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
                 summary="Get a relationship")
     async def get_relationship(twin_id: str, rel_id: str, runtime: RuntimeDep) -> Response:

@@ -12,10 +12,16 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from semtwin.errors import InvalidInput, NotFound
+from semtwin.errors import InvalidInput, NotFound, PreconditionFailed
 from semtwin.rdf import NamedNode, Quad
 from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
-from semtwin.services.twins import PlannedWrite, TwinDocument, TwinService, json_object
+from semtwin.services.twins import (
+    PlannedWrite,
+    TwinDocument,
+    TwinService,
+    apply_patch,
+    json_object,
+)
 from semtwin.store import SelectResult, TwinStore
 
 RELATIONSHIP = NamedNode(f"{ST}Relationship")
@@ -50,6 +56,27 @@ class RelationshipService:
         changeset.idempotency_key = idempotency_key
         committed = self._pipeline.commit(changeset)
         return planned.document(committed.time), planned.created
+
+    def patch(self, twin_id: str, rel_id: str, kind: str, patch: Any, *,
+              if_match: str | None = None, actor: str | None = None,
+              request_id: str | None = None,
+              idempotency_key: str | None = None) -> TwinDocument:
+        """Patch the ``{"$relationshipName", "$targetId", "properties"}`` document; the
+        write is conditioned on the ETag the patch was applied to (the target may change)."""
+        current = self.get(twin_id, rel_id)
+        if if_match is not None and current.etag != if_match:
+            raise PreconditionFailed(
+                f"the relationship changed: its ETag is {current.etag}, not {if_match}",
+                etag=current.etag)
+        editable = {k: current.body[k] for k in ("$relationshipName", "$targetId",
+                                                 "properties")}
+        patched = apply_patch(kind, editable, patch)
+        planned = self.plan_put(twin_id, rel_id, patched, if_match=current.etag)
+        changeset = planned.changeset
+        changeset.actor, changeset.request_id = actor, request_id
+        changeset.idempotency_key = idempotency_key
+        committed = self._pipeline.commit(changeset)
+        return planned.document(committed.time)
 
     def plan_put(self, twin_id: str, rel_id: str, body: Any, *, if_match: str | None = None,
                  if_none_match: bool = False,
