@@ -12,7 +12,7 @@ from benchmarks import sparql_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("suite", nargs="?", default="sparql",
-                        choices=["sparql", "lost-updates", "validation"])
+                        choices=["sparql", "lost-updates", "validation", "twins"])
     parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
                         help="lost-updates: the remote store under the two API processes")
     parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
@@ -28,7 +28,20 @@ def main() -> None:
                         help="validation: seconds pyshacl gets per size")
     parser.add_argument("--validation-writes", type=int, default=500,
                         help="validation: twin writes per size")
+    parser.add_argument("--twins", default="100000,1000000",
+                        help="twins: numbers of twins, comma-separated")
+    parser.add_argument("--patches", type=int, default=2000, help="twins: PATCH requests")
     args = parser.parse_args()
+    if args.suite == "twins":
+        from benchmarks import twin_bench
+
+        report = twin_bench.run(args.work / "twins", [int(n) for n in args.twins.split(",")],
+                                args.seconds, args.patches)
+        out = Path("benchmarks/results")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "twins.json").write_text(json.dumps(report, indent=2))
+        print(twin_bench.to_markdown(report))
+        return
     if args.suite == "validation":
         from benchmarks import validation_bench
 

@@ -452,3 +452,36 @@ def _read_model(path: Path) -> list[Any]:
     if not files:
         raise SemtwinError(f"no RDF files in {path}")
     return _read_files(tuple(files))
+
+
+@main.command()
+@click.argument("source", metavar="SOURCE")
+@STORE_OPTION
+@click.option("--until", type=int, default=None, help="Stop after this sequence number.")
+def replay(source: str, store_dir: str | None, until: int | None) -> None:
+    """Rebuild a store from the journal of SOURCE (a store directory or URL, not in use),
+    into the empty store given by --store: every journaled change, in order."""
+    with _runtime(_settings(source)) as origin, _runtime(_settings(store_dir)) as target:
+        if target.store.count() > 0:
+            raise click.ClickException("the target store is not empty; replay rebuilds into "
+                                       "an empty store")
+        after, replayed, skipped = 0, 0, 0
+        with tqdm(desc="replay", unit=" events", disable=None) as bar:
+            while True:
+                entries = origin.pipeline.journal(after, 500)
+                if not entries or (until is not None and entries[0][0] > until):
+                    break
+                for seq, changeset in entries:
+                    if until is not None and seq > until:
+                        break
+                    if changeset is None:
+                        skipped += 1
+                    else:
+                        target.pipeline.commit(changeset)
+                        replayed += 1
+                    after = seq
+                    bar.update(1)
+        target.store.flush()
+        click.echo(f"replayed {replayed} event(s) up to sequence {after}"
+                   + (f"; {skipped} journaled before changes were recorded, skipped"
+                      if skipped else ""), err=True)

@@ -26,7 +26,16 @@ from semtwin.errors import (
     StoreUnavailable,
     UnprocessableContent,
 )
-from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad
+from semtwin.rdf import (
+    BlankNode,
+    DefaultGraph,
+    GraphName,
+    Literal,
+    NamedNode,
+    Quad,
+    RdfFormat,
+    serialize,
+)
 from semtwin.store import SelectResult, TwinStore
 
 ST = "https://semtwin.dev/ns#"
@@ -238,6 +247,33 @@ class WritePipeline:
             f"WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}idempotencyKey> {_lit(key)} }} "
             f"FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ ?e <{ST}response> ?r }} }} }}")
 
+    def journal(self, after: int, limit: int) -> list[tuple[int, Changeset | None]]:
+        """Journal entries in order, each with the changeset that redoes it (None for an
+        entry written before changes were journaled)."""
+        result = self._store.query(
+            f"SELECT ?seq ?type ?subject ?data ?changes ?actor ?request WHERE {{ "
+            f"GRAPH {JOURNAL} {{ ?e <{ST}seq> ?seq ; <{ST}type> ?type ; "
+            f"<{ST}subject> ?subject ; <{ST}data> ?data . "
+            f"OPTIONAL {{ ?e <{ST}changes> ?changes }} OPTIONAL {{ ?e <{ST}actor> ?actor }} "
+            f"OPTIONAL {{ ?e <{ST}request> ?request }} "
+            f"FILTER(?seq > {int(after)}) }} }} ORDER BY ?seq LIMIT {int(limit)}",
+            union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        entries: list[tuple[int, Changeset | None]] = []
+        for seq, kind, subject, data, changes, actor, request in result.rows:
+            number = int(seq.value)  # type: ignore[union-attr]
+            if changes is None:
+                entries.append((number, None))
+                continue
+            changeset = changeset_from(kind.value, subject.value,  # type: ignore[union-attr]
+                                       json.loads(data.value),  # type: ignore[union-attr]
+                                       changes.value)  # type: ignore[union-attr]
+            changeset.actor = actor.value if actor is not None else None  # type: ignore[union-attr]
+            changeset.request_id = (request.value  # type: ignore[union-attr]
+                                    if request is not None else None)
+            entries.append((number, changeset))
+        return entries
+
     def events(self, after: int, limit: int) -> list[dict[str, Any]]:
         """CloudEvents 1.0 (JSON) with sequence numbers greater than ``after``, in order."""
         result = self._store.query(
@@ -350,6 +386,7 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
             f"{ev} {st}type> {_lit(cs.event_type)}", f"{ev} {st}subject> {cs.subject}",
             f"{ev} {st}time> {time_literal}",
             f"{ev} {st}data> {_lit(json.dumps(cs.data, separators=(',', ':')))}",
+            f"{ev} {st}changes> {_lit(changes_json(cs))}",
         ]
         if cs.actor:
             event.append(f"{ev} {st}actor> {_lit(cs.actor)}")
@@ -370,6 +407,41 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
     for cs, event_id in zip(changesets, event_ids, strict=True):
         operations += _change_operations(cs, event_id, time_literal, empty_graphs)
     return " ;\n".join(operations)
+
+
+def changes_json(cs: Changeset) -> str:
+    """What the changeset did, enough to do it again (``semtwin replay``): N-Quads of the
+    quads removed and added, the graphs cleared, created and dropped, the subject's new ETag
+    and the resources whose metadata went."""
+    def graph(g: GraphName) -> str:
+        return "" if isinstance(g, DefaultGraph) else g.value
+    return json.dumps({
+        "remove": (serialize(cs.remove, format=RdfFormat.N_QUADS) or b"").decode(),
+        "add": (serialize(cs.add, format=RdfFormat.N_QUADS) or b"").decode(),
+        "clear": [graph(g) for g in cs.clear_graphs],
+        "create": [g.value for g in cs.create_graphs],
+        "drop": [g.value for g in cs.drop_graphs],
+        "etag": cs.new_etag, "forget": [f.value for f in cs.forget],
+    }, separators=(",", ":"))
+
+
+def changeset_from(event_type: str, subject: str, data: dict[str, Any],
+                   changes: str) -> Changeset:
+    """The changeset an event's ``changes`` describe, unconditional and unvalidated."""
+    from semtwin.rdf import parse
+
+    done = json.loads(changes)
+
+    def quads(text: str) -> list[Quad]:
+        return list(parse(text.encode(), format=RdfFormat.N_QUADS)) if text else []
+    return Changeset(
+        event_type=event_type, subject=NamedNode(subject), data=data,
+        remove=quads(done["remove"]), add=quads(done["add"]),
+        clear_graphs=[NamedNode(g) if g else DefaultGraph() for g in done["clear"]],
+        create_graphs=[NamedNode(g) for g in done["create"]],
+        drop_graphs=[NamedNode(g) for g in done["drop"]],
+        new_etag=done["etag"], forget=[NamedNode(f) for f in done["forget"]],
+        validate=False)
 
 
 def _precondition_filters(pre: Precondition | None, i: int) -> str:

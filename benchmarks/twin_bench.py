@@ -1,0 +1,193 @@
+"""The twin API under load, at growing numbers of twins (the curve, not a point).
+
+``python -m benchmarks twins [--twins 100000,1000000] [--seconds 10]``
+
+A store is generated per size in the twin API's own layout (a graph per twin, ETags in the
+metadata graph, one relationship per ten twins), bulk loaded, and served by a real
+``semtwin serve`` process with its core shapes active (every write validated). wrk drives,
+from a second process on loopback: GET a random twin by id, neighbours at depth 2, a type
+listing page, creates (PUT of new twins). PATCH with If-Match needs the ETag of the twin it
+patches, so it is driven by Python client threads (GET, then PATCH with that ETag) and timed
+per PATCH.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import gzip
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks._servers import semtwin_server
+from benchmarks._wrk import parse_wrk, wrk_available
+from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat, serialize
+
+BRICK = "https://brickschema.org/schema/Brick#"
+ST = "https://semtwin.dev/ns#"
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+META = NamedNode("urn:semtwin:meta")
+KINDS = ["VAV", "Air_Handling_Unit", "Fan_Coil_Unit", "Luminaire", "Electrical_Meter"]
+CONNECTIONS = 16
+
+
+def _twin_quads(i: int, n: int, rng: random.Random) -> list[Quad]:
+    iri = NamedNode(f"urn:twin:t{i}")
+    etag = Literal(uuid.UUID(int=rng.getrandbits(128)).hex)
+    quads = [Quad(iri, RDF_TYPE, NamedNode(BRICK + KINDS[i % len(KINDS)]), iri),
+             Quad(iri, LABEL, Literal(f"Twin {i}"), iri),
+             Quad(iri, NamedNode("https://ex.org/serial"), Literal(f"SN-{i:08d}"), iri),
+             Quad(iri, NamedNode("https://ex.org/power"), Literal(rng.randrange(1, 500)), iri),
+             Quad(iri, NamedNode("https://ex.org/floor"), Literal(i % 40), iri),
+             Quad(iri, NamedNode(ST + "etag"), etag, META),
+             Quad(iri, NamedNode(ST + "updated"),
+                  Literal("2026-11-25T00:00:00Z",
+                          datatype=NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")),
+                  META)]
+    if i % 10 == 0:
+        target = NamedNode(f"urn:twin:t{rng.randrange(n)}")
+        rel = NamedNode(f"urn:twin:t{i}/relationships/feeds")
+        feeds = NamedNode(BRICK + "feeds")
+        quads += [Quad(iri, feeds, target, rel),
+                  Quad(rel, RDF_TYPE, NamedNode(ST + "Relationship"), rel),
+                  Quad(rel, NamedNode(ST + "source"), iri, rel),
+                  Quad(rel, NamedNode(ST + "name"), feeds, rel),
+                  Quad(rel, NamedNode(ST + "target"), target, rel),
+                  Quad(rel, NamedNode(ST + "etag"), Literal(f"r{i}"), META)]
+    return quads
+
+
+def build_store(work: Path, twins: int) -> tuple[Path, int]:
+    store = work / f"twins-{twins}"
+    data = work / f"twins-{twins}.nq.gz"
+    if not data.exists():
+        rng = random.Random(7)
+        with gzip.open(data, "wb", compresslevel=1) as out:
+            batch: list[Quad] = []
+            for i in range(twins):
+                batch += _twin_quads(i, twins, rng)
+                if len(batch) > 200_000:
+                    out.write(serialize(batch, format=RdfFormat.N_QUADS) or b"")
+                    batch = []
+            out.write(serialize(batch, format=RdfFormat.N_QUADS) or b"")
+    if not store.exists():
+        from semtwin.store.embedded import EmbeddedStore
+
+        embedded = EmbeddedStore(store)
+        with gzip.open(data, "rb") as stream:
+            embedded.bulk_load(stream, RdfFormat.N_QUADS)  # type: ignore[arg-type]
+        embedded.close()
+    from semtwin.store.embedded import EmbeddedStore
+
+    embedded = EmbeddedStore(store)
+    quads = embedded.count()
+    embedded.close()
+    return store, quads
+
+
+_LUA_GET = """
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", string.format(PATH, math.random(0, N - 1)))
+end
+"""
+_LUA_CREATE = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local id = "new-" .. math.random(1, 1000000000) .. "-" .. counter
+  local body = '{"$types": ["brick:VAV"], "properties": {"rdfs:label": "New ' .. counter ..
+    '", "https://ex.org/power": ' .. counter .. '}}'
+  return wrk.format("PUT", "/api/v1/twins/" .. id, {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def _wrk(url: str, script: str, seconds: int, work: Path) -> dict[str, Any]:
+    import subprocess
+
+    path = work / f"bench-{uuid.uuid4().hex}.lua"
+    path.write_text(script)
+    try:
+        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+                              "--timeout", "30s", "-s", str(path), url],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        path.unlink()
+    parsed = parse_wrk(out)
+    return {"per_s": parsed.requests_per_s, "p50_ms": parsed.p50_ms, "p99_ms": parsed.p99_ms,
+            "errors": parsed.errors}
+
+
+def _patches(base: str, twins: int, count: int, threads: int) -> dict[str, Any]:
+    rng = random.Random(11)
+    ids = rng.sample(range(twins), min(twins, count))
+    latencies: list[float] = []
+    conflicts = 0
+
+    def one(i: int) -> tuple[float, bool]:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            current = client.get(f"/api/v1/twins/t{i}")
+            began = time.perf_counter()
+            response = client.patch(f"/api/v1/twins/t{i}", content=b'{"properties": '
+                                    b'{"https://ex.org/power": 7}}', headers={
+                                        "Content-Type": "application/merge-patch+json",
+                                        "If-Match": current.headers["etag"]})
+            return time.perf_counter() - began, response.status_code == 200
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for elapsed, ok in pool.map(one, ids):
+            latencies.append(elapsed)
+            conflicts += not ok
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {"per_s": len(ids) / wall, "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)], "failed": conflicts,
+            "count": len(ids)}
+
+
+def run(work: Path, sizes: list[int], seconds: int, patches: int) -> dict[str, Any]:
+    if not wrk_available():
+        raise SystemExit("wrk is needed (Debian package 'wrk'): apt-get install wrk")
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"sizes": [], "seconds": seconds, "connections": CONNECTIONS}
+    for twins in sizes:
+        store, quads = build_store(work, twins)
+        server = semtwin_server(store, work / f"twins-{twins}.log").start()
+        url = f"http://127.0.0.1:{server.port}"
+        try:
+            row: dict[str, Any] = {"twins": twins, "quads": quads}
+            httpx.get(f"{url}/api/v1/twins/t0")  # warm the process
+            row["get"] = _wrk(url, f'N = {twins}\nPATH = "/api/v1/twins/t%d"\n' + _LUA_GET,
+                              seconds, work)
+            row["neighbors_depth_2"] = _wrk(
+                url, f'N = {twins}\nPATH = "/api/v1/twins/t%d/neighbors?depth=2"\n' + _LUA_GET,
+                seconds, work)
+            row["listing_page"] = _wrk(
+                url, 'N = 40\nPATH = "/api/v1/twins?type=brick:VAV&limit=100'
+                     '&where=https://ex.org/floor%%20eq%%20%d"\n' + _LUA_GET, seconds, work)
+            row["patch_if_match"] = _patches(url, twins, patches, 8)
+            row["create"] = _wrk(url, _LUA_CREATE, seconds, work)
+        finally:
+            server.stop()
+        report["sizes"].append(row)
+    return report
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    lines = ["| twins (quads) | GET by id | neighbours depth 2 | listing page (100, filtered) "
+             "| PATCH with If-Match | create (PUT) |", "|---|---|---|---|---|---|"]
+    for row in report["sizes"]:
+        cells = []
+        for key in ("get", "neighbors_depth_2", "listing_page", "patch_if_match", "create"):
+            r = row[key]
+            cells.append(f"{r['per_s']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, "
+                         f"p99 {r['p99_ms']:.1f} ms")
+        lines.append(f"| {row['twins']:,} ({row['quads']:,}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
