@@ -26,6 +26,9 @@ def main() -> None:
                         help="validation: data sizes in triples, comma-separated")
     parser.add_argument("--pyshacl-timeout", type=float, default=1800,
                         help="validation: seconds pyshacl gets per size")
+    parser.add_argument("--parts", default="full,writes",
+                        help="validation: full and/or writes (a part not run keeps its "
+                             "last saved numbers)")
     parser.add_argument("--validation-writes", type=int, default=500,
                         help="validation: twin writes per size")
     parser.add_argument("--twins", default="100000,1000000",
@@ -45,10 +48,13 @@ def main() -> None:
     if args.suite == "validation":
         from benchmarks import validation_bench
 
+        out = Path("benchmarks/results")
+        saved = out / "validation.json"
         report = validation_bench.run(
             args.work / "validation", [int(s) for s in args.sizes.split(",")],
-            args.pyshacl_timeout, args.validation_writes, args.seconds)
-        out = Path("benchmarks/results")
+            args.pyshacl_timeout, args.validation_writes, args.seconds,
+            tuple(args.parts.split(",")),
+            json.loads(saved.read_text()) if saved.exists() else None)
         out.mkdir(parents=True, exist_ok=True)
         (out / "validation.json").write_text(json.dumps(report, indent=2))
         print(validation_bench.to_markdown(report))

@@ -253,11 +253,23 @@ end
 
 
 def run(work: Path, sizes: list[int], pyshacl_timeout: float, writes: int,
-        rest_seconds: int) -> dict[str, Any]:
+        rest_seconds: int, parts: tuple[str, ...] = ("full", "writes"),
+        previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``parts``: ``full`` (full validation against pyshacl) and/or ``writes``; a part not
+    run keeps its numbers from ``previous`` (the last saved report)."""
     report: dict[str, Any] = {"sizes": [], "pyshacl_timeout_s": pyshacl_timeout}
+    earlier = {row["target"]: row for row in (previous or {}).get("sizes", [])}
     for size in sizes:
         data, shapes, triples = prepare(work, size)
         row: dict[str, Any] = {"target": size, "triples": triples}
+        if "full" not in parts:
+            row.update({k: v for k, v in earlier.get(size, {}).items()
+                        if k not in ("writes", "rest_writes")})
+            if "writes" in parts:
+                _run_writes(work, row, triples, data, shapes, writes, rest_seconds,
+                            size == max(sizes))
+            report["sizes"].append(row)
+            continue
         keys = {name: work / f"keys-{name}-{triples}.txt"
                 for name in ("memory", "store", "pyshacl")}
         store_dir = work / f"store-{triples}"
@@ -281,15 +293,22 @@ def run(work: Path, sizes: list[int], pyshacl_timeout: float, writes: int,
             row["speedup_store"] = (row["pyshacl"]["validate_s"]
                                     / row["semtwin_store"]["validate_s"])
         row["store_equals_memory"] = ours == mine_store
-        writes_dir = work / f"writes-{triples}"
-        subprocess.run(["rm", "-rf", str(writes_dir)], check=True)
-        row["writes"] = _run_cell(["cell", "writes", str(data), str(shapes), str(writes_dir),
-                                   str(writes)], None)
-        if rest_seconds and size == max(sizes):
-            row["rest_writes"] = _rest_writes(str(writes_dir), rest_seconds, 8)
+        if "writes" in parts:
+            _run_writes(work, row, triples, data, shapes, writes, rest_seconds,
+                        size == max(sizes))
         report["sizes"].append(row)
         print(json.dumps(row), file=sys.stderr)
     return report
+
+
+def _run_writes(work: Path, row: dict[str, Any], triples: int, data: Path, shapes: Path,
+                writes: int, rest_seconds: int, largest: bool) -> None:
+    writes_dir = work / f"writes-{triples}"
+    subprocess.run(["rm", "-rf", str(writes_dir)], check=True)
+    row["writes"] = _run_cell(["cell", "writes", str(data), str(shapes), str(writes_dir),
+                               str(writes)], None)
+    if rest_seconds and largest:
+        row["rest_writes"] = _rest_writes(str(writes_dir), rest_seconds, 8)
 
 
 def to_markdown(report: dict[str, Any]) -> str:

@@ -40,7 +40,7 @@ def _random_triple(rng: random.Random, twins: int) -> Triple:
     return Triple(s, p, o)
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", range(80))
 def test_incremental_equals_full(seed: int) -> None:
     rng = random.Random(seed)
     twins = 60

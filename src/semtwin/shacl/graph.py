@@ -29,6 +29,10 @@ class GraphView(Protocol):
         """Every (subject, object) linked by a predicate."""
         ...
 
+    def has_incoming(self, node: Term) -> bool:
+        """Whether any triple has ``node`` as its object."""
+        ...
+
 
 class MemoryGraph:
     """A triple index in Python dictionaries: the fastest view for data that fits in memory."""
@@ -38,6 +42,7 @@ class MemoryGraph:
             lambda: defaultdict(dict))
         self._pos: defaultdict[NamedNode, defaultdict[Term, dict[Term, None]]] = defaultdict(
             lambda: defaultdict(dict))
+        self._targets: set[Term] = set()
         self.size = 0
         for t in triples:
             self.add(t.subject, t.predicate, t.object)
@@ -47,7 +52,11 @@ class MemoryGraph:
         if o not in objects:
             objects[o] = None
             self._pos[p][o][s] = None
+            self._targets.add(o)
             self.size += 1
+
+    def has_incoming(self, node: Term) -> bool:
+        return node in self._targets
 
     def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
         by_p = self._spo.get(subject)
@@ -118,6 +127,11 @@ class StoreView:
     def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
         return self._outgoing(subject).get(predicate, [])
 
+    def has_incoming(self, node: Term) -> bool:
+        hidden = self._hidden
+        return any(q.graph_name not in hidden
+                   for q in self._store.quads(None, None, node, None))
+
     def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
         key = (predicate, obj)
         found = self._subjects.get(key)
@@ -177,6 +191,10 @@ class OverlayView:
         if self._removed_set:
             base = [(p, o) for p, o in base if (subject, p, o) not in self._removed_set]
         return list(dict.fromkeys([*base, *self.added.outgoing(subject)]))
+
+    def has_incoming(self, node: Term) -> bool:
+        """Conservative: removed triples are not subtracted."""
+        return self.added.has_incoming(node) or self._base.has_incoming(node)
 
     def pairs(self, predicate: NamedNode) -> Iterator[tuple[Term, Term]]:
         seen: set[tuple[Term, Term]] = set()

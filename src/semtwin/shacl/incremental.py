@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from semtwin.rdf import NamedNode, Term, Triple
+from semtwin.rdf import Literal, NamedNode, Term, Triple
 from semtwin.shacl.graph import GraphView
 from semtwin.shacl.paths import predicates_of, readers, sources
 from semtwin.shacl.shapes import Shape, ShapesGraph
@@ -24,6 +24,14 @@ from semtwin.shacl.vocab import RDF_TYPE, RDFS_SUBCLASS
 
 ANY = NamedNode("urn:semtwin:any-predicate")
 _NESTED_SINGLE = ("node", "not", "qualifiedValueShape")
+
+
+def _unreachable(view: GraphView, node: Term) -> bool:
+    """No other node reaches ``node`` along a path: nothing points to it, and it points to
+    nothing but literals and its classes (an inverse step needs a node it points to)."""
+    if view.has_incoming(node):
+        return False
+    return all(p == RDF_TYPE or isinstance(o, Literal) for p, o in view.outgoing(node))
 
 
 class ChangeScope:
@@ -51,6 +59,31 @@ class ChangeScope:
                 self._objects_of.setdefault(p, []).append(shape)
             for cls in shape.target_classes:
                 self.by_class.setdefault(cls, []).append(shape)
+        # shapes whose check of their own focus reads the focus's type (sh:class at the
+        # node, directly or through nested node-level shapes)
+        self._focus_type_readers = [shape for shape in shapes.targeted
+                                    if self._reads_own_type(shape, frozenset())]
+        # shapes that walk rdf:type itself along a path (they may read a type triple from
+        # its class's side)
+        self._type_path_readers = [shape for shape in shapes.targeted
+                                   if self._type_on_path(shape, frozenset())]
+
+    def _reads_own_type(self, shape: Shape, stack: frozenset[Term]) -> bool:
+        if shape.path is not None or shape.node in stack:
+            return False
+        if "class" in shape.params:
+            return True
+        return any(self._reads_own_type(nested, stack | {shape.node})
+                   for nested in self._nested_shapes(shape)
+                   if nested.node not in shape.params.get("property", ()))
+
+    def _type_on_path(self, shape: Shape, stack: frozenset[Term]) -> bool:
+        if shape.node in stack:
+            return False
+        if shape.path is not None and RDF_TYPE in predicates_of(shape.path):
+            return True
+        return any(self._type_on_path(nested, stack | {shape.node})
+                   for nested in self._nested_shapes(shape))
 
     def nested(self, shape: Shape) -> list[Term]:
         refs: list[Term] = []
@@ -99,6 +132,20 @@ class ChangeScope:
             memo: dict[object, frozenset[Term]] = {}
             if p == RDF_TYPE:
                 typed.add(s)
+                if _unreachable(either, s):
+                    # no path leads to s from another node: the shapes that check s's own
+                    # type, and those that walk rdf:type itself
+                    for shape in self._focus_type_readers:
+                        out.setdefault(shape, set()).add(s)
+                    for shape in self._subjects_of.get(p, ()):
+                        out.setdefault(shape, set()).add(s)
+                    for shape in self._objects_of.get(p, ()):
+                        out.setdefault(shape, set()).add(o)
+                    for shape in self._type_path_readers:
+                        nodes = self._readers(either, shape, s, p, o, frozenset(), memo)
+                        if nodes:
+                            out.setdefault(shape, set()).update(nodes)
+                    continue
             for shape in self._subjects_of.get(p, ()):
                 out.setdefault(shape, set()).add(s)
             for shape in self._objects_of.get(p, ()):
