@@ -253,6 +253,11 @@ class RemoteStore:
         if flag and union_default_graph and not dataset:
             url = f"{url}?{flag}"
         timeout = None if deadline is None else max(deadline.remaining(), 0.001)
+        if self._endpoints.flavor == "virtuoso":
+            # Virtuoso keeps running a query whose client gave up: give it the deadline too
+            # (its `timeout` parameter, in milliseconds), or the server-wide default
+            limit = timeout if timeout is not None else self._endpoints.timeout
+            form.append(("timeout", str(max(1, int(limit * 1000)))))
         accept = _GRAPH_ACCEPT if query_form(sparql) in {"CONSTRUCT", "DESCRIBE"} else (
             _RESULT_ACCEPT)
         try:
@@ -264,6 +269,12 @@ class RemoteStore:
             raise QueryTimeout(f"query exceeded the timeout of {seconds} (remote store)"
                                ) from None
         self._check(response, "query")
+        if response.headers.get("x-sql-state") == "S1TAT":
+            # Virtuoso's "anytime" answer: partial results after its timeout. Never serve
+            # them as if complete.
+            seconds = f"{deadline.seconds:g} s" if deadline else "its timeout"
+            raise QueryTimeout(f"query exceeded the timeout of {seconds} (remote store "
+                               "returned partial results, refused)")
         return _parse_result(response)
 
     def update(
