@@ -88,7 +88,7 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
         runtime = Semtwin.open(settings)
     except SemtwinError as err:
         raise click.ClickException(err.detail) from None
-    empty = runtime.store.count() == 0
+    empty = next(iter(runtime.store.quads()), None) is None  # count() reads every quad
     runtime.models.ensure_core()
     if demo and empty:
         from semtwin.demo import demo_quads
