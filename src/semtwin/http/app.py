@@ -10,7 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from semtwin import __version__
 from semtwin.http import graphs, health, models, sparql, twins
-from semtwin.http.fastpath import SparqlFastPath
+from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
 from semtwin.http.middleware import RequestContextMiddleware
 from semtwin.http.problems import install_problem_handlers
 from semtwin.runtime import Semtwin
@@ -47,5 +47,6 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
             expose_headers=["X-Request-Id", "ETag", "Location"],
         )
     app.add_middleware(SparqlFastPath, runtime=runtime)
+    app.add_middleware(TwinFastPath, runtime=runtime)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from semtwin.errors import SemtwinError
 from semtwin.runtime import Semtwin
 from semtwin.services.sparql import QueryRequest
 
@@ -63,3 +65,38 @@ class SparqlFastPath:
         base = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}/sparql"
         return QueryRequest(text=values["query"], base_iri=base, accept=accept,
                             format=values.get("format"))
+
+
+class TwinFastPath:
+    """``GET /api/v1/twins/{id}`` on an in-process store, answered on the event loop: two
+    store reads of about 0.05 ms each, where FastAPI and the worker hop cost ten times that.
+    Anything else, and any twin it cannot serve (missing, bad id), goes to the app, which
+    answers errors the usual way."""
+
+    PREFIX = "/api/v1/twins/"
+
+    def __init__(self, app: ASGIApp, runtime: Semtwin) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.enabled = runtime.store.capabilities.in_process
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (self.enabled and scope["type"] == "http" and scope["method"] == "GET"
+                and not scope["query_string"] and scope["path"].startswith(self.PREFIX)):
+            twin_id = scope["path"][len(self.PREFIX):]
+            if twin_id and "/" not in twin_id:
+                try:
+                    document = self.runtime.twins.get(twin_id)
+                except SemtwinError:
+                    document = None
+                if document is not None:
+                    body = orjson.dumps(document.body)
+                    await send({
+                        "type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()),
+                                    (b"etag", f'"{document.etag}"'.encode())],
+                    })
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.app(scope, receive, send)
