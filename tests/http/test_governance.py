@@ -253,3 +253,26 @@ def test_deprecated_terms_are_accepted_with_a_warning(server: ServerProcess, ns:
                                 f"deprecated property {ns}oldPower"]
     fresh = httpx.put(f"{server.url}/api/v1/twins/new-{ns[-9:-1]}", json={"$types": [f"{ns}X"]})
     assert fresh.status_code == 201 and "semtwin-warning" not in fresh.headers
+
+
+def test_several_models_upload_atomically(server: ServerProcess, ns: str) -> None:
+    a, b = f"{ns}a", f"{ns}b"
+    head = ("@prefix owl: <http://www.w3.org/2002/07/owl#> . "
+            "@prefix sh: <http://www.w3.org/ns/shacl#> . ")
+    good = head + f"""
+<{a}> {{ <{a}> a owl:Ontology ; owl:versionInfo "1" ; owl:imports <{b}> . }}
+<{b}> {{ <{b}> a owl:Ontology ; owl:versionInfo "1" . <{ns}Pump> a owl:Class . }}"""
+    trig = {"Content-Type": "application/trig"}
+    created = httpx.post(f"{server.url}/api/v1/models/batch", content=good, headers=trig)
+    assert created.status_code == 201, created.text
+    assert sorted(m["iri"] for m in created.json()["models"]) == [a, b]
+    before = len(httpx.get(f"{server.url}/api/v1/models").json()["models"])
+    bad = head + f"""
+<{a}2> {{ <{a}2> a owl:Ontology ; owl:versionInfo "1" . }}
+<{b}2> {{ <{b}2> a owl:Ontology ; owl:versionInfo "1" .
+          <{ns}S> sh:targetNode <{ns}x> ; sh:maxCount "lots" . }}"""
+    refused = httpx.post(f"{server.url}/api/v1/models/batch", content=bad, headers=trig)
+    assert refused.status_code == 422 and "maxCount" in refused.text
+    assert len(httpx.get(f"{server.url}/api/v1/models").json()["models"]) == before
+    single = httpx.post(f"{server.url}/api/v1/models", content=good, headers=trig)
+    assert single.status_code == 400 and "models/batch" in single.text

@@ -50,6 +50,16 @@ def build_router() -> APIRouter:
             actor=_actor(request), request_id=getattr(request.state, "request_id", None)))
         return _json(record.json(), 201)
 
+    @router.post("/models/batch", summary="Upload several models at once, atomically (TriG "
+                 "or N-Quads: one named graph per model)", response_class=Response)
+    async def upload_many(request: Request, runtime: RuntimeDep) -> Response:
+        fmt = format_for_media_type(request.headers.get("content-type"))
+        body = await read_body(request)
+        records = await runtime.lookup_pool.run(lambda: runtime.models.upload_many(
+            body, fmt, actor=_actor(request),
+            request_id=getattr(request.state, "request_id", None)))
+        return _json({"models": [r.json() for r in records]}, 201)
+
     @router.get("/models", summary="List models and their versions", response_class=Response)
     async def list_models(request: Request, runtime: RuntimeDep) -> Response:
         iri = request.query_params.get("iri")

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from semtwin.errors import Conflict, InvalidInput, NotFound, UnprocessableContent
+from semtwin.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SemtwinError,
+    UnprocessableContent,
+)
 from semtwin.modeldiff import diff_models
 from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat, format_for_path, parse_rdf
 from semtwin.services.governance import ACTIVE, ActiveShapes, data_view
@@ -117,7 +123,53 @@ class ModelService:
     def upload(self, body: bytes, fmt: RdfFormat, *, iri: str | None = None,
                version: str | None = None, actor: str | None = None,
                request_id: str | None = None, source: str = "body") -> ModelRecord:
+        if fmt in (RdfFormat.TRIG, RdfFormat.N_QUADS):
+            raise InvalidInput("a dataset (TriG, N-Quads) holds several models: use "
+                               "upload_many (POST /api/v1/models/batch)")
         quads = parse_rdf(body, fmt, source=source, to_graph=NamedNode("urn:semtwin:upload"))
+        record, changeset = self._plan_upload(quads, hashlib.sha256(body).hexdigest()[:32],
+                                              iri=iri, version=version, known=set())
+        changeset.actor, changeset.request_id = actor, request_id
+        self._pipeline.commit(changeset)
+        return record
+
+    def upload_many(self, body: bytes, fmt: RdfFormat, *, actor: str | None = None,
+                    request_id: str | None = None) -> list[ModelRecord]:
+        """Several models at once, atomically: each named graph of a TriG or N-Quads body
+        is one model (its IRI and version from its owl:Ontology); they may import each
+        other."""
+        if fmt not in (RdfFormat.TRIG, RdfFormat.N_QUADS):
+            raise InvalidInput("several models come as a dataset: TriG or N-Quads, one named "
+                               "graph per model")
+        graphs: dict[str, list[Quad]] = {}
+        for q in parse_rdf(body, fmt):
+            if not isinstance(q.graph_name, NamedNode):
+                raise InvalidInput("every triple must be in a named graph (one per model)")
+            graphs.setdefault(q.graph_name.value, []).append(q)
+        if not graphs:
+            raise InvalidInput("the body holds no model")
+        declared: set[str] = set()
+        for quads in graphs.values():
+            view = MemoryGraph(quads)
+            declared.update(o.value for o in view.subjects(RDF_TYPE, OWL_ONTOLOGY)
+                            if isinstance(o, NamedNode))
+        planned = []
+        for name, quads in graphs.items():
+            digest = hashlib.sha256("\n".join(sorted(map(str, quads))).encode()).hexdigest()
+            try:
+                planned.append(self._plan_upload(quads, digest[:32], iri=None, version=None,
+                                                 known=declared))
+            except SemtwinError as err:
+                err.detail = f"graph <{name}>: {err.detail}"
+                raise
+        for _record, changeset in planned:
+            changeset.actor, changeset.request_id = actor, request_id
+            changeset.batched = len(planned) > 1
+        self._pipeline.commit_all([changeset for _, changeset in planned])
+        return [record for record, _ in planned]
+
+    def _plan_upload(self, quads: list[Quad], etag: str, *, iri: str | None,
+                     version: str | None, known: set[str]) -> tuple[ModelRecord, Changeset]:
         view = MemoryGraph(quads)
         ontologies = view.subjects(RDF_TYPE, OWL_ONTOLOGY)
         if iri is None:
@@ -140,7 +192,7 @@ class ModelService:
                 from None
         imports = sorted({o.value for s in ontologies for o in view.objects(s, OWL_IMPORTS)
                           if isinstance(o, NamedNode)})
-        known = {r.iri for r in self.records()}
+        known = known | {r.iri for r in self.records()}
         missing = [i for i in imports if i not in known and i != iri]
         if missing:
             raise UnprocessableContent(
@@ -150,17 +202,15 @@ class ModelService:
         if any(r.graph == graph.value for r in self.records(iri)):
             raise Conflict(f"{iri} version {version} exists; versions are immutable, "
                            "upload a new version")
-        etag = hashlib.sha256(body).hexdigest()[:32]
         record = ModelRecord(iri, version, "draft", graph.value, len(quads), etag,
                              tuple(imports), unsupported=tuple(sorted(shapes.unsupported)))
-        self._pipeline.commit(Changeset(
+        changeset = Changeset(
             event_type="model.uploaded", subject=graph,
             add=[*(Quad(q.subject, q.predicate, q.object, graph) for q in quads),
                  *self._meta(record)],
             new_etag=etag, precondition=Precondition(graph, must_not_exist=True),
-            data={"iri": iri, "version": version, "triples": len(quads)},
-            actor=actor, request_id=request_id, validate=False))
-        return record
+            data={"iri": iri, "version": version, "triples": len(quads)}, validate=False)
+        return record, changeset
 
     def _meta(self, record: ModelRecord) -> list[Quad]:
         graph = NamedNode(record.graph)
