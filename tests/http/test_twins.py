@@ -9,6 +9,8 @@ import orjson
 import pytest
 from tests.conftest import ServerProcess
 
+from semtwin.rdf import RdfFormat, parse
+
 AHU = {"$types": ["brick:Air_Handling_Unit"],
        "properties": {"rdfs:label": "AHU 1", "brick:feeds": {"@id": "urn:twin:vav-1"},
                       "https://ex.org/ratedPower": {"@value": "5.5", "@type": "xsd:decimal"},
@@ -103,7 +105,7 @@ def test_preconditions_write_nothing_and_emit_nothing(server: ServerProcess,
         (b'{"properties": {"rdfs:label": {"a": 1}}}', "application/json", 400,
          "properties.rdfs:label"),
         (b'{"colour": "red"}', "application/json", 400, "unknown member"),
-        (b"<a> <b> <c> .", "text/turtle", 415, "application/json"),
+        (b"<x/>", "application/xml", 415, "application/json"),
     ],
     ids=["syntax", "types", "prefix", "value", "member", "media-type"],
 )
@@ -463,3 +465,48 @@ def test_patch_a_relationship_moves_its_target(server: ServerProcess, twin_id: s
     missing = httpx.patch(rel, content=orjson.dumps({"$targetId": f"{twin_id}-none"}),
                           headers={"Content-Type": "application/merge-patch+json"})
     assert missing.status_code == 422
+
+
+def _graph_triples(server: ServerProcess, iri: str) -> set[str]:
+    constructed = httpx.get(f"{server.url}/sparql", params={
+        "query": f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}"},
+        headers={"Accept": "application/n-triples"})
+    return {line for line in constructed.text.splitlines() if line.strip()}
+
+
+def _as_ntriples(data: bytes, fmt: RdfFormat) -> set[str]:
+    return {f"{q.subject} {q.predicate} {q.object} ." for q in parse(data, format=fmt)}
+
+
+def test_twins_as_json_ld_and_turtle(server: ServerProcess, twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    assert httpx.put(url, json=AHU).status_code == 201
+    iri = f"urn:twin:{twin_id}"
+    stored = _graph_triples(server, iri)
+    assert len(stored) == 7
+    json_ld = httpx.get(url, headers={"Accept": "application/ld+json"})
+    assert json_ld.headers["content-type"].startswith("application/ld+json")
+    assert "@context" in json_ld.json()
+    assert _as_ntriples(json_ld.content, RdfFormat.JSON_LD) == stored
+    turtle = httpx.get(url, headers={"Accept": "text/turtle"})
+    assert turtle.headers["etag"] == json_ld.headers["etag"]
+    assert _as_ntriples(turtle.content, RdfFormat.TURTLE) == stored
+    context = httpx.get(f"{server.url}/api/v1/context").json()["@context"]
+    assert context["$types"] == "@type" and context["properties"] == "@nest"
+    assert httpx.get(url, headers={"Accept": "image/png"}).status_code == 406
+    # and back: Turtle in, the same twin out
+    other = f"{url}-ttl"
+    put = httpx.put(other, content=f"<urn:twin:{twin_id}-ttl> a "
+                    "<https://brickschema.org/schema/Brick#VAV> ; "
+                    "<http://www.w3.org/2000/01/rdf-schema#label> \"VAV 7\" .",
+                    headers={"Content-Type": "text/turtle"})
+    assert put.status_code == 201, put.text
+    assert put.json()["$types"] == ["brick:VAV"]
+    assert httpx.get(other).json()["properties"] == {"rdfs:label": "VAV 7"}
+    stranger = httpx.put(other, content="<urn:twin:someone-else> a <urn:C> .",
+                         headers={"Content-Type": "text/turtle"})
+    assert stranger.status_code == 400 and "describes only the twin" in stranger.text
+    broken = httpx.put(other, content="<urn:a> <urn:b> .",
+                       headers={"Content-Type": "text/turtle"})
+    assert broken.status_code == 400 and "line 1" in broken.text
+    assert httpx.get(other).json()["properties"] == {"rdfs:label": "VAV 7"}

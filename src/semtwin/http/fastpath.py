@@ -84,7 +84,9 @@ class TwinFastPath:
         if (self.enabled and scope["type"] == "http" and scope["method"] == "GET"
                 and not scope["query_string"] and scope["path"].startswith(self.PREFIX)):
             twin_id = scope["path"][len(self.PREFIX):]
-            if twin_id and "/" not in twin_id:
+            accept = next((v for k, v in scope["headers"] if k == b"accept"), None)
+            if twin_id and "/" not in twin_id and accept in (None, b"*/*",
+                                                              b"application/json"):
                 try:
                     document = self.runtime.twins.get(twin_id)
                 except SemtwinError:
@@ -95,7 +97,8 @@ class TwinFastPath:
                         "type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"),
                                     (b"content-length", str(len(body)).encode()),
-                                    (b"etag", f'"{document.etag}"'.encode())],
+                                    (b"etag", f'"{document.etag}"'.encode()),
+                                    (b"vary", b"Accept")],
                     })
                     await send({"type": "http.response.body", "body": body})
                     return

@@ -11,11 +11,14 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from semtwin.errors import InvalidInput, PreconditionFailed, UnsupportedMediaType
+from semtwin.errors import InvalidInput, NotAcceptable, PreconditionFailed, UnsupportedMediaType
 from semtwin.http._body import media_type, read_body
 from semtwin.http._runtime import RuntimeDep
+from semtwin.negotiation import best_match
+from semtwin.rdf import RdfFormat, Triple, parse_rdf, serialize
 from semtwin.runtime import Semtwin
 from semtwin.services.pipeline import AlreadyApplied
+from semtwin.services.sparql import DEFAULT_PREFIXES
 
 _TWIN_EXAMPLE = {
     "$types": ["brick:Air_Handling_Unit"],
@@ -46,7 +49,9 @@ def _etag_value(header: str | None) -> str | None:
 async def _json_body(request: Request) -> Any:
     kind, _ = media_type(request)
     if kind not in ("application/json", "application/ld+json"):
-        raise UnsupportedMediaType(f"a twin is sent as application/json, not {kind or 'nothing'}")
+        raise UnsupportedMediaType(f"a twin is sent as application/json (or, for PUT, "
+                                   f"text/turtle or application/n-triples), not "
+                                   f"{kind or 'nothing'}")
     return _parse_json(await read_body(request))
 
 
@@ -95,27 +100,68 @@ async def _idempotent(request: Request, runtime: Semtwin,
     return replayed
 
 
+_TWIN_OFFERS = {"application/json": RdfFormat.JSON_LD, "application/ld+json": RdfFormat.JSON_LD,
+                "text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES}
+_RDF_BODIES = {"text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES}
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["Twins"])
 
-    @router.get("/twins/{twin_id}", summary="Get a twin", response_class=Response)
-    async def get_twin(twin_id: str, runtime: RuntimeDep) -> Response:
+    @router.get("/context", summary="The JSON-LD context of the twin JSON",
+                response_class=Response)
+    async def context(runtime: RuntimeDep) -> Response:
+        return Response(orjson.dumps({"@context": runtime.twins.json_ld_context()}),
+                        media_type="application/ld+json")
+
+    @router.get("/twins/{twin_id}", summary="Get a twin (JSON, JSON-LD, Turtle or N-Triples "
+                "by Accept)", response_class=Response)
+    async def get_twin(twin_id: str, request: Request, runtime: RuntimeDep) -> Response:
+        chosen = best_match(list(_TWIN_OFFERS), request.headers.get("accept"))
+        if chosen is None:
+            raise NotAcceptable(f"a twin is served as {', '.join(_TWIN_OFFERS)}")
         document = await runtime.lookup_pool.run(lambda: runtime.twins.get(twin_id))
-        return _json_response(document.body, etag=document.etag)
+        headers = {"Vary": "Accept"}
+        if chosen == "application/json":
+            return _json_response(document.body, etag=document.etag, headers=headers)
+        if chosen == "application/ld+json":
+            body = {"@context": runtime.twins.json_ld_context(), **document.body}
+            response = _json_response(body, etag=document.etag, headers=headers)
+            response.headers["content-type"] = "application/ld+json"
+            return response
+        iri = runtime.twins.iri(twin_id)
+
+        def render() -> bytes:
+            triples = [Triple(q.subject, q.predicate, q.object)
+                       for q in runtime.store.quads(None, None, None, iri)]
+            return serialize(triples, format=_TWIN_OFFERS[chosen],
+                             prefixes=dict(DEFAULT_PREFIXES)) or b""
+        body_bytes = await runtime.lookup_pool.run(render)
+        return Response(body_bytes, media_type=chosen,
+                        headers={**headers, "ETag": f'"{document.etag}"'})
 
     @router.put("/twins/{twin_id}", summary="Create or replace a twin", openapi_extra=_TWIN_BODY,
                 response_class=Response)
     async def put_twin(twin_id: str, request: Request, runtime: RuntimeDep,
                        if_match: Annotated[str | None, Header()] = None,
                        if_none_match: Annotated[str | None, Header()] = None) -> Response:
-        body = await _json_body(request)
+        kind, _ = media_type(request)
+        quads = None
+        body: Any = None
+        if kind in _RDF_BODIES:
+            raw = await read_body(request)
+            iri = runtime.twins.iri(twin_id)
+            quads = runtime.twins.rdf_quads(twin_id, parse_rdf(
+                raw, _RDF_BODIES[kind], base_iri=iri.value, to_graph=iri))
+        else:
+            body = await _json_body(request)
         actor, request_id = _actor(request)
 
         async def write(key: str | None) -> Response:
             document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
                 twin_id, body, if_match=_etag_value(if_match),
                 if_none_match=(if_none_match or "").strip() == "*", actor=actor,
-                request_id=request_id, idempotency_key=key))
+                request_id=request_id, idempotency_key=key, quads=quads))
             return _json_response(document.body, 201 if created else 200, document.etag)
 
         return await _idempotent(request, runtime, write)

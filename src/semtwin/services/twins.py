@@ -35,7 +35,7 @@ from semtwin.store import TwinStore
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _NATIVE = {f"{XSD}string", f"{XSD}integer", f"{XSD}double", f"{XSD}boolean"}
-_TOP_LEVEL = {"$id", "$iri", "$types", "properties", "$etag", "$metadata"}
+_TOP_LEVEL = {"$id", "$iri", "$types", "properties", "$etag", "$metadata", "@context"}
 
 
 def json_object(body: Any, members: set[str], what: str) -> dict[str, Any]:
@@ -181,6 +181,31 @@ class TwinService:
 
     # --- writes ---------------------------------------------------------------------------
 
+    def json_ld_context(self) -> dict[str, Any]:
+        """A JSON-LD 1.1 context that makes the compact twin JSON valid JSON-LD: ``$iri`` is
+        the node's ``@id``, ``$types`` its ``@type``, ``properties`` and ``$metadata`` are
+        nested, ids and ETags are not data, and the predeclared prefixes apply."""
+        return {"@version": 1.1, "$iri": "@id", "$types": "@type", "properties": "@nest",
+                "$id": None, "$etag": None, "$metadata": None,
+                **dict(sorted(self._prefixes.items()))}
+
+    def rdf_quads(self, twin_id: str, triples: Iterable[Quad]) -> list[Quad]:
+        """A twin sent as RDF (Turtle, N-Triples): every statement must be about the twin
+        itself; they go into its graph."""
+        iri = self.iri(twin_id)
+        quads = []
+        for q in triples:
+            if q.subject != iri:
+                raise InvalidInput(f"a twin sent as RDF describes only the twin <{iri.value}>, "
+                                   f"not {q.subject}")
+            quads.append(Quad(q.subject, q.predicate, q.object, iri))
+        return quads
+
+    def put_quads(self, twin_id: str, quads: list[Quad], **kwargs: Any
+                  ) -> tuple[TwinDocument, bool]:
+        """Create or replace a twin with RDF statements (see ``put``)."""
+        return self.put(twin_id, None, quads=quads, **kwargs)
+
     def to_quads(self, twin_id: str, iri: NamedNode, body: Any) -> list[Quad]:
         body = json_object(body, _TOP_LEVEL, "a twin")
         if "$id" in body and body["$id"] != twin_id:
@@ -229,13 +254,15 @@ class TwinService:
     def put(self, twin_id: str, body: Any, *, if_match: str | None = None,
             if_none_match: bool = False, actor: str | None = None,
             request_id: str | None = None,
-            idempotency_key: str | None = None) -> tuple[TwinDocument, bool]:
+            idempotency_key: str | None = None,
+            quads: list[Quad] | None = None) -> tuple[TwinDocument, bool]:
         """Create or replace; returns the stored twin and whether it was created.
 
         Without a client precondition a lost race (created or deleted meanwhile) is retried.
         """
         iri = self.iri(twin_id)
-        quads = self.to_quads(twin_id, iri, body)
+        if quads is None:
+            quads = self.to_quads(twin_id, iri, body)
         for attempt in range(3):
             try:
                 before = self.get(twin_id)
