@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -510,3 +511,26 @@ def test_twins_as_json_ld_and_turtle(server: ServerProcess, twin_id: str) -> Non
                        headers={"Content-Type": "text/turtle"})
     assert broken.status_code == 400 and "line 1" in broken.text
     assert httpx.get(other).json()["properties"] == {"rdfs:label": "VAV 7"}
+
+
+def test_each_property_has_its_last_update_time(server: ServerProcess, twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    created = httpx.put(url, json={"properties": {"rdfs:label": "A", "https://ex.org/n": 1}})
+    first = created.json()["$metadata"]
+    assert set(first["properties"]) == {"rdfs:label", "https://ex.org/n"}
+    assert first["properties"]["rdfs:label"]["lastUpdateTime"] == first["lastUpdateTime"]
+    time.sleep(0.05)
+    patched = httpx.patch(url, content=b'{"properties": {"https://ex.org/n": 2}}',
+                          headers={"Content-Type": "application/merge-patch+json"})
+    meta = patched.json()["$metadata"]
+    assert meta["properties"]["rdfs:label"] == first["properties"]["rdfs:label"]
+    assert meta["properties"]["https://ex.org/n"]["lastUpdateTime"] == meta["lastUpdateTime"]
+    assert meta["lastUpdateTime"] > first["lastUpdateTime"]
+    assert httpx.get(url).json()["$metadata"] == meta
+    state = httpx.post(f"{url}/state", json={
+        "eventId": f"e-{twin_id}", "sourceTime": "2030-01-01T00:00:00Z",
+        "properties": {"rdfs:label": "B"}})
+    assert state.status_code == 200, state.text
+    after = httpx.get(url).json()["$metadata"]
+    assert after["properties"]["https://ex.org/n"] == meta["properties"]["https://ex.org/n"]
+    assert after["properties"]["rdfs:label"]["lastUpdateTime"] == after["lastUpdateTime"]

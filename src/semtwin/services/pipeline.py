@@ -85,6 +85,8 @@ class Changeset:
     impact is checked when they are activated)."""
     batched: bool = False
     """Part of a ``commit_all`` of several changesets."""
+    property_times: dict[str, str | None] | None = None
+    """A twin's per-property update times, kept with its metadata; None: this commit's."""
 
 
 WriteCheck = Callable[[Changeset], None]
@@ -386,7 +388,7 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
             f"{ev} {st}type> {_lit(cs.event_type)}", f"{ev} {st}subject> {cs.subject}",
             f"{ev} {st}time> {time_literal}",
             f"{ev} {st}data> {_lit(json.dumps(cs.data, separators=(',', ':')))}",
-            f"{ev} {st}changes> {_lit(changes_json(cs))}",
+            f"{ev} {st}changes> {_lit(changes_json(cs, now))}",
         ]
         if cs.actor:
             event.append(f"{ev} {st}actor> {_lit(cs.actor)}")
@@ -405,11 +407,11 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
         f"WHERE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} "
         f"{' '.join(binds)} {condition}}}"]
     for cs, event_id in zip(changesets, event_ids, strict=True):
-        operations += _change_operations(cs, event_id, time_literal, empty_graphs)
+        operations += _change_operations(cs, event_id, time_literal, empty_graphs, now)
     return " ;\n".join(operations)
 
 
-def changes_json(cs: Changeset) -> str:
+def changes_json(cs: Changeset, now: str = "") -> str:
     """What the changeset did, enough to do it again (``semtwin replay``): N-Quads of the
     quads removed and added, the graphs cleared, created and dropped, the subject's new ETag
     and the resources whose metadata went."""
@@ -422,6 +424,8 @@ def changes_json(cs: Changeset) -> str:
         "create": [g.value for g in cs.create_graphs],
         "drop": [g.value for g in cs.drop_graphs],
         "etag": cs.new_etag, "forget": [f.value for f in cs.forget],
+        "times": None if cs.property_times is None else {
+            k: v or now for k, v in cs.property_times.items()},
     }, separators=(",", ":"))
 
 
@@ -441,7 +445,7 @@ def changeset_from(event_type: str, subject: str, data: dict[str, Any],
         create_graphs=[NamedNode(g) for g in done["create"]],
         drop_graphs=[NamedNode(g) for g in done["drop"]],
         new_etag=done["etag"], forget=[NamedNode(f) for f in done["forget"]],
-        validate=False)
+        property_times=done.get("times"), validate=False)
 
 
 def _precondition_filters(pre: Precondition | None, i: int) -> str:
@@ -465,7 +469,7 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
 
 
 def _change_operations(cs: Changeset, event_id: str, time_literal: str,
-                       empty_graphs: bool) -> list[str]:
+                       empty_graphs: bool, now: str = "") -> list[str]:
     st = f"<{ST}"
     subject = cs.subject
     claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
@@ -474,9 +478,14 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
         f"WHERE {{ {claimed} GRAPH {META} {{ {subject} ?mp ?mo }} }}",
     ]
     if cs.new_etag is not None:
+        times = ""
+        if cs.property_times is not None:
+            resolved = {k: v or now for k, v in cs.property_times.items()}
+            times = (f" ; {st}propertyTimes> "
+                     f"{_lit(json.dumps(resolved, separators=(',', ':')))}")
         operations.append(
             f"INSERT {{ GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
-            f"{st}updated> {time_literal} }} }} WHERE {{ {claimed} }}")
+            f"{st}updated> {time_literal}{times} }} }} WHERE {{ {claimed} }}")
     if cs.forget:
         values = " ".join(str(f) for f in cs.forget)
         operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claimed} "

@@ -98,10 +98,16 @@ class StateService:
                 add += [Quad(node, STATE_OF, twin, META), Quad(node, PROPERTY, prop, META),
                         Quad(node, SOURCE_TIME, Literal(source_time.isoformat(),
                                                         datatype=XSD_DATETIME), META)]
+            property_times: dict[str, str | None] = {
+                key: entry["lastUpdateTime"]
+                for key, entry in current.body["$metadata"].get("properties", {}).items()}
+            for name in applied:
+                property_times[self._twins.compact(new_terms[name][0].value)] = None
             try:
                 if applied:
                     self._pipeline.commit(Changeset(
                         event_type="twin.state", subject=twin, remove=remove, add=add,
+                        property_times=property_times,
                         precondition=Precondition(twin, if_match=current.etag),
                         new_etag=uuid.uuid4().hex, idempotency_key=key, request_id=request_id,
                         data={"$id": twin_id, "eventId": event_id,

@@ -11,6 +11,7 @@ JSON shape (docs/rest-api.md)::
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ class TwinDocument:
 
 
 _ETAG, _UPDATED = NamedNode(f"{ST}etag"), NamedNode(f"{ST}updated")
+_PROPERTY_TIMES = NamedNode(f"{ST}propertyTimes")
+
+
+def _property_metadata(body: dict[str, Any], times: dict[str, str]) -> None:
+    """``$metadata.properties``: each property's last update time (ADT's per-property
+    ``lastUpdateTime``)."""
+    body["$metadata"]["properties"] = {
+        key: {"lastUpdateTime": times[key]} for key in body["properties"] if key in times}
 
 
 class TwinService:
@@ -99,11 +108,13 @@ class TwinService:
 
     def get(self, twin_id: str) -> TwinDocument:
         iri = self.iri(twin_id)
-        etag, updated = self._metadata(iri)
+        etag, updated, times = self._metadata_all(iri)
         if etag is None:
             raise NotFound(f"no twin {twin_id!r}")
         quads = list(self._store.quads(graph=iri))
-        return TwinDocument(self._to_json(twin_id, iri, quads, etag, updated), etag)
+        body = self._to_json(twin_id, iri, quads, etag, updated)
+        _property_metadata(body, times)
+        return TwinDocument(body, etag)
 
     def get_by_iri(self, iri_text: str) -> TwinDocument:
         """Any resource as a twin, including ones loaded from files: an API twin by its
@@ -125,14 +136,24 @@ class TwinService:
         return TwinDocument(body, etag)
 
     def _metadata(self, iri: NamedNode) -> tuple[str | None, str | None]:
-        """The twin's ETag and last update time: one pattern read, no query to parse."""
+        etag, updated, _times = self._metadata_all(iri)
+        return etag, updated
+
+    def _metadata_all(self, iri: NamedNode) -> tuple[str | None, str | None, dict[str, str]]:
+        """The twin's ETag, last update time and per-property update times: one pattern
+        read, no query to parse."""
         etag = updated = None
+        times: dict[str, str] = {}
         for quad in self._store.quads(iri, None, None, META):
-            if quad.predicate == _ETAG and isinstance(quad.object, Literal):
+            if not isinstance(quad.object, Literal):
+                continue
+            if quad.predicate == _ETAG:
                 etag = quad.object.value
-            elif quad.predicate == _UPDATED and isinstance(quad.object, Literal):
+            elif quad.predicate == _UPDATED:
                 updated = canonical_time(quad.object.value)
-        return (etag, updated) if etag is not None else (None, None)
+            elif quad.predicate == _PROPERTY_TIMES:
+                times = json.loads(quad.object.value)
+        return (etag, updated, times) if etag is not None else (None, None, {})
 
     def _to_json(self, twin_id: str, iri: NamedNode, quads: Iterable[Quad], etag: str,
                  updated: str | None) -> dict[str, Any]:
@@ -309,10 +330,18 @@ class TwinService:
             must_not_exist=if_none_match or (created and if_match is None),
             must_exist=not created and if_match is None,
         )
+        # a property keeps its update time while its value stays; None: this commit's time
+        old_values = before.body["properties"] if before is not None else {}
+        old_times = (before.body["$metadata"].get("properties", {}) if before is not None
+                     else {})
+        property_times: dict[str, str | None] = {}
+        for key, value in new_json["properties"].items():
+            kept = old_times.get(key, {}).get("lastUpdateTime")
+            property_times[key] = kept if old_values.get(key) == value and kept else None
         changeset = Changeset(
             event_type="twin.created" if created else "twin.updated", subject=iri,
             clear_graphs=[iri], add=quads, precondition=precondition, new_etag=etag,
-            data=data)
+            data=data, property_times=property_times)
         return PlannedWrite(changeset, new_json, etag, created)
 
     def patch(self, twin_id: str, kind: str, patch: Any, *, if_match: str | None = None,
@@ -381,6 +410,9 @@ class PlannedWrite:
     def document(self, time: str) -> TwinDocument:
         if "$metadata" in self.body:
             self.body["$metadata"]["lastUpdateTime"] = time
+            times = self.changeset.property_times
+            if times is not None:
+                _property_metadata(self.body, {k: v or time for k, v in times.items()})
         return TwinDocument(self.body, self.etag)
 
 
