@@ -534,3 +534,21 @@ def test_each_property_has_its_last_update_time(server: ServerProcess, twin_id: 
     after = httpx.get(url).json()["$metadata"]
     assert after["properties"]["https://ex.org/n"] == meta["properties"]["https://ex.org/n"]
     assert after["properties"]["rdfs:label"]["lastUpdateTime"] == after["lastUpdateTime"]
+
+
+def test_a_sparql_update_of_a_twin_changes_its_etag(server: ServerProcess, twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    old = httpx.put(url, json={"properties": {"rdfs:label": "before"}}).headers["etag"]
+    update = httpx.post(f"{server.url}/sparql", content=(
+        f"INSERT DATA {{ GRAPH <urn:twin:{twin_id}> {{ <urn:twin:{twin_id}> "
+        "<https://ex.org/note> \"via SPARQL\" } }"),
+        headers={"Content-Type": "application/sparql-update"})
+    assert update.status_code == 204
+    now = httpx.get(url)
+    assert now.json()["properties"]["https://ex.org/note"] == "via SPARQL"
+    assert now.headers["etag"] != old
+    stale = httpx.put(url, json={"properties": {}}, headers={"If-Match": old})
+    assert stale.status_code == 412
+    events = httpx.get(f"{server.url}/api/v1/events",
+                       params={"after": 0, "limit": 1000}).json()["events"]
+    assert events[-1]["data"]["resources"] == [f"urn:twin:{twin_id}"]

@@ -14,13 +14,15 @@ so are writes into semtwin's reserved graphs (journal, metadata, models).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin
 
 from semtwin.errors import InvalidInput
-from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, Term
-from semtwin.services.pipeline import Changeset, WritePipeline
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad, Term
+from semtwin.services.pipeline import META, ST, Changeset, WritePipeline
 from semtwin.sparqltext import add_using_clauses, tokens
 from semtwin.store import (
     QueryDataset,
@@ -31,6 +33,7 @@ from semtwin.store import (
 )
 
 RESERVED = "urn:semtwin:"
+ETAG = NamedNode(f"{ST}etag")
 SKOLEM = "urn:semtwin:skolem:"
 SUBJECT = NamedNode("urn:semtwin:sparql-update")
 MAX_COPY = 100_000
@@ -92,11 +95,29 @@ class UpdatePlanner:
             self._apply(operation, prologue, base_iri, net)
         for quad in [*net.add, *net.remove]:
             _check_not_reserved(quad.graph_name)
+        touched = self._new_etags(net)
+        data: dict[str, Any] = {"operations": kinds, "inserted": len(net.add),
+                                "deleted": len(net.remove)}
+        if touched:
+            data["resources"] = touched
         return Changeset(
             event_type="sparql.update", subject=SUBJECT,
             clear_graphs=list(net.emptied), create_graphs=list(net.created),
             drop_graphs=list(net.dropped), remove=list(net.remove), add=list(net.add),
-            data={"operations": kinds, "inserted": len(net.add), "deleted": len(net.remove)})
+            data=data)
+
+    def _new_etags(self, net: _Net) -> list[str]:
+        """Twins and relationships (graphs with an ETag) this update changes get a new ETag,
+        so an If-Match with the old one fails afterwards, as after any other write."""
+        graphs = {q.graph_name for q in (*net.add, *net.remove)} | set(net.emptied) | set(
+            net.dropped)
+        touched = []
+        for graph in sorted((g for g in graphs if isinstance(g, NamedNode)), key=str):
+            for quad in self._store.quads(graph, ETAG, None, META):
+                net.remove[quad] = None
+                net.add[Quad(graph, ETAG, Literal(uuid.uuid4().hex), META)] = None
+                touched.append(graph.value)
+        return touched
 
     # -- operations ------------------------------------------------------------------------
     def _apply(self, op: _Operation, prologue: str, base: str | None, net: _Net) -> None:

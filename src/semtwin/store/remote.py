@@ -253,11 +253,10 @@ class RemoteStore:
         if flag and union_default_graph and not dataset:
             url = f"{url}?{flag}"
         timeout = None if deadline is None else max(deadline.remaining(), 0.001)
-        if self._endpoints.flavor == "virtuoso":
-            # Virtuoso keeps running a query whose client gave up: give it the deadline too
-            # (its `timeout` parameter, in milliseconds), or the server-wide default
-            limit = timeout if timeout is not None else self._endpoints.timeout
-            form.append(("timeout", str(max(1, int(limit * 1000)))))
+        if self._endpoints.flavor == "virtuoso" and timeout is not None:
+            # Virtuoso keeps running a query whose client gave up: give a client's query its
+            # deadline too (the `timeout` parameter, in milliseconds)
+            form.append(("timeout", str(max(1, int(timeout * 1000)))))
         accept = _GRAPH_ACCEPT if query_form(sparql) in {"CONSTRUCT", "DESCRIBE"} else (
             _RESULT_ACCEPT)
         try:
