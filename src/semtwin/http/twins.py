@@ -55,6 +55,19 @@ async def _json_body(request: Request) -> Any:
     return _parse_json(await read_body(request))
 
 
+_PATCH_KINDS = {"application/json-patch+json": "json", "application/merge-patch+json": "merge"}
+
+
+def _patch_kind(request: Request) -> str:
+    """``json`` (RFC 6902) or ``merge`` (RFC 7396), by Content-Type; else 415."""
+    essence, _ = media_type(request)
+    if essence not in _PATCH_KINDS:
+        raise UnsupportedMediaType(
+            "PATCH takes application/json-patch+json (RFC 6902) or "
+            f"application/merge-patch+json (RFC 7396), not {essence or 'nothing'}")
+    return _PATCH_KINDS[essence]
+
+
 def _parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
@@ -175,18 +188,13 @@ def build_router() -> APIRouter:
                           "properties": {"rdfs:label": "AHU one", "rdfs:comment": None}}}}}})
     async def patch_twin(twin_id: str, request: Request, runtime: RuntimeDep,
                          if_match: Annotated[str | None, Header()] = None) -> Response:
-        kind_header, _ = media_type(request)
-        kinds = {"application/json-patch+json": "json", "application/merge-patch+json": "merge"}
-        if kind_header not in kinds:
-            raise UnsupportedMediaType(
-                "PATCH takes application/json-patch+json (RFC 6902) or "
-                f"application/merge-patch+json (RFC 7396), not {kind_header or 'nothing'}")
+        kind = _patch_kind(request)
         patch = _parse_json(await read_body(request))
         actor, request_id = _actor(request)
 
         async def write(key: str | None) -> Response:
             document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
-                twin_id, kinds[kind_header], patch, if_match=_etag_value(if_match),
+                twin_id, kind, patch, if_match=_etag_value(if_match),
                 actor=actor, request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 200, document.etag)
 
@@ -270,18 +278,13 @@ def build_router() -> APIRouter:
     async def patch_relationship(twin_id: str, rel_id: str, request: Request,
                                  runtime: RuntimeDep,
                                  if_match: Annotated[str | None, Header()] = None) -> Response:
-        kind_header, _ = media_type(request)
-        kinds = {"application/json-patch+json": "json", "application/merge-patch+json": "merge"}
-        if kind_header not in kinds:
-            raise UnsupportedMediaType(
-                "PATCH takes application/json-patch+json (RFC 6902) or "
-                f"application/merge-patch+json (RFC 7396), not {kind_header or 'nothing'}")
+        kind = _patch_kind(request)
         patch = _parse_json(await read_body(request))
         actor, request_id = _actor(request)
 
         async def write(key: str | None) -> Response:
             document = await runtime.lookup_pool.run(lambda: runtime.relationships.patch(
-                twin_id, rel_id, kinds[kind_header], patch, if_match=_etag_value(if_match),
+                twin_id, rel_id, kind, patch, if_match=_etag_value(if_match),
                 actor=actor, request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 200, document.etag)
 

@@ -47,20 +47,21 @@ class ActiveShapes:
                      if row[0] is not None and row[1] is not None)
 
     def current(self) -> tuple[ShapesGraph, ChangeScope] | None:
+        return self.snapshot()[0]
+
+    def snapshot(self) -> tuple[tuple[ShapesGraph, ChangeScope] | None, frozenset[Term]]:
+        """The compiled active shapes (None when no shape has targets) and the classes and
+        properties the active models mark ``owl:deprecated true``, after one read of which
+        model versions are active."""
         fingerprint = self.active_graphs()
         with self._lock:
             if fingerprint != self._fingerprint:
                 self._shapes, self._scope, self._deprecated = self._compile(
                     g for g, _ in fingerprint)
                 self._fingerprint = fingerprint
-            if self._shapes is None or self._scope is None:
-                return None
-            return self._shapes, self._scope
-
-    def deprecated(self) -> frozenset[Term]:
-        """Classes and properties the active models mark ``owl:deprecated true``."""
-        self.current()
-        return self._deprecated
+            active = (None if self._shapes is None or self._scope is None
+                      else (self._shapes, self._scope))
+            return active, self._deprecated
 
     def _compile(self, graphs: Iterable[str]) -> tuple[
             ShapesGraph | None, ChangeScope | None, frozenset[Term]]:
@@ -106,12 +107,14 @@ class WriteValidator:
     def __call__(self, changeset: Changeset) -> None:
         if not changeset.validate:
             return
-        active = self._shapes.current()
+        active, deprecated = self._shapes.snapshot()
         view = data_view(self._store)
         added, removed = delta(view, changeset)
         if not added and not removed:
             return
-        self._warn_deprecated(added)
+        bucket = WRITE_WARNINGS.get()
+        if bucket is not None and deprecated:
+            bucket.extend(_deprecated_uses(added, deprecated))
         if active is None:
             return
         shapes, scope = active
@@ -134,12 +137,6 @@ class WriteValidator:
                 f"{first.message}",
                 report=report_json(blocking),
                 turtle=report_turtle(blocking))
-
-    def _warn_deprecated(self, added: list[Triple]) -> None:
-        bucket = WRITE_WARNINGS.get()
-        deprecated = self._shapes.deprecated()
-        if bucket is not None and deprecated:
-            bucket.extend(_deprecated_uses(added, deprecated))
 
 
 def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Triple]]:

@@ -129,8 +129,7 @@ class ModelService:
         quads = parse_rdf(body, fmt, source=source, to_graph=NamedNode("urn:semtwin:upload"))
         record, changeset = self._plan_upload(quads, hashlib.sha256(body).hexdigest()[:32],
                                               iri=iri, version=version, known=set())
-        changeset.actor, changeset.request_id = actor, request_id
-        self._pipeline.commit(changeset)
+        self._pipeline.commit(changeset, actor=actor, request_id=request_id)
         return record
 
     def upload_many(self, body: bytes, fmt: RdfFormat, *, actor: str | None = None,

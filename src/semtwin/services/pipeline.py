@@ -129,7 +129,17 @@ class WritePipeline:
         )
         self._ready = True
 
-    def commit(self, changeset: Changeset) -> Committed:
+    def commit(self, changeset: Changeset, *, actor: str | None = None,
+               request_id: str | None = None,
+               idempotency_key: str | None = None) -> Committed:
+        """Commit one changeset; the keyword arguments, when given, say who and which request
+        made it (they go into its journal event)."""
+        if actor is not None:
+            changeset.actor = actor
+        if request_id is not None:
+            changeset.request_id = request_id
+        if idempotency_key is not None:
+            changeset.idempotency_key = idempotency_key
         return self.commit_all([changeset])[0]
 
     def commit_all(self, changesets: Sequence[Changeset]) -> list[Committed]:

@@ -52,9 +52,8 @@ class RelationshipService:
         planned = self.plan_put(twin_id, rel_id, body, if_match=if_match,
                                 if_none_match=if_none_match)
         changeset = planned.changeset
-        changeset.actor, changeset.request_id = actor, request_id
-        changeset.idempotency_key = idempotency_key
-        committed = self._pipeline.commit(changeset)
+        committed = self._pipeline.commit(changeset, actor=actor, request_id=request_id,
+                                          idempotency_key=idempotency_key)
         return planned.document(committed.time), planned.created
 
     def patch(self, twin_id: str, rel_id: str, kind: str, patch: Any, *,
@@ -73,9 +72,8 @@ class RelationshipService:
         patched = apply_patch(kind, editable, patch)
         planned = self.plan_put(twin_id, rel_id, patched, if_match=current.etag)
         changeset = planned.changeset
-        changeset.actor, changeset.request_id = actor, request_id
-        changeset.idempotency_key = idempotency_key
-        committed = self._pipeline.commit(changeset)
+        committed = self._pipeline.commit(changeset, actor=actor, request_id=request_id,
+                                          idempotency_key=idempotency_key)
         return planned.document(committed.time)
 
     def plan_put(self, twin_id: str, rel_id: str, body: Any, *, if_match: str | None = None,
@@ -172,9 +170,8 @@ class RelationshipService:
                actor: str | None = None, request_id: str | None = None,
                idempotency_key: str | None = None) -> None:
         changeset = self.plan_delete(twin_id, rel_id, if_match=if_match)
-        changeset.actor, changeset.request_id = actor, request_id
-        changeset.idempotency_key = idempotency_key
-        self._pipeline.commit(changeset)
+        self._pipeline.commit(changeset, actor=actor, request_id=request_id,
+                              idempotency_key=idempotency_key)
 
     def plan_delete(self, twin_id: str, rel_id: str, *,
                     if_match: str | None = None) -> Changeset:

@@ -307,9 +307,8 @@ class TwinService:
         planned = self.plan_put(twin_id, iri, quads, before, if_match=if_match,
                                 if_none_match=if_none_match)
         changeset = planned.changeset
-        changeset.actor, changeset.request_id = actor, request_id
-        changeset.idempotency_key = idempotency_key
-        committed = self._pipeline.commit(changeset)
+        committed = self._pipeline.commit(changeset, actor=actor, request_id=request_id,
+                                          idempotency_key=idempotency_key)
         return planned.document(committed.time), planned.created
 
     def plan_put(self, twin_id: str, iri: NamedNode, quads: list[Quad],
@@ -383,9 +382,8 @@ class TwinService:
         """Delete the twin; without ``cascade_graphs`` (its relationship graphs, removed in
         the same transaction) a twin that still has relationships is a 409."""
         changeset = self.plan_delete(twin_id, if_match=if_match, cascade_graphs=cascade_graphs)
-        changeset.actor, changeset.request_id = actor, request_id
-        changeset.idempotency_key = idempotency_key
-        self._pipeline.commit(changeset)
+        self._pipeline.commit(changeset, actor=actor, request_id=request_id,
+                              idempotency_key=idempotency_key)
 
     def plan_delete(self, twin_id: str, *, if_match: str | None = None,
                     cascade_graphs: Sequence[NamedNode] | None = None) -> Changeset:

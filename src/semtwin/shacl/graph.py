@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, Term, Triple
+from semtwin.rdf import BlankNode, GraphName, NamedNode, Quad, Term, Triple
 from semtwin.shacl.vocab import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, RDFS_SUBCLASS
 from semtwin.store import TwinStore
 
@@ -288,6 +288,3 @@ class ClassIndex:
 def quad_triple(q: Quad) -> Triple:
     return Triple(q.subject, q.predicate, q.object)
 
-
-def is_default(graph: GraphName) -> bool:
-    return isinstance(graph, DefaultGraph)

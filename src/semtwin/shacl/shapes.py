@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from semtwin.rdf import BlankNode, Literal, NamedNode, Term
-from semtwin.shacl.graph import GraphView, MemoryGraph, rdf_list
+from semtwin.rdf import Literal, NamedNode, Term
+from semtwin.shacl.graph import GraphView, rdf_list
 from semtwin.shacl.paths import Path, ShapesError, parse_path
 from semtwin.shacl.vocab import (
     OWL_CLASS,
@@ -102,10 +102,6 @@ class ShapesGraph:
                 self.targeted.append(shape)
         for shape in list(self._shapes.values()):
             self.unsupported.update(name for name in UNSUPPORTED if name in shape.params)
-
-    @classmethod
-    def from_triples(cls, triples: MemoryGraph) -> ShapesGraph:
-        return cls(triples)
 
     def __iter__(self) -> Iterator[Shape]:
         return iter(self._shapes.values())
@@ -213,6 +209,3 @@ def _regex(pattern: Term, flags: str) -> re.Pattern[str]:
     except re.error as error:
         raise ShapesError(f"sh:pattern {pattern.value!r} is not a valid regex: {error}") from None
 
-
-def is_shape_reference(node: Term) -> bool:
-    return isinstance(node, NamedNode | BlankNode)
