@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from semtwin.services.batch import BatchService
 from semtwin.services.governance import ActiveShapes, WriteValidator
 from semtwin.services.graphs import GraphStoreService
+from semtwin.services.imports import ImportService
 from semtwin.services.models import ModelService
 from semtwin.services.navigation import NavigationService
 from semtwin.services.pipeline import WritePipeline
@@ -39,6 +40,7 @@ class Semtwin:
     active_shapes: ActiveShapes = field(init=False)
     models: ModelService = field(init=False)
     batch: BatchService = field(init=False)
+    imports: ImportService = field(init=False)
 
     def __post_init__(self) -> None:
         self.pipeline = WritePipeline(self.store)
@@ -51,6 +53,8 @@ class Semtwin:
                                  DEFAULT_PREFIXES)
         self.relationships = RelationshipService(self.store, self.pipeline, self.twins)
         self.batch = BatchService(self.pipeline, self.twins, self.relationships)
+        self.imports = ImportService(self.store, self.pipeline, self.models, self.twins,
+                                     self.relationships, self.batch)
         self.navigation = NavigationService(self.store, self.pipeline, self.twins)
         self.state = StateService(self.store, self.pipeline, self.twins)
         self.query_pool = WorkerPool("query", self.settings.query_workers)

@@ -6,6 +6,7 @@ either every precondition holds and everything is written, or nothing is."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from semtwin.errors import InvalidInput, NotFound, SemtwinError
@@ -33,13 +34,16 @@ class BatchService:
         self._relationships = relationships
 
     def apply(self, body: Any, *, actor: str | None = None, request_id: str | None = None,
-              idempotency_key: str | None = None) -> dict[str, Any]:
+              idempotency_key: str | None = None, limit: int = MAX_OPERATIONS,
+              extra: Sequence[Changeset] = ()) -> dict[str, Any]:
+        """Plan every operation, then commit them (and ``extra`` changesets, such as an
+        import's provenance) in one transaction."""
         body = json_object(body, {"operations"}, "a batch")
         operations = body.get("operations")
         if not isinstance(operations, list) or not operations:
             raise InvalidInput('a batch is {"operations": [...]} with at least one operation')
-        if len(operations) > MAX_OPERATIONS:
-            raise InvalidInput(f"a batch holds at most {MAX_OPERATIONS} operations")
+        if len(operations) > limit:
+            raise InvalidInput(f"a batch holds at most {limit} operations")
         batch_id = uuid.uuid4().hex
         planned: list[tuple[Changeset, PlannedWrite | None, int]] = []
         created_twins: set[str] = set()
@@ -61,9 +65,10 @@ class BatchService:
             changeset.batched = len(operations) > 1
             planned.append((changeset, write, status))
         planned[0][0].idempotency_key = idempotency_key
-        committed = self._pipeline.commit_all([cs for cs, _, _ in planned])
+        committed = self._pipeline.commit_all([*(cs for cs, _, _ in planned), *extra])
         results = []
-        for (_changeset, write, status), done in zip(planned, committed, strict=True):
+        for (_changeset, write, status), done in zip(planned, committed[:len(planned)],
+                                                      strict=True):
             result: dict[str, Any] = {"status": status, "sequence": done.seq}
             if write is not None:
                 result["body"] = write.document(done.time).body

@@ -132,6 +132,15 @@ class ModelService:
         self._pipeline.commit(changeset, actor=actor, request_id=request_id)
         return record
 
+    def upload_quads(self, quads: list[Quad], *, iri: str, version: str,
+                     actor: str | None = None, request_id: str | None = None) -> ModelRecord:
+        """A model built by an importer (DTDL, OPC UA): same checks as an upload."""
+        digest = hashlib.sha256("\n".join(sorted(map(str, quads))).encode()).hexdigest()
+        record, changeset = self._plan_upload(quads, digest[:32], iri=iri, version=version,
+                                              known=set())
+        self._pipeline.commit(changeset, actor=actor, request_id=request_id)
+        return record
+
     def upload_many(self, body: bytes, fmt: RdfFormat, *, actor: str | None = None,
                     request_id: str | None = None) -> list[ModelRecord]:
         """Several models at once, atomically: each named graph of a TriG or N-Quads body

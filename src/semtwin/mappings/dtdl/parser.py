@@ -84,6 +84,7 @@ class ModelSet:
     roots: list[Element]
     problems: list[SourceProblem]
     unresolved: set[str]
+    contexts: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _Context:
@@ -100,6 +101,7 @@ class DtdlParser:
         self.problems: list[SourceProblem] = []
         self.elements: dict[str, Element] = {}
         self.roots: list[Element] = []
+        self.contexts: dict[str, list[str]] = {}
         self._file = ""
         self._version = 3
 
@@ -114,7 +116,7 @@ class DtdlParser:
                 continue
             self.parse_document(doc, source.name, len(source.data))
         unresolved = _check_model(self)
-        return ModelSet(self.elements, self.roots, self.problems, unresolved)
+        return ModelSet(self.elements, self.roots, self.problems, unresolved, self.contexts)
 
     def parse_document(self, doc: Any, name: str, size: int) -> None:
         self._file = name
@@ -142,6 +144,8 @@ class DtdlParser:
                     self._problem(pointer, f"a top-level element must be an Interface, not "
                                   f"{element.cls}")
                 self.roots.append(element)
+                raw = item.get("@context")
+                self.contexts[element.id] = raw if isinstance(raw, list) else [raw]
 
     # -- helpers ----------------------------------------------------------------------------
     def _problem(self, pointer: str, message: str) -> None:
