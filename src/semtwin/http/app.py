@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from semtwin import __version__
-from semtwin.http import graphs, health, models, sparql, twins
+from semtwin.http import graphs, health, imports, models, sparql, twins
 from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
 from semtwin.http.middleware import RequestContextMiddleware
 from semtwin.http.problems import install_problem_handlers
@@ -37,6 +37,7 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
     app.include_router(twins.build_router())
     app.include_router(health.build_router())
     app.include_router(models.build_router())
+    app.include_router(imports.build_router())
     settings = runtime.settings
     if settings.cors_origins:
         app.add_middleware(

@@ -299,6 +299,11 @@ class ImportService:
                                          rel_props[content.iri])
         return InterfaceInfo(dtmi, contents)
 
+    def export_opcua(self, model_uri: str, version: str | None = None) -> bytes:
+        from semtwin.services.import_opcua import export_nodeset
+
+        return export_nodeset(self, model_uri, version)
+
     # -- DTDL export ----------------------------------------------------------------------------
     def export_dtdl_models(self, iri: str, version: str | None) -> list[dict[str, Any]]:
         record = self._models.get(iri, version)

@@ -141,6 +141,20 @@ class ModelService:
         self._pipeline.commit(changeset, actor=actor, request_id=request_id)
         return record
 
+    def plan_quads(self, quads: list[Quad], *, iri: str, version: str,
+                   known: set[str]) -> tuple[ModelRecord, Changeset]:
+        digest = hashlib.sha256("\n".join(sorted(map(str, quads))).encode()).hexdigest()
+        return self._plan_upload(quads, digest[:32], iri=iri, version=version, known=known)
+
+    def commit_planned(self, planned: list[tuple[ModelRecord, Changeset]], *,
+                       actor: str | None, request_id: str | None) -> list[ModelRecord]:
+        """Several planned uploads in one transaction."""
+        for _record, changeset in planned:
+            changeset.actor, changeset.request_id = actor, request_id
+            changeset.batched = len(planned) > 1
+        self._pipeline.commit_all([changeset for _, changeset in planned])
+        return [record for record, _ in planned]
+
     def upload_many(self, body: bytes, fmt: RdfFormat, *, actor: str | None = None,
                     request_id: str | None = None) -> list[ModelRecord]:
         """Several models at once, atomically: each named graph of a TriG or N-Quads body
