@@ -299,6 +299,11 @@ class ImportService:
                                          rel_props[content.iri])
         return InterfaceInfo(dtmi, contents)
 
+    def export_aas(self, graph: str | None = None) -> dict[str, Any]:
+        from semtwin.services.import_aas import export_aas
+
+        return export_aas(self, graph)
+
     def export_opcua(self, model_uri: str, version: str | None = None) -> bytes:
         from semtwin.services.import_opcua import export_nodeset
 
