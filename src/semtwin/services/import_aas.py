@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from semtwin.errors import Conflict
 from semtwin.mappings import SourceFile
-from semtwin.mappings.aas import environment_to_rdf, read_environment, rdf_to_environment, table
+from semtwin.mappings.aas import (
+    environment_to_rdf,
+    id_collisions,
+    read_environment,
+    rdf_to_environment,
+    table,
+)
 from semtwin.rdf import NamedNode, Quad
 from semtwin.store import SelectResult
 
@@ -32,12 +38,13 @@ def import_aas(service: ImportService, files: list[SourceFile], *, actor: str | 
         for key in counts:
             for item in environment.get(key, []) or []:
                 ident = item.get("id") if isinstance(item, dict) else None
-                if ident in seen:
+                if ident in seen and seen[ident] != source.name:
                     raise Conflict(f"{ident} is in both {seen[ident]} and {source.name}: "
                                    "import them separately")
                 if isinstance(ident, str):
                     seen[ident] = source.name
         dropped += [f"{source.name} {d}" for d in environment.pop("$dropped", [])]
+        dropped += [f"{source.name}: {c} (kept apart)" for c in id_collisions(environment)]
         for key in counts:
             counts[key] += len(environment.get(key, []) or [])
         triples += environment_to_rdf(environment)

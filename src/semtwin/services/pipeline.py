@@ -118,6 +118,7 @@ class WritePipeline:
         # decides (docs/operations.md).
         self._lock = threading.Lock()
         self._empty_graphs = store.capabilities.extra.get("empty_graphs", True)
+        self._stage_inserts = store.capabilities.extra.get("stage_inserts", False)
         self._ready = False
         self.check: WriteCheck | None = None
         """Runs under the write lock before each commit; raises to refuse the change."""
@@ -157,15 +158,17 @@ class WritePipeline:
             if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
                 raise ValueError("graphs are created or dropped only by unconditional "
                                  "changesets")
-        update = _update_text_all(changesets, event_ids, now, empty_graphs=self._empty_graphs)
+        prelude: list[str] = []
+        update = _update_text_all(changesets, event_ids, now, empty_graphs=self._empty_graphs,
+                                  stage_inserts=self._stage_inserts, prelude=prelude)
         check = changesets[0] if len(changesets) == 1 else _combined(changesets)
-        self._apply(update, check)
+        self._apply(update, check, prelude)
         seq = self._seq_of(event_ids[0])
         if seq is None and not self._head_exists():
             # a client's SPARQL DROP/CLEAR ALL removed the journal: start it again, retry once
             self._ready = False
             self.ensure_journal()
-            self._apply(update)
+            self._apply(update, prelude=prelude)
             seq = self._seq_of(event_ids[0])
         if seq is None:
             for index, changeset in enumerate(changesets):
@@ -195,11 +198,25 @@ class WritePipeline:
             f"GRAPH {JOURNAL} {{ ?e <{ST}id> {_lit(event_id)} ; <{ST}seq> ?v }}")
         return None if seq is None else int(seq)
 
-    def _apply(self, update: str, changeset: Changeset | None = None) -> None:
+    def _apply(self, update: str, changeset: Changeset | None = None,
+               prelude: Sequence[str] = ()) -> None:
+        """Validate, then run the update. ``prelude``: requests that fill private staging
+        graphs first (stores that cannot take large inserts in one request); the update
+        copies them only if its preconditions hold, and drops them either way."""
         with self._lock:
             if changeset is not None and self.check is not None:
                 self.check(changeset)
-            self._store.update(update)
+            try:
+                for text in prelude:
+                    self._store.update(text)
+                self._store.update(update)
+            except Exception:
+                for graph in sorted({t.split("<", 2)[1].split(">")[0] for t in prelude}):
+                    try:
+                        self._store.update(f"DROP SILENT GRAPH <{graph}>")
+                    except Exception:  # noqa: S110 - best effort; the original error wins
+                        pass
+                raise
 
     def _head_exists(self) -> bool:
         return self._first_value(f"GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?v }}") is not None
@@ -385,7 +402,8 @@ def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool =
 
 
 def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str, *,
-                     empty_graphs: bool = True) -> str:
+                     empty_graphs: bool = True, stage_inserts: bool = False,
+                     prelude: list[str] | None = None) -> str:
     st = f"<{ST}"
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events: list[str] = []
@@ -418,9 +436,90 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
         f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> {head} . {' . '.join(events)} }} }} "
         f"WHERE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} "
         f"{' '.join(binds)} {condition}}}"]
+    staged: list[str] = []
     for cs, event_id in zip(changesets, event_ids, strict=True):
-        operations += _change_operations(cs, event_id, time_literal, empty_graphs, now)
-    return " ;\n".join(operations)
+        if stage_inserts and len(cs.add) > _STAGE_ABOVE:
+            stage, copy, drop = _staged_insert(cs.add, event_id)
+            staged.extend(stage)
+            operations += _change_operations(cs, event_id, time_literal, empty_graphs, now,
+                                             insert=False)
+            operations += [*copy, *drop]
+        else:
+            operations += _change_operations(cs, event_id, time_literal, empty_graphs, now)
+    if prelude is not None:
+        prelude.extend(staged)
+        return " ;\n".join(operations)
+    return " ;\n".join([*staged, *operations])
+
+
+_STAGE_ABOVE = 200
+_STAGE_CHUNK = 1000
+_TEMPLATE_CHUNK = 200
+
+
+def _chunks(quads: Sequence[Quad]) -> list[list[Quad]]:
+    """Groups of at most about ``_STAGE_CHUNK`` quads; quads that share a blank node stay
+    together (a blank node label names one node only within one operation)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ground: list[Quad] = []
+    blank: list[tuple[str, Quad]] = []
+    for q in quads:
+        labels = [t.value for t in (q.subject, q.object) if isinstance(t, BlankNode)]
+        if not labels:
+            ground.append(q)
+            continue
+        for other in labels[1:]:
+            parent[find(other)] = find(labels[0])
+        blank.append((labels[0], q))
+    components: dict[str, list[Quad]] = {}
+    for label, q in blank:
+        components.setdefault(find(label), []).append(q)
+    out: list[list[Quad]] = []
+    current: list[Quad] = []
+    for group in [*components.values(), *([q] for q in ground)]:
+        limit = _STAGE_CHUNK if not current or not _has_blank(current[0]) else _TEMPLATE_CHUNK
+        if current and len(current) + len(group) > limit:
+            out.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        out.append(current)
+    return out
+
+
+def _staged_insert(quads: Sequence[Quad], event_id: str
+                   ) -> tuple[list[str], list[str], list[str]]:
+    """Large inserts for stores that cannot take a large INSERT template: the quads go into
+    staging graphs with INSERT DATA, are copied to their graphs only if the event was
+    claimed (the preconditions held), and the staging graphs are dropped either way; all in
+    the same update request."""
+    by_graph: dict[str, list[Quad]] = {}
+    for q in quads:
+        key = "" if isinstance(q.graph_name, DefaultGraph) else str(q.graph_name)
+        by_graph.setdefault(key, []).append(q)
+    st = f"<{ST}"
+    claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
+    data, copy, drop = [], [], []
+    for index, (graph, members) in enumerate(sorted(by_graph.items())):
+        staging = f"<urn:semtwin:staging:{event_id}:{index}>"
+        for chunk in _chunks(members):
+            body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in chunk)
+            if any(_has_blank(q) for q in chunk):
+                # Virtuoso takes blank nodes in templates only, not in INSERT DATA
+                data.append(f"INSERT {{ GRAPH {staging} {{ {body} }} }} WHERE {{ }}")
+            else:
+                data.append(f"INSERT DATA {{ GRAPH {staging} {{ {body} }} }}")
+        target = f"GRAPH {graph} {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
+        copy.append(f"INSERT {{ {target} }} WHERE {{ {claimed} GRAPH {staging} {{ ?s ?p ?o }} }}")
+        drop.append(f"DROP SILENT GRAPH {staging}")
+    return data, copy, drop
 
 
 _COMPRESS_CHANGES_ABOVE = 1 << 20
@@ -491,7 +590,7 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
 
 
 def _change_operations(cs: Changeset, event_id: str, time_literal: str,
-                       empty_graphs: bool, now: str = "") -> list[str]:
+                       empty_graphs: bool, now: str = "", *, insert: bool = True) -> list[str]:
     st = f"<{ST}"
     subject = cs.subject
     claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
@@ -530,6 +629,6 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
             pattern, blanks = _blank_pattern(quad)
             filters = " ".join(f"FILTER(isBlank({b}))" for b in blanks)
             operations.append(f"DELETE {{ {pattern} }} WHERE {{ {claimed} {pattern} {filters} }}")
-    if cs.add:
+    if cs.add and insert:
         operations.append(f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claimed} }}")
     return operations

@@ -86,6 +86,12 @@ class RemoteEndpoints:
     """Whether the store keeps a named graph with no triples (Virtuoso does not)."""
     default_graph: bool = True
     """Whether the store has a default graph of its own (Virtuoso's is the union of all)."""
+    page_size: int | None = None
+    """The most rows the store returns for one query (Virtuoso: ResultSetMaxRows, 10,000 by
+    default); graph reads page through larger results."""
+    stage_inserts: bool = False
+    """Whether large conditional inserts go through a staging graph (Virtuoso compiles an
+    INSERT template to SQL and gives up beyond 10,000 lines)."""
     union_query_parameter: str | None = None
     """A query-string flag that makes one query's default graph the union (Oxigraph's
     ``union-default-graph``): then the store itself can run without union mode, which in
@@ -113,7 +119,7 @@ class RemoteEndpoints:
         elif scheme == "virtuoso":
             endpoints = cls("virtuoso", f"{base}/sparql", f"{base}/sparql",
                             f"{base}/sparql-graph-crud", auth, empty_graphs=False,
-                            default_graph=False)
+                            default_graph=False, stage_inserts=True, page_size=10_000)
         elif scheme == "sparql":
             endpoints = cls("sparql", base, base, None, auth)
         else:
@@ -141,7 +147,8 @@ class RemoteStore:
             name=f"remote:{endpoints.flavor}", persistent=True, union_default_graph=detected,
             backup=False, extra={"graph_store_protocol": endpoints.gsp_url is not None,
                                  "empty_graphs": endpoints.empty_graphs,
-                                 "default_graph": endpoints.default_graph},
+                                 "default_graph": endpoints.default_graph,
+                                 "stage_inserts": endpoints.stage_inserts},
         )
         if not detected:
             log.warning("the remote store's default graph is not the union of its graphs; "
@@ -295,6 +302,10 @@ class RemoteStore:
         obj: Term | None = None,
         graph: GraphName | None = None,
     ) -> Iterator[Quad]:
+        if isinstance(subject, BlankNode) or isinstance(obj, BlankNode):
+            # A blank node label is local to a client: in a query it is a variable, and no
+            # query can name a stored blank node, so a pattern with one matches nothing.
+            return
         s = str(subject) if subject is not None else "?s"
         p = str(predicate) if predicate is not None else "?p"
         o = str(obj) if obj is not None else "?o"
@@ -307,12 +318,23 @@ class RemoteStore:
             query = f"SELECT ?s ?p ?o WHERE {{ GRAPH {graph} {{ {s} {p} {o} }} }}"
         else:
             query = f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ {s} {p} {o} }} }}"
-        result = self._select(query)
-        for row in result.rows:
-            values = dict(zip(result.variables, row, strict=True))
-            g = values.get("g") or (graph if graph is not None else DefaultGraph())
-            yield Quad(values.get("s") or subject, values.get("p") or predicate,  # type: ignore[arg-type]
-                       values.get("o") or obj, g)  # type: ignore[arg-type]
+        page = self._endpoints.page_size
+        offset = 0
+        while True:
+            # Virtuoso cuts every result at ResultSetMaxRows and cannot sort past it, but
+            # pages an unsorted scan of unchanged data consistently.
+            paged = query if page is None else f"{query} LIMIT {page} OFFSET {offset}"
+            result = self._select(paged)
+            count = 0
+            for row in result.rows:
+                count += 1
+                values = dict(zip(result.variables, row, strict=True))
+                g = values.get("g") or (graph if graph is not None else DefaultGraph())
+                yield Quad(values.get("s") or subject, values.get("p") or predicate,  # type: ignore[arg-type]
+                           values.get("o") or obj, g)  # type: ignore[arg-type]
+            if page is None or count < page:
+                return
+            offset += page
 
     def _default_graph_quads(
         self, subject: object, predicate: object, obj: object

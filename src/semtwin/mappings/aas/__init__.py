@@ -235,18 +235,42 @@ def _check(obj: Any, cls: str, pointer: str, file: str, problems: list[SourcePro
 def environment_to_rdf(environment: dict[str, Any], *, base: str = DEFAULT_BASE,
                        faithful: bool = True) -> list[Quad]:
     out: list[Quad] = []
+    used: dict[str, str] = {}
     for key, cls in _TOP.items():
         for item in environment.get(key, []) or []:
-            _node(item, cls, base, faithful, out)
+            subject = None
+            ident = item.get("id") if isinstance(item, dict) else None
+            if faithful and isinstance(ident, str):
+                if ident in used and used[ident] != cls:
+                    # The same id on two identifiables (a real IDTA template does this):
+                    # the official mapping would merge them; keep them apart.
+                    subject = NamedNode(f"{id_iri(ident, base).value}#{cls}")
+                used.setdefault(ident, cls)
+            _node(item, cls, base, faithful, out, subject)
+    return out
+
+
+def id_collisions(environment: dict[str, Any]) -> list[str]:
+    """Ids carried by more than one identifiable (the AAS requires them unique)."""
+    seen: dict[str, str] = {}
+    out = []
+    for key, cls in _TOP.items():
+        for item in environment.get(key, []) or []:
+            ident = item.get("id") if isinstance(item, dict) else None
+            if isinstance(ident, str) and ident in seen:
+                out.append(f"{ident} is the id of a {seen[ident]} and a {cls}")
+            elif isinstance(ident, str):
+                seen[ident] = cls
     return out
 
 
 def _node(obj: dict[str, Any], cls: str, base: str, faithful: bool,
-          out: list[Quad]) -> NamedNode | BlankNode:
+          out: list[Quad], subject: NamedNode | None = None) -> NamedNode | BlankNode:
     cls = obj.get("modelType", cls)
     ns = table()["namespace"]
-    node: NamedNode | BlankNode = id_iri(obj["id"], base) if "id" in obj and \
-        "Identifiable" in _ancestors(cls) else BlankNode()
+    node: NamedNode | BlankNode = subject or (
+        id_iri(obj["id"], base) if "id" in obj and "Identifiable" in _ancestors(cls)
+        else BlankNode())
     out.append(Quad(node, RDF_TYPE, NamedNode(ns + cls)))
     for key, value in obj.items():
         if key == "modelType" or value is None:
