@@ -138,9 +138,11 @@ def semantic_units(root: Path) -> dict[str, list[str]]:
 def main(root: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for version in (2, 3):
-        classes, global_ = metamodel(root / f"v{version}/metamodel/DTDL.v{version}.ModelRDF-SHACL.json")
+        meta = root / f"v{version}/metamodel/DTDL.v{version}.ModelRDF-SHACL.json"
+        classes, global_ = metamodel(meta)
         table = {
-            "source": "Azure/opendigitaltwins-dtdl DTDL/v%d (MIT): context and metamodel" % version,
+            "source": f"Azure/opendigitaltwins-dtdl DTDL/v{version} (MIT): context and "
+                      "metamodel",
             "version": version, "context": f"dtmi:dtdl:context;{version}",
             "global": global_, "classes": classes,
             "terms": terms(root / f"v{version}/context/DTDL.v{version}.context.json"),

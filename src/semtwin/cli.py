@@ -494,7 +494,7 @@ _SOURCE_SUFFIXES = {"dtdl": {".json", ".ndjson"}, "opcua": {".xml"},
 def _source_files(fmt: str, paths: tuple[Path, ...]) -> list[Any]:
     from semtwin.mappings import SourceFile
 
-    files = []
+    files: list[Any] = []
     for path in paths:
         found = sorted(p for p in path.rglob("*") if p.suffix.lower() in _SOURCE_SUFFIXES[fmt]
                        and p.is_file()) if path.is_dir() else [path]
@@ -561,7 +561,7 @@ def export(fmt: str, store_dir: str | None, model_iri: str | None, version: str 
             elif fmt == "opcua":
                 if not model_iri:
                     raise click.UsageError("--model is required for opcua")
-                text = runtime.imports.export_opcua(model_iri)
+                text = runtime.imports.export_opcua(model_iri).decode("utf-8")
             else:
                 text = orjson.dumps(runtime.imports.export_aas(None),
                                     option=orjson.OPT_INDENT_2).decode()

@@ -44,6 +44,7 @@ __all__ = [
     "parse",
     "parse_rdf",
     "serialize",
+    "term_value",
 ]
 
 FORMAT_NAMES: dict[str, RdfFormat] = {
@@ -73,6 +74,12 @@ _MEDIA_ALIASES: dict[str, RdfFormat] = {
     "application/json": RdfFormat.JSON_LD,
     "application/x-trig": RdfFormat.TRIG,
 }
+
+
+def term_value(term: object) -> str:
+    """The lexical value of an IRI, blank node or literal (a quoted triple's text)."""
+    value = getattr(term, "value", None)
+    return value if isinstance(value, str) else str(term)
 
 
 def format_by_name(name: str) -> RdfFormat:

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import ServerProcess, shared_data
 
 TIMEOUT = httpx.Timeout(120.0)
+REC = "dtmi:digitaltwins:rec_3_3:core:"
 
 
 def _head(server: ServerProcess) -> int:
@@ -59,10 +60,8 @@ def _twins_ndjson(prefix: str, *, name: object = "HQ", target: str | None = None
     lines = [
         {"Section": "Header"}, {"fileVersion": "1.0.0", "author": "t", "organization": "o"},
         {"Section": "Twins"},
-        {"$dtId": f"{prefix}-b", "$metadata": {"$model": "dtmi:digitaltwins:rec_3_3:core:Building;1"},
-         "name": name},
-        {"$dtId": f"{prefix}-r", "$metadata": {"$model": "dtmi:digitaltwins:rec_3_3:core:Room;1"},
-         "name": "R1"},
+        {"$dtId": f"{prefix}-b", "$metadata": {"$model": f"{REC}Building;1"}, "name": name},
+        {"$dtId": f"{prefix}-r", "$metadata": {"$model": f"{REC}Room;1"}, "name": "R1"},
         {"Section": "Relationships"},
         {"$dtId": f"{prefix}-r", "$relationshipId": "part", "$targetId": target or f"{prefix}-b",
          "$relationshipName": "isPartOf"},

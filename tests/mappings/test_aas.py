@@ -15,7 +15,7 @@ from rdflib.compare import isomorphic
 from tests.conftest import shared_data
 
 from semtwin.mappings import MappingError, SourceFile
-from semtwin.mappings.aas import environment_to_rdf, read_environment, rdf_to_environment
+from semtwin.mappings.aas import environment_to_rdf, rdf_to_environment, read_environment
 from semtwin.rdf import Quad
 
 BASE = "http://aas.example/"

@@ -12,11 +12,11 @@ from semtwin.mappings import SourceFile
 from semtwin.mappings.aas import (
     environment_to_rdf,
     id_collisions,
-    read_environment,
     rdf_to_environment,
+    read_environment,
     table,
 )
-from semtwin.rdf import NamedNode, Quad
+from semtwin.rdf import NamedNode, Quad, term_value
 from semtwin.store import SelectResult
 
 if TYPE_CHECKING:
@@ -48,9 +48,9 @@ def import_aas(service: ImportService, files: list[SourceFile], *, actor: str | 
         for key in counts:
             counts[key] += len(environment.get(key, []) or [])
         triples += environment_to_rdf(environment)
-    identifiables = {q.subject.value for q in triples
-                     if q.predicate.value.endswith("22-rdf-syntax-ns#type")
-                     and q.object.value in {ns + c for c in _IDENTIFIABLES}
+    identifiables = {term_value(q.subject) for q in triples
+                     if term_value(q.predicate).endswith("22-rdf-syntax-ns#type")
+                     and term_value(q.object) in {ns + c for c in _IDENTIFIABLES}
                      and isinstance(q.subject, NamedNode)}
     _refuse_duplicates(service, identifiables)
     graph, prov = service.provenance(import_id, "Asset Administration Shell", "3.0", files,

@@ -12,7 +12,7 @@ from semtwin.errors import NotFound
 from semtwin.mappings import MappingError, SourceFile, SourceProblem
 from semtwin.mappings.opcua import NodeSet, nodeset_to_rdf, parse_nodeset, vocab
 from semtwin.mappings.opcua.export import header_json, nodeset_xml
-from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.rdf import Literal, NamedNode, Quad, term_value
 from semtwin.services.models import OWL_IMPORTS, OWL_ONTOLOGY, OWL_VERSION_INFO
 from semtwin.shacl.vocab import RDF_TYPE
 
@@ -93,4 +93,4 @@ def export_nodeset(service: ImportService, model_uri: str, version: str | None) 
                         and q.subject == NamedNode(model_uri)), None)
     if header_term is None:
         raise NotFound(f"{model_uri} was not imported from a NodeSet")
-    return nodeset_xml(quads, json.loads(header_term.value))
+    return nodeset_xml(quads, json.loads(term_value(header_term)))

@@ -22,7 +22,6 @@ from semtwin.mappings import MappingError, SourceFile
 from semtwin.mappings.dtdl import parse_interfaces, rdf_to_interfaces
 from semtwin.mappings.dtdl.to_rdf import model_to_triples
 from semtwin.mappings.dtdl.twins import (
-    AdtDocument,
     Content,
     InterfaceInfo,
     interface_info,
@@ -32,7 +31,7 @@ from semtwin.mappings.dtdl.twins import (
     twin_body,
     twin_to_adt,
 )
-from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.rdf import Literal, NamedNode, Quad, term_value
 from semtwin.services.batch import BatchService
 from semtwin.services.models import OWL_ONTOLOGY, OWL_VERSION_INFO, ModelRecord, ModelService
 from semtwin.services.pipeline import ST, Changeset, Precondition, WritePipeline
@@ -70,7 +69,7 @@ SELECT ?c ?name ?cls ?schema ?schemaCls ?p ?pname ?pschema ?pschemaCls WHERE {{
 def _class_name(term: Any) -> str | None:
     if term is None:
         return None
-    return str(term.value).rsplit(":", 1)[1].split(";")[0]
+    return str(term_value(term)).rsplit(":", 1)[1].split(";")[0]
 
 
 class ImportService:
@@ -189,7 +188,7 @@ class ImportService:
             iri = model_iri or _common_prefix([r.id for r in new_roots])
             digest = hashlib.sha256(b"".join(f.data for f in model_files)).hexdigest()
             model_version = version or f"sha256-{digest[:12]}"
-            graph, prov = self.provenance(
+            _graph, prov = self.provenance(
                 import_id, "DTDL", ",".join(sorted({str(r.lang.version) for r in new_roots})),
                 model_files, actor, [])
             record = self.upload_model(
@@ -266,7 +265,7 @@ class ImportService:
                                                          "relationships": len(rels)},
                                            actor, request_id)]
         self.commit_instances(operations, extra, actor, request_id)
-        return {"twins": len(twins), "relationships": len(rels), "provenance": graph.value}
+        return {"twins": len(twins), "relationships": len(rels), "provenance": term_value(graph)}
 
     def stored_interface(self, dtmi: str) -> InterfaceInfo | None:
         result = self._store.query(_CONTENTS_QUERY.replace("?model", f"<{dtmi}>"),
@@ -279,22 +278,23 @@ class ImportService:
             if c is None or name is None:
                 continue
             if p is not None and pname is not None:
-                rel_props.setdefault(c.value, {})[pname.value] = Content(
-                    p.value, pname.value, "Property", pschema.value if pschema else None,
-                    _class_name(pschema_cls))
-            if name.value not in contents:
-                contents[name.value] = Content(c.value, name.value, _class_name(cls) or "",
-                                               schema.value if schema else None,
-                                               _class_name(schema_cls))
+                rel_props.setdefault(term_value(c), {})[term_value(pname)] = Content(
+                    term_value(p), term_value(pname), "Property",
+                    term_value(pschema) if pschema else None, _class_name(pschema_cls))
+            label = term_value(name)
+            if label not in contents:
+                contents[label] = Content(term_value(c), label, _class_name(cls) or "",
+                                          term_value(schema) if schema else None,
+                                          _class_name(schema_cls))
         if not contents:
             known = self._store.query(
                 f"ASK {{ <{dtmi}> a ?t FILTER(STRSTARTS(STR(?t), 'dtmi:dtdl:class:Interface')) }}",
                 union_default_graph=True)
             if not (isinstance(known, AskResult) and known.value):
                 return None
-        for name, content in contents.items():
+        for key, content in contents.items():
             if content.iri in rel_props:
-                contents[name] = Content(content.iri, content.name, content.kind,
+                contents[key] = Content(content.iri, content.name, content.kind,
                                          content.schema, content.schema_kind,
                                          rel_props[content.iri])
         return InterfaceInfo(dtmi, contents)
@@ -330,12 +330,12 @@ class ImportService:
         for graph, dtmi in rows.rows:
             if graph is None or dtmi is None:
                 continue
-            if dtmi.value not in infos:
-                infos[dtmi.value] = self.stored_interface(dtmi.value)
-            info = infos[dtmi.value]
+            if term_value(dtmi) not in infos:
+                infos[term_value(dtmi)] = self.stored_interface(term_value(dtmi))
+            info = infos[term_value(dtmi)]
             if info is None:
                 continue
-            twin_id = self._twins.id_of(graph.value)
+            twin_id = self._twins.id_of(term_value(graph))
             try:
                 twin = self._twins.get(twin_id).body
             except (NotFound, InvalidInput):

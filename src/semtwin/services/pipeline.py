@@ -11,10 +11,11 @@ matches nothing, and so does every other: nothing is written, no event exists.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-import zlib
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -212,10 +213,8 @@ class WritePipeline:
                 self._store.update(update)
             except Exception:
                 for graph in sorted({t.split("<", 2)[1].split(">")[0] for t in prelude}):
-                    try:
+                    with contextlib.suppress(Exception):
                         self._store.update(f"DROP SILENT GRAPH <{graph}>")
-                    except Exception:  # noqa: S110 - best effort; the original error wins
-                        pass
                 raise
 
     def _head_exists(self) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from semtwin.mappings import TABLES, MappingError, SourceFile, SourceProblem
-from semtwin.rdf import BlankNode, Literal, NamedNode, Quad
+from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, term_value
 
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -120,8 +120,11 @@ def _basyx(source: SourceFile, kind: str) -> dict[str, Any]:
 
     from basyx.aas import model
     from basyx.aas.adapter import aasx
-    from basyx.aas.adapter.json import read_aas_json_file, write_aas_json_file
-    from basyx.aas.adapter.xml import read_aas_xml_file
+    from basyx.aas.adapter.json import (  # type: ignore[attr-defined]
+        read_aas_json_file,
+        write_aas_json_file,
+    )
+    from basyx.aas.adapter.xml import read_aas_xml_file  # type: ignore[attr-defined]
 
     from semtwin.xmlsafety import check_xml, has_doctype
 
@@ -133,7 +136,7 @@ def _basyx(source: SourceFile, kind: str) -> dict[str, Any]:
             if source.data[:4] != b"PK\x03\x04":
                 raise fail("not an AASX package (an AASX is a ZIP/OPC package)")
             store: Any = model.DictObjectStore()
-            files = aasx.DictSupplementaryFileContainer()
+            files = aasx.DictSupplementaryFileContainer()  # type: ignore[no-untyped-call]
             with tempfile.NamedTemporaryFile(suffix=".aasx") as tmp:
                 tmp.write(source.data)
                 tmp.flush()
@@ -314,8 +317,8 @@ def rdf_to_environment(quads: list[Quad], *, base: str = DEFAULT_BASE) -> dict[s
 
     def cls_of(subject: Any) -> str | None:
         for q in by_subject.get(subject, []):
-            if q.predicate == RDF_TYPE and q.object.value.startswith(ns):
-                return str(q.object.value[len(ns):])
+            if q.predicate == RDF_TYPE and term_value(q.object).startswith(ns):
+                return str(term_value(q.object)[len(ns):])
         return None
 
     def to_json(subject: Any) -> dict[str, Any]:
@@ -323,7 +326,7 @@ def rdf_to_environment(quads: list[Quad], *, base: str = DEFAULT_BASE) -> dict[s
         obj: dict[str, Any] = {}
         lists: dict[str, list[tuple[int, str, Any]]] = defaultdict(list)
         for q in by_subject.get(subject, []):
-            predicate = q.predicate.value
+            predicate = term_value(q.predicate)
             if not predicate.startswith(ns) or "/" not in predicate[len(ns):]:
                 continue
             prop = predicate[len(ns):]
@@ -332,14 +335,14 @@ def rdf_to_environment(quads: list[Quad], *, base: str = DEFAULT_BASE) -> dict[s
                 continue
             attr = prop.split("/", 1)[1]
             if "datatype" in spec:
-                value: Any = q.object.value
+                value: Any = term_value(q.object)
                 if spec["datatype"] == "boolean":
                     value = value == "true"
             elif "enum" in spec:
-                value = reverse_enums.get(q.object.value, q.object.value)
+                value = reverse_enums.get(term_value(q.object), term_value(q.object))
             else:
                 value = to_json(q.object)
-            index = next((int(x.object.value) for x in by_subject.get(q.object, [])
+            index = next((int(term_value(x.object)) for x in by_subject.get(q.object, [])
                           if x.predicate == AAS_INDEX), 1 << 30)
             if spec.get("list"):
                 lists[attr].append((index, json.dumps(value, sort_keys=True), value))

@@ -12,7 +12,7 @@ from typing import Any
 
 from semtwin.mappings.dtdl.language import language
 from semtwin.mappings.dtdl.to_rdf import DTDL_CONTEXT, DTDL_COTYPE, DTDL_EXTRA, DTDL_PARENT, RDF
-from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.rdf import Literal, NamedNode, Quad, term_value
 
 _CLASS = re.compile(r"^dtmi:dtdl:class:([A-Za-z]+);([23])$")
 _PROPERTY = re.compile(r"^dtmi:dtdl:property:([A-Za-z]+);([23])$")
@@ -23,7 +23,7 @@ def interfaces_from_triples(quads: Iterable[Quad]) -> list[dict[str, Any]]:
     by_subject: dict[str, list[Quad]] = defaultdict(list)
     for q in quads:
         if isinstance(q.subject, NamedNode):
-            by_subject[q.subject.value].append(q)
+            by_subject[term_value(q.subject)].append(q)
     roots = []
     for subject, statements in by_subject.items():
         if any(q.predicate == DTDL_CONTEXT for q in statements):
@@ -32,7 +32,7 @@ def interfaces_from_triples(quads: Iterable[Quad]) -> list[dict[str, Any]]:
     for subject, statements in by_subject.items():
         for q in statements:
             if q.predicate == DTDL_PARENT and isinstance(q.object, NamedNode):
-                children[q.object.value].add(subject)
+                children[term_value(q.object)].add(subject)
     return [_document(root, by_subject, children, top=True) for root in sorted(roots)]
 
 
@@ -44,17 +44,17 @@ def _document(subject: str, by_subject: dict[str, list[Quad]],
     cotypes: list[str] = []
     contexts: list[str] = []
     for q in statements:
-        if q.predicate.value == RDF + "type":
-            m = _CLASS.match(q.object.value)
+        if term_value(q.predicate) == RDF + "type":
+            m = _CLASS.match(term_value(q.object))
             if m:
                 version = int(m.group(2))
                 types.insert(0, m.group(1))
-            elif q.object.value.startswith("dtmi:"):
-                cotypes.append(q.object.value)
+            elif term_value(q.object).startswith("dtmi:"):
+                cotypes.append(term_value(q.object))
         elif q.predicate == DTDL_CONTEXT:
-            contexts.append(q.object.value)
+            contexts.append(term_value(q.object))
         elif q.predicate == DTDL_COTYPE:
-            cotypes.append(q.object.value)
+            cotypes.append(term_value(q.object))
     lang = language(version)
     extension_terms = {iri: term for ext in lang.extensions.values()
                        for term, iri in ext.items()}
@@ -68,20 +68,20 @@ def _document(subject: str, by_subject: dict[str, list[Quad]],
     doc["@type"] = all_types[0] if len(all_types) == 1 else all_types
     values: dict[str, list[Any]] = defaultdict(list)
     for q in statements:
-        m = _PROPERTY.match(q.predicate.value)
+        m = _PROPERTY.match(term_value(q.predicate))
         if m:
             name = m.group(1)
             values[name].append(_value(name, q.object, subject, by_subject, children, lang,
                                        extension_terms))
         elif q.predicate == DTDL_EXTRA:
-            doc.update(json.loads(q.object.value))
+            doc.update(json.loads(term_value(q.object)))
     for name, items in values.items():
         if name in ("displayName", "description"):
             texts = {v[1]: v[0] for v in items}
             doc[name] = texts["en"] if set(texts) == {"en"} else texts
             continue
         constraint = lang.constraints(_class_of(types, lang)).get(name)
-        single = constraint is not None and constraint.max == 1 or name == "unit"
+        single = (constraint is not None and constraint.max == 1) or name == "unit"
         items = sorted(items, key=_sort_key)
         doc[name] = items[0] if single and len(items) == 1 else items
     return {k: doc[k] for k in sorted(doc, key=lambda k: (_ORDERED.index(k)
@@ -100,7 +100,7 @@ def _sort_key(value: Any) -> str:
 
 def _context_value(contexts: list[str], version: int) -> str | list[str]:
     dtdl = f"dtmi:dtdl:context;{version}"
-    ordered = [dtdl] + sorted(c for c in contexts if c != dtdl)
+    ordered = [dtdl, *sorted(c for c in contexts if c != dtdl)]
     return ordered[0] if len(ordered) == 1 else ordered
 
 

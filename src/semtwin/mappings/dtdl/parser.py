@@ -145,7 +145,8 @@ class DtdlParser:
                                   f"{element.cls}")
                 self.roots.append(element)
                 raw = item.get("@context")
-                self.contexts[element.id] = raw if isinstance(raw, list) else [raw]
+                self.contexts[element.id] = [str(c) for c in raw] if isinstance(raw, list) \
+                    else [str(raw)]
 
     # -- helpers ----------------------------------------------------------------------------
     def _problem(self, pointer: str, message: str) -> None:
@@ -378,7 +379,8 @@ class DtdlParser:
                 if not self._values(value, constraints[name], element, ctx, where):
                     ok = False
                 continue
-            if name == "unit" and has_semantic or key == "unit" and "unit" in ctx.extension_terms:
+            if (name == "unit" and has_semantic) or (
+                    key == "unit" and "unit" in ctx.extension_terms):
                 if not self._unit(value, element, ctx, where):
                     ok = False
                 continue
@@ -407,9 +409,7 @@ class DtdlParser:
         lang = ctx.lang
         out = []
         for t in element.cotypes:
-            if t in lang.semantic_types:
-                out.append(t)
-            elif ctx.extension_terms.get(t, "").startswith(
+            if t in lang.semantic_types or ctx.extension_terms.get(t, "").startswith(
                     "dtmi:dtdl:extension:quantitativeTypes:v1:class:"):
                 out.append(t)
         return out
@@ -457,9 +457,7 @@ class DtdlParser:
                             ctx: _Context, where: str, has_undefined_cotype: bool) -> bool:
         lang = ctx.lang
         kind = dtmi_kind(key, lang)
-        if name is not None or (kind == "term" and key in lang.terms):
-            category = "irrelevantDtmiOrTerm"
-        elif kind == "valid":
+        if name is not None or (kind == "term" and key in lang.terms) or kind == "valid":
             category = "irrelevantDtmiOrTerm"
         elif kind == "invalid":
             category = "invalidDtmi"
@@ -632,7 +630,7 @@ class DtdlParser:
             self._problem(where, f"{c.name} is a string or a map of language to string")
             return False
         tags = [s.language.lower() for s in out]
-        if c.unique and len(set(tags)) != len(tags) or len(set(tags)) != len(tags):
+        if (c.unique and len(set(tags)) != len(tags)) or len(set(tags)) != len(tags):
             self._problem(where, f"{c.name} has two texts in one language")
             return False
         for s in out:
@@ -711,5 +709,12 @@ def _check_model(parser: DtdlParser) -> set[str]:
     return check_model(parser)
 
 
-__all__ = ["DtdlParser", "Element", "LangString", "ModelSet", "ParseOptions", "Ref",
-           "_INT32"]
+__all__ = [
+    "_INT32",
+    "DtdlParser",
+    "Element",
+    "LangString",
+    "ModelSet",
+    "ParseOptions",
+    "Ref",
+]

@@ -19,7 +19,7 @@ from semtwin.mappings.opcua import (
     split_iri,
     tables,
 )
-from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.rdf import Literal, NamedNode, Quad, term_value
 
 _NOT_REFERENCES = (RDF, RDFS, OWL, QUDT)
 
@@ -32,18 +32,18 @@ def nodeset_xml(quads: Iterable[Quad], header: dict[str, Any]) -> bytes:
     by_subject: dict[str, list[Quad]] = defaultdict(list)
     node_class: dict[str, str] = {}
     for q in quads:
-        by_subject[q.subject.value].append(q)
-        if q.predicate.value == RDF + "type" and q.object.value.startswith(voc):
-            name = q.object.value[len(voc):]
+        by_subject[term_value(q.subject)].append(q)
+        if term_value(q.predicate) == RDF + "type" and term_value(q.object).startswith(voc):
+            name = term_value(q.object)[len(voc):]
             if name in NODE_CLASSES:
-                node_class[q.subject.value] = name
+                node_class[term_value(q.subject)] = name
     inverse: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for subject, statements in by_subject.items():
         if subject in node_class:
             continue
         for q in statements:
-            if _is_reference(q, voc) and q.object.value in node_class:
-                inverse[q.object.value].append((q.predicate.value, subject))
+            if _is_reference(q, voc) and term_value(q.object) in node_class:
+                inverse[term_value(q.object)].append((term_value(q.predicate), subject))
 
     def node_id(iri: str) -> str:
         parts = split_iri(iri, namespaces)
@@ -64,35 +64,35 @@ def nodeset_xml(quads: Iterable[Quad], header: dict[str, Any]) -> bytes:
             ET.SubElement(element, f"{{{UA_NS}}}RequiredModel", _attrs(required))
     for subject in sorted(node_class, key=lambda s: node_id(s)):
         statements = by_subject[subject]
-        values = {q.predicate.value[len(voc):]: q.object for q in statements
-                  if q.predicate.value.startswith(voc)}
+        values = {term_value(q.predicate)[len(voc):]: q.object for q in statements
+                  if term_value(q.predicate).startswith(voc)}
         attrs = {"NodeId": node_id(subject)}
         browse_ns = values.get("browseNamespace")
-        index = namespaces.index(browse_ns.value) if browse_ns is not None else 0
-        attrs["BrowseName"] = (f"{index}:" if index else "") + values["browseName"].value
+        index = namespaces.index(term_value(browse_ns)) if browse_ns is not None else 0
+        attrs["BrowseName"] = (f"{index}:" if index else "") + term_value(values["browseName"])
         for attr in _ATTRIBUTES:
             key = attr[0].lower() + attr[1:]
             if key in values:
-                attrs[attr] = values[key].value
+                attrs[attr] = term_value(values[key])
         for attr in ("DataType", "ParentNodeId"):
             key = attr[0].lower() + attr[1:]
             if key in values:
-                attrs[attr] = node_id(values[key].value)
+                attrs[attr] = node_id(term_value(values[key]))
         element = ET.SubElement(root, f"{{{UA_NS}}}{node_class[subject]}", attrs)
         for tag in ("DisplayName", "Description", "InverseName"):
             for q in statements:
-                if q.predicate.value == voc + tag[0].lower() + tag[1:]:
+                if term_value(q.predicate) == voc + tag[0].lower() + tag[1:]:
                     child = ET.SubElement(element, f"{{{UA_NS}}}{tag}")
                     assert isinstance(q.object, Literal)
-                    child.text = q.object.value
+                    child.text = term_value(q.object)
                     if q.object.language:
                         child.set("Locale", q.object.language)
         for tag in ("Category", "Documentation", "Extensions", "RolePermissions", "Definition"):
-            for text in sorted(q.object.value for q in statements
-                               if q.predicate.value == f"{voc}xml{tag}"):
+            for text in sorted(term_value(q.object) for q in statements
+                               if term_value(q.predicate) == f"{voc}xml{tag}"):
                 element.append(ET.fromstring(text))
         refs = ET.SubElement(element, f"{{{UA_NS}}}References")
-        forward = sorted((q.predicate.value, q.object.value) for q in statements
+        forward = sorted((term_value(q.predicate), term_value(q.object)) for q in statements
                          if _is_reference(q, voc))
         for ref_type, target in forward:
             ET.SubElement(refs, f"{{{UA_NS}}}Reference",
@@ -102,11 +102,12 @@ def nodeset_xml(quads: Iterable[Quad], header: dict[str, Any]) -> bytes:
                           {"ReferenceType": node_id(ref_type), "IsForward": "false"}
                           ).text = node_id(source)
         if "valueXml" in values:
-            holder = ET.fromstring(f"<Value xmlns='{UA_NS}'>{values['valueXml'].value}</Value>")
+            fragment = term_value(values["valueXml"])
+            holder = ET.fromstring(f"<Value xmlns='{UA_NS}'>{fragment}</Value>")
             element.append(holder)
     ET.indent(root, space="  ")
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8",
-                                                                      xml_declaration=False)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
 def _attrs(raw: dict[str, Any]) -> dict[str, str]:
@@ -114,7 +115,7 @@ def _attrs(raw: dict[str, Any]) -> dict[str, str]:
 
 
 def _is_reference(q: Quad, voc: str) -> bool:
-    predicate = q.predicate.value
+    predicate = term_value(q.predicate)
     return isinstance(q.object, NamedNode) and not predicate.startswith(voc) and \
         not predicate.startswith(_NOT_REFERENCES) and not predicate.startswith(
             "https://semtwin.dev/") and not predicate.startswith("http://www.w3.org/ns/prov#") \
