@@ -12,7 +12,7 @@ from benchmarks import sparql_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("suite", nargs="?", default="sparql",
-                        choices=["sparql", "lost-updates", "validation", "twins"])
+                        choices=["sparql", "lost-updates", "validation", "twins", "imports"])
     parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
                         help="lost-updates: the remote store under the two API processes")
     parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
@@ -34,7 +34,18 @@ def main() -> None:
     parser.add_argument("--twins", default="100000,1000000",
                         help="twins: numbers of twins, comma-separated")
     parser.add_argument("--patches", type=int, default=2000, help="twins: PATCH requests")
+    parser.add_argument("--runs", type=int, default=3, help="imports: runs per case (median)")
+    parser.add_argument("--shells", type=int, default=10_000, help="imports: AAS shells")
     args = parser.parse_args()
+    if args.suite == "imports":
+        from benchmarks import import_bench
+
+        report = import_bench.run(args.work / "imports", args.runs, args.shells)
+        out = Path("benchmarks/results")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "imports.json").write_text(json.dumps(report, indent=2))
+        print(import_bench.to_markdown(report))
+        return
     if args.suite == "twins":
         from benchmarks import twin_bench
 

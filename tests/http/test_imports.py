@@ -145,6 +145,14 @@ def test_opcua_nodesets_import_with_dependencies_and_export(server: ServerProces
     assert response.status_code == 201, response.text
     nodesets = {n["model"]: n for n in response.json()["nodesets"]}
     assert nodesets["http://opcfoundation.org/UA/"]["nodes"] == 4956
+    # an imported instance reads as a twin: typed by HasTypeDefinition, references as links
+    node = "http://opcfoundation.org/UA/Machinery_Example/i=5001"
+    twin = httpx.get(f"{server.url}/api/v1/twins", params={"iri": node}, timeout=TIMEOUT)
+    assert twin.status_code == 200
+    body = twin.json()
+    assert "http://opcfoundation.org/UA/DI/i=15035" in body["$types"] or body["$types"]
+    has_property = body["properties"]["http://opcfoundation.org/UA/i=46"]
+    assert {"@id": "http://opcfoundation.org/UA/Machinery_Example/i=6004"} in has_property
     exported = httpx.get(f"{server.url}/api/v1/export/opcua",
                          params={"model": "http://opcfoundation.org/UA/Machinery_Example/"},
                          timeout=TIMEOUT)

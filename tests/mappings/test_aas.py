@@ -207,6 +207,30 @@ def test_bad_input_says_where_and_why(payload: bytes, where: str, message: str) 
     assert message in problem.message
 
 
+def test_aasx_package_is_read(tmp_path: Path) -> None:
+    """An AASX written by BaSyx from the full example reads back to the same environment as
+    the XML it came from."""
+    from basyx.aas import model
+    from basyx.aas.adapter import aasx
+    from basyx.aas.adapter.xml import read_aas_xml_file  # type: ignore[attr-defined]
+
+    xml = shared_data("aas", "basyx", "test_demo_full_example.xml")
+    store = read_aas_xml_file(io.BytesIO(xml.read_bytes()), failsafe=False)
+    package = tmp_path / "example.aasx"
+    files = aasx.DictSupplementaryFileContainer()  # type: ignore[no-untyped-call]
+    # the example's File element points at /TestFile.pdf: the package carries it
+    files.add_file("/TestFile.pdf", io.BytesIO(b"%PDF-1.4 test"), "application/pdf")
+    with aasx.AASXWriter(str(package)) as writer:
+        shells = [s.id for s in store if isinstance(s, model.AssetAdministrationShell)]
+        writer.write_aas(shells, store, files)
+    from_aasx = read_environment(SourceFile(package.name, package.read_bytes()))
+    from_xml = read_environment(SourceFile(xml.name, xml.read_bytes()))
+    assert len(from_aasx["assetAdministrationShells"]) == 4
+    assert _basyx_json(from_aasx)["assetAdministrationShells"] == \
+        _basyx_json(from_xml)["assetAdministrationShells"]
+    assert _graph(environment_to_rdf(from_aasx, faithful=False))
+
+
 def test_an_aasx_that_is_not_a_package_is_refused() -> None:
     with pytest.raises(MappingError, match="not an AASX package"):
         read_environment(SourceFile("shell.aasx", b"PK\x03\x04 not really a zip"))

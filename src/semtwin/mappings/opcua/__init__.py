@@ -45,6 +45,9 @@ _ATTRIBUTES = ("SymbolicName", "IsAbstract", "Symmetric", "ValueRank", "ArrayDim
                "ReleaseStatus", "AccessRestrictions", "WriteMask", "UserWriteMask",
                "MethodDeclarationId", "AccessLevelEx")
 _CHILD_TEXT = ("Documentation",)
+# DisplayName and Description are the node's label and comment.
+_TEXTS = {"DisplayName": RDFS + "label", "Description": RDFS + "comment",
+          "InverseName": "https://semtwin.dev/opcua#inverseName"}
 
 
 @cache
@@ -181,8 +184,7 @@ def nodeset_to_rdf(nodeset: NodeSet) -> tuple[list[Quad], dict[str, int]]:
         ns, ident = res.node_id(raw_id, where)
         subject = res.iri(raw_id, where)
         out += [Quad(subject, a, vocab(cls)),
-                Quad(subject, vocab("nodeId"), Literal(ident)),
-                Quad(subject, vocab("namespace"), NamedNode(ns))]
+                Quad(subject, vocab("nodeId"), Literal(ident))]
         browse = node.get("BrowseName")
         if browse is None:
             raise res.fail(where, f"{cls} {raw_id} without BrowseName")
@@ -199,15 +201,11 @@ def nodeset_to_rdf(nodeset: NodeSet) -> tuple[list[Quad], dict[str, int]]:
                                 res.iri(node.get(attr, ""), f"{where}/@{attr}")))
         for child in node:
             tag = child.tag.split("}")[-1]
-            if tag in ("DisplayName", "Description", "InverseName"):
+            if tag in _TEXTS:
                 locale = child.get("Locale")
                 text = child.text or ""
                 literal = Literal(text, language=locale) if locale else Literal(text)
-                out.append(Quad(subject, vocab(tag[0].lower() + tag[1:]), literal))
-                if tag == "DisplayName":
-                    out.append(Quad(subject, NamedNode(RDFS + "label"), literal))
-                elif tag == "Description":
-                    out.append(Quad(subject, NamedNode(RDFS + "comment"), literal))
+                out.append(Quad(subject, NamedNode(_TEXTS[tag]), literal))
             elif tag in _CHILD_TEXT or tag in ("RolePermissions", "Category", "Definition",
                                                "Extensions"):
                 out.append(Quad(subject, vocab("xml" + tag), Literal(_inner(child, True))))

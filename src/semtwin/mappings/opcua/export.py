@@ -10,6 +10,7 @@ from typing import Any
 
 from semtwin.mappings.opcua import (
     _ATTRIBUTES,
+    _TEXTS,
     NODE_CLASSES,
     OWL,
     QUDT,
@@ -79,9 +80,9 @@ def nodeset_xml(quads: Iterable[Quad], header: dict[str, Any]) -> bytes:
             if key in values:
                 attrs[attr] = node_id(term_value(values[key]))
         element = ET.SubElement(root, f"{{{UA_NS}}}{node_class[subject]}", attrs)
-        for tag in ("DisplayName", "Description", "InverseName"):
+        for tag, predicate in _TEXTS.items():
             for q in statements:
-                if term_value(q.predicate) == voc + tag[0].lower() + tag[1:]:
+                if term_value(q.predicate) == predicate:
                     child = ET.SubElement(element, f"{{{UA_NS}}}{tag}")
                     assert isinstance(q.object, Literal)
                     child.text = term_value(q.object)
