@@ -181,7 +181,7 @@ def nodeset_to_rdf(nodeset: NodeSet) -> tuple[list[Quad], dict[str, int]]:
         raw_id = node.get("NodeId")
         if not raw_id:
             raise res.fail(where, f"{cls} without NodeId")
-        ns, ident = res.node_id(raw_id, where)
+        _ns, ident = res.node_id(raw_id, where)
         subject = res.iri(raw_id, where)
         out += [Quad(subject, a, vocab(cls)),
                 Quad(subject, vocab("nodeId"), Literal(ident))]
