@@ -124,7 +124,6 @@ def _check_extends(interface: Element, elements: dict[str, Element], problem: An
     max_depth = rules[0].get("maxDepth", 10) if rules else 10
     max_count = rules[0].get("maxCount") if rules else None
     seen: set[str] = set()
-    frontier = [(interface, 0)]
     path_ids = {interface.id}
     depth_exceeded = False
 
@@ -143,7 +142,6 @@ def _check_extends(interface: Element, elements: dict[str, Element], problem: An
                 return False
         return True
 
-    del frontier
     if not visit(interface, 0, path_ids):
         if depth_exceeded:
             problem(interface, interface.pointer, f"extends nests deeper than {max_depth}")

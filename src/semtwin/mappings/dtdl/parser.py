@@ -29,7 +29,6 @@ from semtwin.mappings.dtdl.language import (
 
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _KEYWORDS = {"@context", "@id", "@type"}
-_INT32 = (-(2**31), 2**31 - 1)
 
 
 @dataclass
@@ -103,7 +102,7 @@ class DtdlParser:
         self.roots: list[Element] = []
         self.contexts: dict[str, list[str]] = {}
         self._file = ""
-        self._version = 3
+        self._restrict_keywords = True
 
     # -- entry points -----------------------------------------------------------------------
     def parse(self, files: list[SourceFile]) -> ModelSet:
@@ -352,7 +351,7 @@ class DtdlParser:
     # -- properties -------------------------------------------------------------------------
     def _properties(self, obj: dict[str, Any], element: Element, ctx: _Context) -> bool:
         lang = ctx.lang
-        self._version = lang.version
+        self._restrict_keywords = bool(lang.global_["restrictKeywords"])
         constraints = lang.constraints(element.cls)
         seen: dict[str, str] = {}
         has_semantic = any(t in lang.semantic_types or t in ctx.extension_terms
@@ -387,7 +386,7 @@ class DtdlParser:
             if key in ctx.extension_terms and element.cotypes:
                 element.extra[key] = value
                 continue
-            if not self._undefined_property(key, name, element, ctx, where,
+            if not self._undefined_property(key, value, name, element, ctx, where,
                                             has_undefined_cotype):
                 ok = False
         if not ok:
@@ -453,7 +452,7 @@ class DtdlParser:
             return False
         return True
 
-    def _undefined_property(self, key: str, name: str | None, element: Element,
+    def _undefined_property(self, key: str, value: Any, name: str | None, element: Element,
                             ctx: _Context, where: str, has_undefined_cotype: bool) -> bool:
         lang = ctx.lang
         kind = dtmi_kind(key, lang)
@@ -474,7 +473,7 @@ class DtdlParser:
         if category not in never and has_undefined_cotype and (
                 ctx.undefined_extension or "undefinedTerm" in
                 lang.global_["alwaysAllow"].get("asCotype", [])) and name is None:
-            element.extra[key] = obj_value(key)
+            element.extra[key] = value
             return True
         reason = {"irrelevantDtmiOrTerm": f"{key!r} is not a property of a {element.cls}",
                   "invalidDtmi": f"{key!r} is not a valid DTMI",
@@ -555,13 +554,9 @@ class DtdlParser:
                 return _BAD
         return item
 
-    @property
-    def _strict(self) -> bool:
-        return self._version == 3
-
     def _value_object(self, item: dict[str, Any], c: Constraint, at: str) -> Any:
         """A JSON-LD value object ``{"@value": v, "@type": "xsd:..."}``."""
-        strict = element_strict(c, self)
+        strict = self._restrict_keywords
         if any(k in item for k in ("@id", "@context", "@graph")) or (strict and set(item) - {
                 "@value", "@type"}):
             self._problem(at, "a value object has only @value and @type")
@@ -672,12 +667,6 @@ class DtdlParser:
                              parent=element, minted=minted, iri_only=c.node_kind == "IRI")
 
 
-def obj_value(key: str) -> str:
-    return key
-
-
-def element_strict(c: Constraint, parser: DtdlParser) -> bool:
-    return bool(parser._strict)
 
 
 class _Bad:
@@ -710,7 +699,6 @@ def _check_model(parser: DtdlParser) -> set[str]:
 
 
 __all__ = [
-    "_INT32",
     "DtdlParser",
     "Element",
     "LangString",
