@@ -138,13 +138,20 @@ def test_opcua_nodesets_import_with_dependencies_and_export(server: ServerProces
     assert _head(server) == before
     files = [("file", (name, shared_data("opcua", *name.split("/")).read_bytes(),
                        "application/xml"))
-             for name in ("Schema/Opc.Ua.NodeSet2.xml", "DI/Opc.Ua.Di.NodeSet2.xml",
+             for name in ("IA/Opc.Ua.IA.NodeSet2.examples.xml",   # order does not matter
+                          "Schema/Opc.Ua.NodeSet2.xml", "DI/Opc.Ua.Di.NodeSet2.xml",
                           "Machinery/Opc.Ua.Machinery.NodeSet2.xml",
-                          "Machinery/Opc.Ua.Machinery.Examples.NodeSet2.xml")]
+                          "Machinery/Opc.Ua.Machinery.Examples.NodeSet2.xml",
+                          "Robotics/Opc.Ua.Robotics.NodeSet2.xml",
+                          "PackML/Opc.Ua.PackML.NodeSet2.xml", "IA/Opc.Ua.IA.NodeSet2.xml")]
     response = httpx.post(f"{server.url}/api/v1/import/opcua", files=files, timeout=TIMEOUT)
     assert response.status_code == 201, response.text
     nodesets = {n["model"]: n for n in response.json()["nodesets"]}
+    assert len(nodesets) == 8
     assert nodesets["http://opcfoundation.org/UA/"]["nodes"] == 4956
+    order = [n["model"] for n in response.json()["nodesets"]]
+    assert order.index("http://opcfoundation.org/UA/DI/") < order.index(
+        "http://opcfoundation.org/UA/Robotics/")
     # an imported instance reads as a twin: typed by HasTypeDefinition, references as links
     node = "http://opcfoundation.org/UA/Machinery_Example/i=5001"
     twin = httpx.get(f"{server.url}/api/v1/twins", params={"iri": node}, timeout=TIMEOUT)

@@ -100,6 +100,14 @@ def test_types_are_classes_and_instances_are_typed() -> None:
     assert len(browse) == 1
 
 
+def test_engineering_units_become_unece_codes_and_qudt_units() -> None:
+    quads, _ = nodeset_to_rdf(parse_nodeset(_source("IA/Opc.Ua.IA.NodeSet2.examples.xml")))
+    codes = {q.object.value for q in quads if q.predicate.value.endswith("uneceCommonCode")}
+    units = {q.object.value for q in quads if q.predicate.value.endswith("qudt/hasUnit")}
+    assert "MTR" in codes
+    assert "http://qudt.org/vocab/unit/M" in units
+
+
 def test_engineering_units_decode_to_unece_codes() -> None:
     path = shared_data("opcua", "Schema", "UNECE_to_OPCUA.csv")
     with path.open(encoding="utf-8-sig") as handle:

@@ -279,6 +279,10 @@ def _value_literals(subject: NamedNode, value: ET.Element) -> list[Quad]:
                 if code:
                     out.append(Quad(subject, NamedNode(QUDT + "uneceCommonCode"),
                                     Literal(code)))
+                    qudt = tables()["uneceToQudt"].get(code)
+                    if qudt:
+                        out.append(Quad(subject, NamedNode(QUDT + "hasUnit"),
+                                        NamedNode(f"http://qudt.org/vocab/unit/{qudt}")))
     return out
 
 
