@@ -329,6 +329,10 @@ class RemoteStore:
             for row in result.rows:
                 count += 1
                 values = dict(zip(result.variables, row, strict=True))
+                if any(values.get(v) is None for v in ("s", "p", "o") if v in values):
+                    # Virtuoso can return a row with a required variable unbound while a
+                    # concurrent update removes the triple: it is gone, not present
+                    continue
                 g = values.get("g") or (graph if graph is not None else DefaultGraph())
                 yield Quad(values.get("s") or subject, values.get("p") or predicate,  # type: ignore[arg-type]
                            values.get("o") or obj, g)  # type: ignore[arg-type]
