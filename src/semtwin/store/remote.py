@@ -329,7 +329,8 @@ class RemoteStore:
             for row in result.rows:
                 count += 1
                 values = dict(zip(result.variables, row, strict=True))
-                if any(values.get(v) is None for v in ("s", "p", "o") if v in values):
+                if any(values.get(v) is None for v, given in
+                       (("s", subject), ("p", predicate), ("o", obj)) if given is None):
                     # Virtuoso can return a row with a required variable unbound while a
                     # concurrent update removes the triple: it is gone, not present
                     continue
