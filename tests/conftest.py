@@ -42,6 +42,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     backend: str = "embedded"
+    env: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -51,12 +52,13 @@ class ServerProcess:
         command = [sys.executable, "-m", "semtwin", "serve", "--port", str(self.port),
                    *(["--memory"] if self.store == "memory" else ["--store", self.store]),
                    *self.args]
+        env = {**os.environ, **self.env} if self.env else None
         if self.log_path:
             with self.log_path.open("ab") as log:
-                self.process = subprocess.Popen(command, stdout=log, stderr=log)
+                self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
         else:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL)
+                                            stderr=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -75,11 +75,6 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
     settings = _settings(store_dir, memory, host=host, port=port, query_timeout=query_timeout,
                          max_result_rows=max_rows, cors_origins=cors or None,
                          max_body_bytes=int(max_body_mb * 1024 * 1024) if max_body_mb else None)
-    if not _is_loopback(settings.host):
-        raise click.ClickException(
-            f"refusing to bind {settings.host}: semtwin has no authentication configured, and "
-            "an open server beyond loopback would let anyone write. Bind 127.0.0.1 or ::1."
-        )
     base = f"http://{_url_host(settings.host)}:{settings.port}/"
     if "SEMTWIN_BASE_IRI" not in os.environ:
         settings = dataclasses.replace(settings, base_iri=base)
@@ -88,6 +83,13 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
         runtime = Semtwin.open(settings)
     except SemtwinError as err:
         raise click.ClickException(err.detail) from None
+    if not _is_loopback(settings.host) and not runtime.auth.configured:
+        runtime.close()
+        raise click.ClickException(
+            f"refusing to bind {settings.host}: no authentication is configured, and an open "
+            "server beyond loopback would let anyone write. Create an API key "
+            "(semtwin keys create --role admin) or configure OIDC (SEMTWIN_JWT_ISSUER, "
+            "SEMTWIN_JWT_JWKS), or bind 127.0.0.1 or ::1.")
     empty = next(iter(runtime.store.quads()), None) is None  # count() reads every quad
     runtime.models.ensure_core()
     if demo and empty:
@@ -103,7 +105,7 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
     where = "memory (nothing is kept)" if settings.in_memory else settings.store
     click.echo(
         f"semtwin serving {base} — SPARQL at {base}sparql, graphs at {base}graphs, "
-        f"docs at {base}docs; store: {where}; open access on loopback (no authentication)",
+        f"docs at {base}docs; store: {where}; {runtime.auth.describe()}",
         err=True,
     )
     app = create_app(runtime, close_on_shutdown=True)
@@ -572,3 +574,49 @@ def export(fmt: str, store_dir: str | None, model_iri: str | None, version: str 
         click.echo(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@main.group()
+def keys() -> None:
+    """API keys: created with a role, shown once, stored hashed, revocable."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(["reader", "writer", "modeler", "admin"]),
+              required=True)
+@click.option("--name", default="", help="What the key is for.")
+@STORE_OPTION
+def keys_create(role: str, name: str, store_dir: str | None) -> None:
+    """Create a key; it is printed once (store it now) and needed on every request since
+    (Authorization: Bearer KEY, or X-API-Key: KEY)."""
+    from semtwin.security import Role
+
+    with _runtime(_settings(store_dir)) as runtime:
+        record, secret = runtime.auth.keys.create(Role.parse(role), name)
+    click.echo(f"created key {record.id} ({record.role.label}); it is shown only now:",
+               err=True)
+    click.echo(secret)
+
+
+@keys.command("list")
+@STORE_OPTION
+def keys_list(store_dir: str | None) -> None:
+    """The keys (never their secrets)."""
+    import orjson
+
+    with _runtime(_settings(store_dir)) as runtime:
+        records = runtime.auth.keys.records()
+    click.echo(orjson.dumps([r.json() for r in records], option=orjson.OPT_INDENT_2).decode())
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@STORE_OPTION
+def keys_revoke(key_id: str, store_dir: str | None) -> None:
+    """Revoke a key: every request with it is refused from now on."""
+    with _runtime(_settings(store_dir)) as runtime:
+        try:
+            runtime.auth.keys.revoke(key_id)
+        except SemtwinError as err:
+            raise click.ClickException(err.detail) from None
+    click.echo(f"revoked key {key_id}", err=True)

@@ -22,6 +22,11 @@ class InvalidInput(SemtwinError):
     title = "Invalid input"
 
 
+class Forbidden(SemtwinError):
+    status = 403
+    title = "Forbidden"
+
+
 class NotFound(SemtwinError):
     status = 404
     title = "Not found"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from semtwin.security.auth import Authenticator
 from semtwin.services.batch import BatchService
 from semtwin.services.governance import ActiveShapes, WriteValidator
 from semtwin.services.graphs import GraphStoreService
@@ -41,6 +42,7 @@ class Semtwin:
     models: ModelService = field(init=False)
     batch: BatchService = field(init=False)
     imports: ImportService = field(init=False)
+    auth: Authenticator = field(init=False)
 
     def __post_init__(self) -> None:
         self.pipeline = WritePipeline(self.store)
@@ -57,6 +59,7 @@ class Semtwin:
                                      self.relationships, self.batch)
         self.navigation = NavigationService(self.store, self.pipeline, self.twins)
         self.state = StateService(self.store, self.pipeline, self.twins)
+        self.auth = Authenticator(self.settings)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)
 

@@ -41,6 +41,17 @@ class Settings:
     union_default_graph: bool = True
     cors_origins: tuple[str, ...] = ()
     log_json: bool = True
+    jwt_issuer: str | None = None
+    """OIDC issuer whose bearer tokens are accepted (with ``jwt_jwks``)."""
+    jwt_audience: str | None = None
+    """Audience the tokens must name (default ``semtwin``)."""
+    jwt_jwks: str | None = None
+    """The issuer's signing keys: a JWKS file path or URL."""
+    keys_file: str | None = None
+    """API keys file (default: beside an embedded store, ``{store}.keys.json``; for a remote
+    store, ``keys.json`` in the data directory)."""
+    rate_limit: float = 0.0
+    """Requests per second per principal (bursts of twice that, at least 10); 0: no limit."""
 
     @property
     def in_memory(self) -> bool:

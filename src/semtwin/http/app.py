@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from semtwin import __version__
-from semtwin.http import graphs, health, imports, models, sparql, twins
+from semtwin.http import audit, graphs, health, imports, models, sparql, twins
+from semtwin.http.auth import AccessMiddleware
 from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
 from semtwin.http.middleware import RequestContextMiddleware
 from semtwin.http.problems import install_problem_handlers
@@ -38,6 +39,7 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
     app.include_router(health.build_router())
     app.include_router(models.build_router())
     app.include_router(imports.build_router())
+    app.include_router(audit.build_router())
     settings = runtime.settings
     if settings.cors_origins:
         app.add_middleware(
@@ -49,5 +51,7 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
         )
     app.add_middleware(SparqlFastPath, runtime=runtime)
     app.add_middleware(TwinFastPath, runtime=runtime)
+    # before the fast paths and every route: one place decides who may do what
+    app.add_middleware(AccessMiddleware, authenticator=runtime.auth)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

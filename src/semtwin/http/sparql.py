@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from semtwin.errors import InvalidInput, MethodNotAllowed, UnsupportedMediaType
+from semtwin.errors import Forbidden, InvalidInput, MethodNotAllowed, UnsupportedMediaType
 from semtwin.http._body import (
     decode_utf8,
     form_params,
@@ -16,8 +16,10 @@ from semtwin.http._body import (
     values,
 )
 from semtwin.http._runtime import runtime_of
+from semtwin.http.auth import principal_of
 from semtwin.negotiation import best_match
 from semtwin.rdf import serialize
+from semtwin.security import Role
 from semtwin.services.graphs import GRAPH_OFFERS
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.services.service_description import service_description
@@ -134,10 +136,15 @@ async def _run_update(request: Request, text: str, params: list[tuple[str, str]]
     dataset = UpdateDataset(
         tuple(values(params, "using-graph-uri")), tuple(values(params, "using-named-graph-uri"))
     )
+    principal = principal_of(request.state)
+    if principal is not None and not principal.allows(Role.WRITER):
+        raise Forbidden(f"a SPARQL update needs the writer role; {principal.id} has "
+                        f"{principal.role.label}")
     base = _endpoint(request)
     request_id = getattr(request.state, "request_id", None)
+    actor = request.headers.get("x-actor")
     await runtime.lookup_pool.run(lambda: runtime.sparql.update(
-        text, dataset, base, request_id=request_id))
+        text, dataset, base, actor=actor, request_id=request_id))
     return Response(status_code=204)
 
 

@@ -77,7 +77,9 @@ def _parse_json(body: bytes) -> Any:
 
 
 def _actor(request: Request) -> tuple[str | None, str | None]:
-    return None, getattr(request.state, "request_id", None)
+    """Who writes (the authenticated principal; a client's ``X-Actor`` only in open mode)
+    and the request id."""
+    return request.headers.get("x-actor"), getattr(request.state, "request_id", None)
 
 
 async def _idempotent(request: Request, runtime: Semtwin,
