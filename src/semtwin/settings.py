@@ -50,6 +50,8 @@ class Settings:
     keys_file: str | None = None
     """API keys file (default: beside an embedded store, ``{store}.keys.json``; for a remote
     store, ``keys.json`` in the data directory)."""
+    service_allow: tuple[str, ...] = ()
+    """SPARQL ``SERVICE`` endpoints (IRI prefixes) queries may call; none by default."""
     rate_limit: float = 0.0
     """Requests per second per principal (bursts of twice that, at least 10); 0: no limit."""
 

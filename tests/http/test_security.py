@@ -272,3 +272,22 @@ def test_open_mode_on_loopback_says_so(tmp_path: Path) -> None:
         server.stop()
     assert server.log_path is not None
     assert "open access on loopback" in server.log_path.read_text()
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+    "SELECT * WHERE { SERVICE SILENT <http://169.254.169.254/latest> { ?s ?p ?o } }",
+    "SELECT * WHERE { BIND(<http://127.0.0.1:9/> AS ?e) SERVICE ?e { ?s ?p ?o } }",
+    "PREFIX x: <http://127.0.0.1:9/> SELECT * WHERE { SERVICE x:sparql { ?s ?p ?o } }",
+])
+def test_service_is_refused_unless_allowed(tmp_path: Path, query: str) -> None:
+    server = ServerProcess(store=str(tmp_path / "db"), port=free_port(),
+                           log_path=tmp_path / "server.log").start()
+    try:
+        response = httpx.get(f"{server.url}/sparql", params={"query": query})
+        assert response.status_code == 403, response.text
+        assert "SERVICE" in response.json()["detail"]
+        posted = httpx.post(f"{server.url}/sparql", data={"query": query})
+        assert posted.status_code == 403
+    finally:
+        server.stop()

@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 
 from semtwin.deadline import Deadline
-from semtwin.errors import NotAcceptable, QueryTimeout, SemtwinError
+from semtwin.errors import Forbidden, NotAcceptable, QueryTimeout, SemtwinError
+from semtwin.sparqltext import tokens
 from semtwin.negotiation import best_match
 from semtwin.services.pipeline import WritePipeline
 from semtwin.services.profiles import Plan, QueryProfiles
@@ -123,6 +124,7 @@ class SparqlService:
             raise NotAcceptable(f"no SPARQL result format matches Accept: {accept}")
 
     def evaluate(self, request: QueryRequest, deadline: Deadline | None = None) -> QueryResult:
+        self._check_service(request.text)
         return self._store.query(
             request.text,
             dataset=request.dataset,
@@ -131,6 +133,27 @@ class SparqlService:
             prefixes=DEFAULT_PREFIXES,
             deadline=deadline,
         )
+
+    def _check_service(self, text: str) -> None:
+        """``SERVICE`` makes this server send HTTP requests: refused unless the endpoint is
+        on the administrator's allow list (``SEMTWIN_SERVICE_ALLOW``)."""
+        if "service" not in text.lower():
+            return
+        items = [t for t in tokens(text) if t.kind not in ("space", "comment")]
+        for index, token in enumerate(items):
+            if token.kind != "word" or token.text.upper() != "SERVICE":
+                continue
+            following = items[index + 1:index + 3]
+            if following and following[0].kind == "word" and \
+                    following[0].text.upper() == "SILENT":
+                following = following[1:]
+            target = following[0].text if following else ""
+            iri = target[1:-1] if target.startswith("<") and target.endswith(">") else None
+            if iri is None or not any(iri.startswith(allowed)
+                                      for allowed in self._settings.service_allow):
+                raise Forbidden(f"SERVICE {target or '?'} is refused: this server sends "
+                                "requests only to endpoints its administrator allowed "
+                                "(SEMTWIN_SERVICE_ALLOW)")
 
     def query(self, request: QueryRequest, deadline: Deadline) -> Rendered:
         """Evaluate and serialize; runs in a worker thread."""
