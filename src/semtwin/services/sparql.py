@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from semtwin.deadline import Deadline
 from semtwin.errors import Forbidden, NotAcceptable, QueryTimeout, SemtwinError
-from semtwin.sparqltext import tokens
 from semtwin.negotiation import best_match
 from semtwin.services.pipeline import WritePipeline
 from semtwin.services.profiles import Plan, QueryProfiles
@@ -25,6 +24,7 @@ from semtwin.services.results import (
 from semtwin.services.updates import UpdatePlanner, apply_update
 from semtwin.services.workers import WorkerPool
 from semtwin.settings import Settings
+from semtwin.sparqltext import tokens
 from semtwin.store import QueryDataset, QueryResult, TwinStore, UpdateDataset
 
 log = logging.getLogger("semtwin.sparql")
