@@ -585,14 +585,19 @@ def keys() -> None:
 @click.option("--role", type=click.Choice(["reader", "writer", "modeler", "admin"]),
               required=True)
 @click.option("--name", default="", help="What the key is for.")
+@click.option("--tenant", default=None,
+              help="The tenant the key belongs to (its own store); default: none.")
 @STORE_OPTION
-def keys_create(role: str, name: str, store_dir: str | None) -> None:
+def keys_create(role: str, name: str, tenant: str | None, store_dir: str | None) -> None:
     """Create a key; it is printed once (store it now) and needed on every request since
     (Authorization: Bearer KEY, or X-API-Key: KEY)."""
     from semtwin.security import Role
 
     with _runtime(_settings(store_dir)) as runtime:
-        record, secret = runtime.auth.keys.create(Role.parse(role), name)
+        try:
+            record, secret = runtime.auth.keys.create(Role.parse(role), name, tenant)
+        except SemtwinError as err:
+            raise click.ClickException(err.detail) from None
     click.echo(f"created key {record.id} ({record.role.label}); it is shown only now:",
                err=True)
     click.echo(secret)

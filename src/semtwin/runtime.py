@@ -6,8 +6,11 @@ many independent runtimes as they like.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from semtwin.errors import InvalidInput
 from semtwin.security.auth import Authenticator
 from semtwin.services.batch import BatchService
 from semtwin.services.governance import ActiveShapes, WriteValidator
@@ -43,6 +46,8 @@ class Semtwin:
     batch: BatchService = field(init=False)
     imports: ImportService = field(init=False)
     auth: Authenticator = field(init=False)
+    _tenants: dict[str, Semtwin] = field(init=False, default_factory=dict)
+    _tenant_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.pipeline = WritePipeline(self.store)
@@ -67,7 +72,26 @@ class Semtwin:
     def open(cls, settings: Settings) -> Semtwin:
         return cls(settings=settings, store=open_store(settings))
 
+    def tenant(self, name: str) -> Semtwin:
+        """The runtime of a tenant: its own store (twins, models, journal), beside this
+        one's (``{store}.tenants/{name}``), opened on first use."""
+        with self._tenant_lock:
+            runtime = self._tenants.get(name)
+            if runtime is None:
+                if self.settings.remote:
+                    raise InvalidInput("tenants need the embedded store (one store per "
+                                       "tenant); run one server per tenant over a remote store")
+                store = "memory" if self.settings.in_memory else str(
+                    Path(self.settings.store).with_name(
+                        Path(self.settings.store).name + ".tenants") / name)
+                runtime = Semtwin.open(replace(self.settings, store=store))
+                runtime.models.ensure_core()
+                self._tenants[name] = runtime
+            return runtime
+
     def close(self) -> None:
+        for runtime in self._tenants.values():
+            runtime.close()
         self.query_pool.shutdown()
         self.lookup_pool.shutdown()
         self.store.close()

@@ -291,3 +291,63 @@ def test_service_is_refused_unless_allowed(tmp_path: Path, query: str) -> None:
         assert posted.status_code == 403
     finally:
         server.stop()
+
+
+def _sparql(server: ServerProcess, key: str, query: str, **params: str) -> Any:
+    response = httpx.get(f"{server.url}/sparql", params={"query": query, **params},
+                         headers={"X-API-Key": key,
+                                  "Accept": "application/sparql-results+json, text/turtle"})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_tenants_are_isolated_through_every_door(tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    acme = {r: _cli("keys", "create", "--role", r, "--tenant", "acme", "--store",
+                    store).stdout.strip() for r in ("writer", "reader")}
+    globex = {r: _cli("keys", "create", "--role", r, "--tenant", "globex", "--store",
+                      store).stdout.strip() for r in ("writer", "reader")}
+    default_reader = _key(store, "reader")
+    server = ServerProcess(store=store, port=free_port(),
+                           log_path=tmp_path / "server.log").start()
+    try:
+        put = httpx.put(f"{server.url}/api/v1/twins/secret-acme",
+                        json={"$types": ["https://ex.org/Pump"],
+                              "properties": {"https://ex.org/code": "ACME-42"}},
+                        headers={"X-API-Key": acme["writer"]})
+        assert put.status_code == 201
+        update = httpx.post(f"{server.url}/sparql", headers={
+            "X-API-Key": acme["writer"], "Content-Type": "application/sparql-update"},
+            content="INSERT DATA { GRAPH <urn:acme:g> { <urn:acme:x> <urn:acme:p> 1 } }")
+        assert update.status_code == 204
+        assert httpx.get(f"{server.url}/api/v1/twins/secret-acme",
+                         headers={"X-API-Key": acme["reader"]}).status_code == 200
+        for key in (globex["reader"], default_reader):
+            assert httpx.get(f"{server.url}/api/v1/twins/secret-acme",
+                             headers={"X-API-Key": key}).status_code == 404
+            for query, params in (
+                    ("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", {}),
+                    ("SELECT * FROM <urn:acme:g> WHERE { ?s ?p ?o }", {}),
+                    ("SELECT * FROM NAMED <urn:acme:g> WHERE { GRAPH ?g { ?s ?p ?o } }", {}),
+                    ("SELECT * WHERE { ?s ?p ?o }", {"default-graph-uri": "urn:acme:g"}),
+                    ("SELECT * WHERE { <urn:twin:secret-acme> (<urn:x>|!<urn:x>)* ?o }", {}),
+                    ("SELECT * WHERE { ?s ?p \"ACME-42\" }", {})):
+                body = _sparql(server, key, query, **params).json()
+                values = json.dumps(body["results"]["bindings"])
+                assert "acme" not in values.lower(), (query, values)
+            described = _sparql(server, key, "DESCRIBE <urn:twin:secret-acme>").text
+            assert "ACME-42" not in described
+        # another tenant's update cannot reach acme's data
+        wipe = httpx.post(f"{server.url}/sparql", headers={
+            "X-API-Key": globex["writer"], "Content-Type": "application/sparql-update"},
+            content="DELETE WHERE { GRAPH <urn:acme:g> { ?s ?p ?o } }")
+        assert wipe.status_code == 204
+        still = _sparql(server, acme["reader"],
+                        "ASK { GRAPH <urn:acme:g> { <urn:acme:x> ?p ?o } }").json()
+        assert still["boolean"] is True
+        # and each tenant has its own change feed
+        feed = httpx.get(f"{server.url}/api/v1/events", params={"after": 0, "limit": 1000},
+                         headers={"X-API-Key": globex["reader"]}).json()
+        assert "secret-acme" not in json.dumps(feed)
+    finally:
+        server.stop()

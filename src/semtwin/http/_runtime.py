@@ -14,6 +14,10 @@ async def _runtime_dep(request: Request) -> Semtwin:
 
 
 def runtime_of(request: Request) -> Semtwin:
+    """The tenant's runtime chosen by the access middleware, else the app's."""
+    chosen = getattr(request.state, "runtime", None)
+    if isinstance(chosen, Semtwin):
+        return chosen
     runtime: Semtwin = request.app.state.runtime
     return runtime
 

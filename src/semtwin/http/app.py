@@ -52,6 +52,6 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
     app.add_middleware(SparqlFastPath, runtime=runtime)
     app.add_middleware(TwinFastPath, runtime=runtime)
     # before the fast paths and every route: one place decides who may do what
-    app.add_middleware(AccessMiddleware, authenticator=runtime.auth)
+    app.add_middleware(AccessMiddleware, runtime=runtime)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -7,15 +7,18 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from semtwin.errors import SemtwinError
+from semtwin.runtime import Semtwin
 from semtwin.security import Principal
 from semtwin.security.auth import Authenticator, Unauthenticated
 from semtwin.security.policy import required_role
 
 
 class AccessMiddleware:
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, runtime: Semtwin) -> None:
         self.app = app
-        self.auth = authenticator
+        self.runtime = runtime
+        self.auth: Authenticator = runtime.auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,6 +51,12 @@ class AccessMiddleware:
                                [(b"retry-after", str(max(1, round(wait))).encode())])
                 return
         scope.setdefault("state", {})["principal"] = principal
+        if principal.tenant is not None:
+            try:
+                scope["state"]["runtime"] = self.runtime.tenant(principal.tenant)
+            except SemtwinError as err:
+                await _problem(send, err.status, err.title, err.detail)
+                return
         if principal.via != "open":
             # writes are attributed to the authenticated principal, never to a header
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-actor"]

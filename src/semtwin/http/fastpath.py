@@ -29,7 +29,8 @@ class SparqlFastPath:
                 and scope["path"] == "/sparql" and scope["query_string"]):
             request = self._request(scope)
             if request is not None:
-                rendered = self.runtime.sparql.try_inline(request)
+                runtime = scope.get("state", {}).get("runtime") or self.runtime
+                rendered = runtime.sparql.try_inline(request)
                 if rendered is not None:
                     await send({
                         "type": "http.response.start", "status": 200,
@@ -88,7 +89,8 @@ class TwinFastPath:
             if twin_id and "/" not in twin_id and accept in (None, b"*/*",
                                                               b"application/json"):
                 try:
-                    document = self.runtime.twins.get(twin_id)
+                    runtime = scope.get("state", {}).get("runtime") or self.runtime
+                    document = runtime.twins.get(twin_id)
                 except SemtwinError:
                     document = None
                 if document is not None:

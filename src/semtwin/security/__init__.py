@@ -35,9 +35,14 @@ class Principal:
     id: str
     role: Role
     via: str   # "api-key", "jwt" or "open" (loopback without authentication)
+    tenant: str | None = None
+    """The tenant whose store serves this principal (None: the default store)."""
 
     def allows(self, needed: Role) -> bool:
         return self.role >= needed
 
 
 OPEN = Principal("anonymous", Role.ADMIN, "open")
+
+
+TENANT_NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"

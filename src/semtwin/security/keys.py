@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from semtwin.errors import NotFound
-from semtwin.security import Principal, Role
+from semtwin.errors import InvalidInput, NotFound
+from semtwin.security import TENANT_NAME, Principal, Role
 
 _PREFIX = "stk_"
 
@@ -29,10 +30,11 @@ class KeyRecord:
     role: Role
     created: str
     revoked: bool
+    tenant: str | None = None
 
     def json(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "role": self.role.label,
-                "created": self.created, "revoked": self.revoked}
+                "tenant": self.tenant, "created": self.created, "revoked": self.revoked}
 
 
 def _digest(secret: str) -> str:
@@ -76,16 +78,20 @@ class KeyStore:
         os.replace(temporary, self._path)
         self._cache = None
 
-    def create(self, role: Role, name: str = "") -> tuple[KeyRecord, str]:
+    def create(self, role: Role, name: str = "", tenant: str | None = None
+               ) -> tuple[KeyRecord, str]:
         """A new key; the returned secret is never stored and cannot be shown again."""
+        if tenant is not None and not re.match(TENANT_NAME, tenant):
+            raise InvalidInput(f"tenant {tenant!r}: lower-case letters, digits and '-'")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         entry = {"id": key_id, "name": name, "role": role.label, "created": now,
-                 "sha256": _digest(secret), "revoked": False}
+                 "sha256": _digest(secret), "revoked": False, "tenant": tenant}
         with self._lock:
             self._write([*self._read(), entry])
-        return KeyRecord(key_id, name, role, now, False), f"{_PREFIX}{key_id}_{secret}"
+        return KeyRecord(key_id, name, role, now, False, tenant), \
+            f"{_PREFIX}{key_id}_{secret}"
 
     def revoke(self, key_id: str) -> None:
         with self._lock:
@@ -98,7 +104,7 @@ class KeyStore:
 
     def records(self) -> list[KeyRecord]:
         return [KeyRecord(k["id"], k.get("name", ""), Role.parse(k["role"]), k["created"],
-                          bool(k.get("revoked"))) for k in self._read()]
+                          bool(k.get("revoked")), k.get("tenant")) for k in self._read()]
 
     def any_active(self) -> bool:
         return any(not k.get("revoked") for k in self._read())
@@ -115,7 +121,8 @@ class KeyStore:
                 if entry.get("revoked") or not hmac.compare_digest(entry["sha256"],
                                                                    _digest(secret)):
                     return None
-                return Principal(f"key:{key_id}", Role.parse(entry["role"]), "api-key")
+                return Principal(f"key:{key_id}", Role.parse(entry["role"]), "api-key",
+                                 entry.get("tenant"))
         return None
 
 

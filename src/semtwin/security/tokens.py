@@ -6,13 +6,14 @@ known role wins) or ``scope`` (space-separated)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 
-from semtwin.security import Principal, Role
+from semtwin.security import TENANT_NAME, Principal, Role
 
 ALGORITHMS = ["RS256", "ES256"]
 
@@ -71,7 +72,11 @@ class TokenVerifier:
             raise TokenError("the token is not from the configured issuer") from None
         except jwt.PyJWTError as err:
             raise TokenError(f"invalid token: {err}") from None
-        return Principal(f"{claims['iss']}|{claims['sub']}", _role(claims), "jwt")
+        tenant = claims.get("tenant")
+        if tenant is not None and (not isinstance(tenant, str)
+                                   or not re.match(TENANT_NAME, tenant)):
+            raise TokenError("the token's tenant claim is not a tenant name")
+        return Principal(f"{claims['iss']}|{claims['sub']}", _role(claims), "jwt", tenant)
 
 
 def _role(claims: dict[str, Any]) -> Role:
