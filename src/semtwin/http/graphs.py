@@ -68,7 +68,10 @@ def build_router() -> APIRouter:
                       summary="A graph by direct identification (its IRI is this URL)",
                       response_class=Response)
     async def direct(request: Request, path: str) -> Response:
-        graph = NamedNode(str(request.url.replace(query="", fragment="")))
+        try:
+            graph = NamedNode(str(request.url.replace(query="", fragment="")))
+        except ValueError as err:
+            raise InvalidInput(f"this URL is not a valid graph IRI: {err}") from None
         handlers = {"GET": _get, "HEAD": _get, "PUT": _put, "POST": _post, "DELETE": _delete}
         return await handlers[request.method](request, graph)
 

@@ -15,7 +15,7 @@ def required_role(method: str, path: str, content_type: str = "") -> Role | None
     if path in PUBLIC:
         return None
     method = method.upper()
-    if path.startswith("/api/v1/audit") or path.startswith("/api/v1/keys"):
+    if path.startswith(("/api/v1/audit", "/api/v1/keys", "/api/v1/admin")):
         return Role.ADMIN
     if method in ("GET", "HEAD", "OPTIONS"):
         return Role.READER

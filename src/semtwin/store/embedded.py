@@ -9,7 +9,7 @@ from typing import IO, TypeVar
 import pyoxigraph as ox
 
 from semtwin.deadline import Deadline
-from semtwin.errors import InvalidInput, QueryTimeout, StoreLocked, StoreUnavailable
+from semtwin.errors import Conflict, InvalidInput, QueryTimeout, StoreLocked, StoreUnavailable
 from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
 from semtwin.sparqltext import add_group_filter, add_using_clauses
 from semtwin.store._protocol import (
@@ -67,8 +67,11 @@ class EmbeddedStore:
         if prefixes:
             kwargs["prefixes"] = dict(prefixes)
         if dataset:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs]
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs]
+            try:
+                kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs]
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs]
+            except ValueError as err:
+                raise InvalidInput(f"a dataset graph is not a valid IRI: {err}") from None
         else:
             kwargs["use_default_graph_as_union"] = union_default_graph
         guard: _DeadlineGuard | None = None
@@ -181,6 +184,8 @@ class EmbeddedStore:
     def backup(self, target: Path) -> None:
         if self._path is None:
             raise InvalidInput("an in-memory store cannot be backed up; dump it instead")
+        if target.exists():
+            raise Conflict(f"{target} exists; a backup goes to a new directory")
         self._store.flush()
         self._store.backup(str(target))
 
