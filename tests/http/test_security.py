@@ -374,3 +374,18 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
         server.stop()
     assert server.log_path is not None
     assert '"unhandled error"' not in server.log_path.read_text()
+
+
+def test_graph_store_writes_are_attributed(
+        secured: tuple[ServerProcess, dict[str, str], str]) -> None:
+    server, keys, _ = secured
+    graph = f"urn:ex:g-{uuid.uuid4().hex[:8]}"
+    put = httpx.put(f"{server.url}/graphs", params={"graph": graph},
+                    content=b"<urn:ex:a> <urn:ex:b> <urn:ex:c> .",
+                    headers={**_headers(keys, "writer"), "Content-Type": "application/n-triples",
+                             "X-Actor": "mallory"})
+    assert put.status_code == 201
+    entries = httpx.get(f"{server.url}/api/v1/audit", params={"limit": 1000},
+                        headers=_headers(keys, "admin")).json()["entries"]
+    mine = [e for e in entries if e["subject"] == graph]
+    assert mine[-1]["door"] == "Graph Store" and mine[-1]["actor"].startswith("key:")

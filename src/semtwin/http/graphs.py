@@ -141,7 +141,8 @@ async def _put(request: Request, graph: GraphName) -> Response:
     content_type = request.headers.get("content-type")
     base = _base(request, graph)
     created = await runtime.lookup_pool.run(
-        lambda: runtime.graphs.put(graph, body, content_type, base)
+        lambda: runtime.graphs.put(graph, body, content_type, base,
+                                   request.headers.get("x-actor"))
     )
     return Response(status_code=201 if created else 204)
 
@@ -153,12 +154,14 @@ async def _post(request: Request, graph: GraphName) -> Response:
     if (content_type or "").lower().startswith("multipart/form-data"):
         parts = await _multipart_parts(request)
         created = await runtime.lookup_pool.run(
-            lambda: runtime.graphs.post_parts(graph, parts, base)
+            lambda: runtime.graphs.post_parts(graph, parts, base,
+                                              request.headers.get("x-actor"))
         )
         return Response(status_code=201 if created else 204)
     body = await read_body(request)
     created = await runtime.lookup_pool.run(
-        lambda: runtime.graphs.post(graph, body, content_type, base)
+        lambda: runtime.graphs.post(graph, body, content_type, base,
+                                    request.headers.get("x-actor"))
     )
     return Response(status_code=201 if created else 204)
 
@@ -189,7 +192,8 @@ async def _multipart_parts(request: Request) -> list[tuple[bytes, str | None, st
 
 async def _delete(request: Request, graph: GraphName) -> Response:
     runtime = runtime_of(request)
-    await runtime.lookup_pool.run(lambda: runtime.graphs.delete(graph))
+    await runtime.lookup_pool.run(lambda: runtime.graphs.delete(
+        graph, request.headers.get("x-actor")))
     return Response(status_code=204)
 
 

@@ -68,26 +68,29 @@ class GraphStoreService:
         return GraphDocument(body, f"{fmt.media_type}; charset=utf-8")
 
     def put(
-        self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None
+        self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None,
+        actor: str | None = None,
     ) -> bool:
         """Replace the graph; True if it was created."""
         fmt = format_for_media_type(content_type)
         quads = parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph)
         existed = self._store.graph_exists(graph)
-        self._commit("graph.replaced", graph, clear=[graph], add=quads)
+        self._commit("graph.replaced", graph, clear=[graph], add=quads, actor=actor)
         return not existed
 
     def post(
-        self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None
+        self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None,
+        actor: str | None = None,
     ) -> bool:
         """Merge into the graph; True if it was created."""
-        return self.post_parts(graph, [(body, content_type, "body")], base_iri)
+        return self.post_parts(graph, [(body, content_type, "body")], base_iri, actor)
 
     def post_parts(
         self,
         graph: GraphName,
         parts: list[tuple[bytes, str | None, str]],
         base_iri: str | None,
+        actor: str | None = None,
     ) -> bool:
         """Merge several documents (a multipart upload) at once: all or nothing."""
         quads = []
@@ -95,23 +98,24 @@ class GraphStoreService:
             fmt = format_for_media_type(content_type)
             quads.extend(parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph, source=name))
         existed = self._store.graph_exists(graph)
-        self._commit("graph.merged", graph, add=quads)
+        self._commit("graph.merged", graph, add=quads, actor=actor)
         return not existed
 
-    def delete(self, graph: GraphName) -> None:
+    def delete(self, graph: GraphName, actor: str | None = None) -> None:
         if not isinstance(graph, DefaultGraph) and not self._store.graph_exists(graph):
             raise NotFound(f"no graph {graph}")
         if isinstance(graph, NamedNode):
-            self._commit("graph.deleted", graph, drop=[graph])
+            self._commit("graph.deleted", graph, drop=[graph], actor=actor)
         else:
-            self._commit("graph.deleted", graph, clear=[graph])
+            self._commit("graph.deleted", graph, clear=[graph], actor=actor)
 
     def _commit(self, kind: str, graph: GraphName, *, add: Sequence[Quad] = (),
-                clear: Sequence[GraphName] = (), drop: Sequence[NamedNode] = ()) -> None:
+                clear: Sequence[GraphName] = (), drop: Sequence[NamedNode] = (),
+                actor: str | None = None) -> None:
         """Every Graph Store write is one journaled changeset of the write pipeline."""
         subject = graph if isinstance(graph, NamedNode) else NamedNode(DEFAULT_GRAPH_SUBJECT)
         named = [graph] if isinstance(graph, NamedNode) and not drop else []
         self._pipeline.commit(Changeset(
             event_type=kind, subject=subject, add=add, clear_graphs=clear,
             create_graphs=named, drop_graphs=drop,
-            data={"graph": subject.value, "triples": len(add)}))
+            data={"graph": subject.value, "triples": len(add)}), actor=actor)
