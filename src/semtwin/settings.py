@@ -50,10 +50,23 @@ class Settings:
     keys_file: str | None = None
     """API keys file (default: beside an embedded store, ``{store}.keys.json``; for a remote
     store, ``keys.json`` in the data directory)."""
+    role_limits: tuple[str, ...] = ()
+    """Tighter query limits per role: ``reader=10:10000`` (timeout seconds : row cap)."""
     service_allow: tuple[str, ...] = ()
     """SPARQL ``SERVICE`` endpoints (IRI prefixes) queries may call; none by default."""
     rate_limit: float = 0.0
     """Requests per second per principal (bursts of twice that, at least 10); 0: no limit."""
+
+    def limits_for(self, role: str) -> tuple[float | None, int | None]:
+        """The (timeout, row cap) configured for a role, each None when not set."""
+        for entry in self.role_limits:
+            name, _, rest = entry.partition("=")
+            if name.strip().lower() != role:
+                continue
+            timeout, _, rows = rest.partition(":")
+            return (float(timeout) if timeout.strip() else None,
+                    int(rows) if rows.strip() else None)
+        return None, None
 
     @property
     def in_memory(self) -> bool:

@@ -389,3 +389,28 @@ def test_graph_store_writes_are_attributed(
                         headers=_headers(keys, "admin")).json()["entries"]
     mine = [e for e in entries if e["subject"] == graph]
     assert mine[-1]["door"] == "Graph Store" and mine[-1]["actor"].startswith("key:")
+
+
+def test_query_limits_per_role(tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    reader, writer = _key(store, "reader"), _key(store, "writer")
+    server = ServerProcess(store=store, port=free_port(), log_path=tmp_path / "server.log",
+                           env={"SEMTWIN_ROLE_LIMITS": "reader=5:3"}).start()
+    try:
+        triples = "".join(f"<urn:ex:s{i}> <urn:ex:p> {i} .\n" for i in range(10))
+        assert httpx.post(f"{server.url}/graphs", params={"graph": "urn:ex:g"},
+                          content=triples.encode(),
+                          headers={"X-API-Key": writer, "Content-Type": "text/turtle"}
+                          ).status_code in (200, 201, 204)
+        query = {"query": "SELECT ?s WHERE { ?s <urn:ex:p> ?o }"}
+        accept = {"Accept": "application/sparql-results+json"}
+        for _ in range(3):  # the second and third would take the fast path if it ignored roles
+            capped = httpx.get(f"{server.url}/sparql", params=query,
+                               headers={"X-API-Key": reader, **accept})
+            assert capped.status_code == 422, capped.text
+        full = httpx.get(f"{server.url}/sparql", params=query,
+                         headers={"X-API-Key": writer, **accept})
+        assert full.status_code == 200
+        assert len(full.json()["results"]["bindings"]) == 10
+    finally:
+        server.stop()

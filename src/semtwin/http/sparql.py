@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -121,6 +123,10 @@ async def _run_query(request: Request, text: str, params: list[tuple[str, str]])
         accept=request.headers.get("accept"),
         format=single(params, "format"),
     )
+    principal = principal_of(request.state)
+    if principal is not None:
+        timeout, rows = runtime.settings.limits_for(principal.role.label)
+        query_request = replace(query_request, timeout=timeout, max_rows=rows)
     service = runtime.sparql
     service.check_acceptable(query_request)
     rendered = await service.execute(query_request, runtime.query_pool)

@@ -56,6 +56,10 @@ class QueryRequest:
     accept: str | None = None
     format: str | None = None
     """A short format name (``json``, ``csv``, ``turtle``...) that overrides ``accept``."""
+    timeout: float | None = None
+    """A tighter timeout for this request (the caller's role), in seconds."""
+    max_rows: int | None = None
+    """A tighter row cap for this request (the caller's role)."""
 
 
 class SparqlService:
@@ -72,7 +76,7 @@ class SparqlService:
         """The result if the query is proven fast and stays within its inline budget; None
         when it must take the normal path (unknown, slow, or any error to report)."""
         key = _profile_key(request)
-        timeout = self._settings.query_timeout
+        timeout = self._timeout(request)
         if not self._inline_allowed or self.profiles.plan(key, timeout) is not Plan.INLINE:
             return None
         budget = Deadline(min(timeout, INLINE_BUDGET_S))
@@ -90,7 +94,7 @@ class SparqlService:
         """Run a query by what is known of it (ADR 0005): inline if proven fast, else in a
         worker, with the engine-side deadline guard unless proven to finish."""
         key = _profile_key(request)
-        timeout = self._settings.query_timeout
+        timeout = self._timeout(request)
         plan = self.profiles.plan(key, timeout)
         if plan is Plan.INLINE and self._inline_allowed:
             inline = self.try_inline(request)
@@ -113,6 +117,11 @@ class SparqlService:
             raise
         self.profiles.record(key, timing[0] * 1000)
         return rendered
+
+    def _timeout(self, request: QueryRequest) -> float:
+        if request.timeout is not None:
+            return min(self._settings.query_timeout, request.timeout)
+        return self._settings.query_timeout
 
     def new_deadline(self) -> Deadline:
         return Deadline(self._settings.query_timeout)
@@ -167,7 +176,10 @@ class SparqlService:
                 f"no format for this query's results matches Accept: {accept}; "
                 f"available: {', '.join(offers)}"
             )
-        limits = Limits(deadline=deadline, max_rows=self._settings.max_result_rows)
+        max_rows = self._settings.max_result_rows
+        if request.max_rows is not None:
+            max_rows = min(max_rows, request.max_rows)
+        limits = Limits(deadline=deadline, max_rows=max_rows)
         return render(result, media_type, limits)
 
     def update(self, text: str, dataset: UpdateDataset, base_iri: str | None = None, *,
