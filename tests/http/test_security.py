@@ -149,7 +149,7 @@ def test_sparql_update_needs_a_writer_and_the_actor_is_the_key(
     audit = httpx.get(f"{server.url}/api/v1/audit", params={"after": 0, "limit": 1000},
                       headers=_headers(keys, "admin")).json()
     last = audit["entries"][-1]
-    assert last["door"] == "SPARQL Update"
+    assert last["door"] == "SPARQL Update" and last["tenant"] is None
     assert last["actor"].startswith("key:") and last["actor"] != "mallory"
     assert httpx.get(f"{server.url}/api/v1/audit",
                      headers=_headers(keys, "writer")).status_code == 403
@@ -249,6 +249,46 @@ def test_jwt_bearer_tokens(tmp_path: Path) -> None:
         assert put(_token(first, "k1")).status_code == 401
     finally:
         server.stop()
+
+
+def test_jwks_from_the_issuers_url(tmp_path: Path) -> None:
+    """The issuer publishes its keys over HTTP (here on loopback); PyJWT's client fetches
+    and caches them."""
+    import http.server
+    import threading
+
+    key = _rsa()
+    document = json.dumps({"keys": [_jwk(key, "url-key")]}).encode()
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(document)))
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    issuer = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=issuer.serve_forever, daemon=True).start()
+    server = ServerProcess(store=str(tmp_path / "db"), port=free_port(),
+                           log_path=tmp_path / "server.log",
+                           env={"SEMTWIN_JWT_ISSUER": "https://idp.example",
+                                "SEMTWIN_JWT_JWKS": f"http://127.0.0.1:"
+                                                    f"{issuer.server_address[1]}/jwks"}).start()
+    try:
+        good = httpx.get(f"{server.url}/api/v1/twins", headers={
+            "Authorization": f"Bearer {_token(key, 'url-key', roles='reader')}"})
+        assert good.status_code == 200
+        bad = httpx.get(f"{server.url}/api/v1/twins", headers={
+            "Authorization": f"Bearer {_token(_rsa(), 'url-key', roles='reader')}"})
+        assert bad.status_code == 401
+    finally:
+        server.stop()
+        issuer.shutdown()
+        issuer.server_close()
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
