@@ -473,3 +473,26 @@ def test_query_limits_per_role(tmp_path: Path) -> None:
         assert len(full.json()["results"]["bindings"]) == 10
     finally:
         server.stop()
+
+
+def test_grounding_routes_need_a_reader_and_answer(
+        secured: tuple[ServerProcess, dict[str, str], str]) -> None:
+    server, keys, _ = secured
+    put = httpx.put(f"{server.url}/api/v1/twins/ground-pump", headers=_headers(keys, "writer"),
+                    json={"$types": ["https://ex.org/Pump"], "properties": {
+                        "http://www.w3.org/2000/01/rdf-schema#label": "Booster Pump Seven"}})
+    assert put.status_code == 201
+    assert httpx.get(f"{server.url}/api/v1/ground/resolve",
+                     params={"text": "booster pump seven"}).status_code == 401
+    found = httpx.get(f"{server.url}/api/v1/ground/resolve", headers=_headers(keys, "reader"),
+                      params={"text": "which booster pump seven is running"}).json()
+    assert found["matches"][0]["iri"] == "urn:twin:ground-pump"
+    assert found["mentions"][0]["iris"] == ["urn:twin:ground-pump"]
+    described = httpx.get(f"{server.url}/api/v1/ground/describe",
+                          headers=_headers(keys, "reader"),
+                          params={"iri": "urn:twin:ground-pump", "format": "text"}).json()
+    assert "Booster Pump Seven" in described["text"]
+    key = described["text"].splitlines()[0].rsplit("[", 1)[1].rstrip("]")
+    cited = httpx.get(f"{server.url}/api/v1/ground/cite", headers=_headers(keys, "reader"),
+                      params={"key": key}).json()
+    assert cited["holds"] is True and cited["fact"]["graph"] == "urn:twin:ground-pump"

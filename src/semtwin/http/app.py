@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from semtwin import __version__
-from semtwin.http import audit, graphs, health, imports, models, sparql, twins
+from semtwin.http import audit, graphs, grounding, health, imports, models, sparql, twins
 from semtwin.http.auth import AccessMiddleware
 from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
 from semtwin.http.middleware import RequestContextMiddleware
@@ -40,6 +40,7 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
     app.include_router(models.build_router())
     app.include_router(imports.build_router())
     app.include_router(audit.build_router())
+    app.include_router(grounding.build_router())
     settings = runtime.settings
     if settings.cors_origins:
         app.add_middleware(

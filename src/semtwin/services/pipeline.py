@@ -217,6 +217,11 @@ class WritePipeline:
                         self._store.update(f"DROP SILENT GRAPH <{graph}>")
                 raise
 
+    def journal_head(self) -> int:
+        """The sequence number of the last committed change (0: none yet)."""
+        value = self._first_value(f"GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?v }}")
+        return int(value) if value else 0
+
     def _head_exists(self) -> bool:
         return self._first_value(f"GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?v }}") is not None
 

@@ -1,0 +1,44 @@
+"""``/api/v1/ground/``: grounded context for agents (resolve, describe, cite)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from semtwin.errors import InvalidInput
+from semtwin.http._runtime import RuntimeDep
+
+
+def _json(body: object) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1/ground", tags=["Grounding"])
+
+    @router.get("/resolve", summary="Free text to ranked entities, with the words that "
+                "name them", response_class=Response)
+    async def resolve(runtime: RuntimeDep, text: str,
+                      k: Annotated[int, Query(ge=1, le=100)] = 10) -> Response:
+        return _json(await runtime.lookup_pool.run(
+            lambda: runtime.grounding.resolve(text, k)))
+
+    @router.get("/describe", summary="An entity's facts within a token budget, each with "
+                "a citation key", response_class=Response)
+    async def describe(runtime: RuntimeDep, iri: str,
+                       budget: Annotated[int, Query(ge=10, le=100_000)] = 500,
+                       format: str = "json") -> Response:
+        if format not in ("json", "text", "turtle"):
+            raise InvalidInput("format is json, text or turtle")
+        return _json(await runtime.lookup_pool.run(
+            lambda: runtime.grounding.describe(iri, budget, format)))
+
+    @router.get("/cite", summary="A citation key back to its fact: does it still hold, in "
+                "which graph and version", response_class=Response)
+    async def cite(runtime: RuntimeDep, key: str) -> Response:
+        return _json(await runtime.lookup_pool.run(lambda: runtime.grounding.cite(key)))
+
+    return router

@@ -1,0 +1,329 @@
+"""Grounded context for agents: entity resolution over a lexical (BM25) index that follows
+every write, descriptions of an entity pruned to a token budget where every fact carries a
+citation key, and the resolution of a citation key back to its fact and provenance."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from semtwin.errors import InvalidInput, NotFound
+from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, term_value
+from semtwin.services.pipeline import JOURNAL, META, WritePipeline
+from semtwin.store import SelectResult, TwinStore
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+LABELS = ("http://www.w3.org/2000/01/rdf-schema#label",
+          "http://www.w3.org/2004/02/skos/core#prefLabel",
+          "http://www.w3.org/2004/02/skos/core#altLabel",
+          "http://www.w3.org/2004/02/skos/core#notation",
+          "http://purl.org/dc/terms/identifier",
+          "dtmi:dtdl:property:displayName;3", "dtmi:dtdl:property:displayName;2",
+          "https://semtwin.dev/opcua#browseName")
+_WORD = re.compile(r"[A-Za-z]+|[0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_REBUILD_AFTER = 1000
+K1, B = 1.2, 0.75
+
+
+def tokenize(text: str) -> list[str]:
+    return [w.lower() for part in _CAMEL.split(text) for w in _WORD.findall(part)]
+
+
+def _name_keys(name: str) -> tuple[str, str]:
+    """A name as words ("climate control room") and run together ("climatecontrolroom"),
+    so that either way of writing it matches exactly."""
+    words = tokenize(name)
+    return " ".join(words), "".join(words)
+
+
+def local_name(iri: str) -> str:
+    return re.split(r"[#/:]", iri.rstrip("/#"))[-1].split(";")[0]
+
+
+@dataclass
+class _Entity:
+    iri: str
+    labels: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+
+    def terms(self) -> list[str]:
+        words = tokenize(local_name(self.iri))
+        for label in self.labels:
+            words += tokenize(label)
+        return words
+
+
+@dataclass(frozen=True)
+class Match:
+    iri: str
+    label: str
+    types: list[str]
+    score: float
+    why: list[str]
+
+    def json(self) -> dict[str, Any]:
+        return {"iri": self.iri, "label": self.label, "types": self.types,
+                "score": round(self.score, 4), "why": self.why}
+
+
+class LexicalIndex:
+    """BM25 over each entity's labels and IRI local name."""
+
+    def __init__(self) -> None:
+        self.entities: dict[str, _Entity] = {}
+        self._postings: dict[str, dict[str, int]] = defaultdict(dict)
+        self._lengths: dict[str, int] = {}
+        self._exact: dict[str, set[str]] = defaultdict(set)
+
+    def put(self, entity: _Entity) -> None:
+        self.remove(entity.iri)
+        terms = entity.terms()
+        if not terms:
+            return
+        self.entities[entity.iri] = entity
+        self._lengths[entity.iri] = len(terms)
+        for term, count in Counter(terms).items():
+            self._postings[term][entity.iri] = count
+        for name in [local_name(entity.iri), *entity.labels]:
+            for key in _name_keys(name):
+                self._exact[key].add(entity.iri)
+
+    def remove(self, iri: str) -> None:
+        entity = self.entities.pop(iri, None)
+        if entity is None:
+            return
+        for term in set(entity.terms()):
+            self._postings[term].pop(iri, None)
+        self._lengths.pop(iri, None)
+        for name in [local_name(iri), *entity.labels]:
+            for key in _name_keys(name):
+                self._exact[key].discard(iri)
+
+    def search(self, text: str, k: int) -> list[Match]:
+        query = tokenize(text)
+        if not query or not self._lengths:
+            return []
+        n = len(self._lengths)
+        average = sum(self._lengths.values()) / n
+        scores: dict[str, float] = defaultdict(float)
+        why: dict[str, list[str]] = defaultdict(list)
+        for term in dict.fromkeys(query):
+            posting = self._postings.get(term, {})
+            if not posting:
+                continue
+            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            for iri, tf in posting.items():
+                length = self._lengths[iri]
+                scores[iri] += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / average))
+                why[iri].append(term)
+        exact = set().union(*(self._exact.get(key, set()) for key in _name_keys(text)))
+        for iri in exact:
+            scores[iri] += 10.0  # the whole text is one of its names
+            why[iri].append("exact name")
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+        out = []
+        for iri in ranked:
+            entity = self.entities[iri]
+            out.append(Match(iri, entity.labels[0] if entity.labels else local_name(iri),
+                             entity.types, scores[iri], why[iri]))
+        return out
+
+    def mentions(self, text: str) -> list[dict[str, Any]]:
+        """Spans of the text (up to four words) that are exactly an entity's name."""
+        words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[\w-]+", text)]
+        spans = []
+        i = 0
+        while i < len(words):
+            for size in (4, 3, 2, 1):
+                chunk = words[i:i + size]
+                if len(chunk) < size:
+                    continue
+                key = " ".join(t for w in chunk for t in tokenize(w[0]))
+                found = sorted(self._exact.get(key, ()))
+                if found:
+                    spans.append({"start": chunk[0][1], "end": chunk[-1][2],
+                                  "text": text[chunk[0][1]:chunk[-1][2]], "iris": found})
+                    i += size
+                    break
+            else:
+                i += 1
+        return spans
+
+
+class GroundingService:
+    def __init__(self, store: TwinStore, pipeline: WritePipeline) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._index: LexicalIndex | None = None
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    # -- the index ---------------------------------------------------------------------------
+    def index(self) -> LexicalIndex:
+        """The index, brought up to date with every write since it was last used."""
+        with self._lock:
+            head = self._head()
+            if self._index is None or head - self._seq > _REBUILD_AFTER:
+                self._index = self._build()
+            elif head > self._seq:
+                touched: set[str] = set()
+                after = self._seq
+                while after < head:
+                    events = self._pipeline.events(after, 500)
+                    if not events:
+                        break
+                    for event in events:
+                        touched.add(event["subject"])
+                        data = event.get("data") or {}
+                        if isinstance(data, dict) and isinstance(data.get("$iri"), str):
+                            touched.add(data["$iri"])
+                    after = events[-1]["sequence"]
+                for iri in touched:
+                    self._reindex(self._index, iri)
+            self._seq = head
+            return self._index
+
+    def _head(self) -> int:
+        return self._pipeline.journal_head()
+
+    def _entities(self, where: str) -> dict[str, _Entity]:
+        labels = " ".join(f"<{p}>" for p in LABELS)
+        result = self._store.query(
+            f"SELECT ?s ?p ?o WHERE {{ {where} {{ ?s ?p ?o VALUES ?p {{ {labels} }} "
+            f"FILTER(isLiteral(?o)) }} UNION {{ ?s <{RDF_TYPE}> ?o BIND(<{RDF_TYPE}> AS ?p) "
+            f"FILTER(isIRI(?s)) }} }}", union_default_graph=True)
+        assert isinstance(result, SelectResult)
+        entities: dict[str, _Entity] = {}
+        for s, p, o in result.rows:
+            if not isinstance(s, NamedNode) or s.value.startswith("urn:semtwin:"):
+                continue
+            entity = entities.setdefault(s.value, _Entity(s.value))
+            if isinstance(p, NamedNode) and p.value == RDF_TYPE:
+                if isinstance(o, NamedNode) and o.value not in entity.types:
+                    entity.types.append(o.value)
+            elif isinstance(o, Literal) and o.value not in entity.labels:
+                entity.labels.append(o.value)
+        return entities
+
+    def _build(self) -> LexicalIndex:
+        index = LexicalIndex()
+        for entity in self._entities("").values():
+            index.put(entity)
+        return index
+
+    def _reindex(self, index: LexicalIndex, iri: str) -> None:
+        if not iri.startswith(("http", "urn:", "dtmi:")) or "<" in iri or ">" in iri:
+            return
+        found = self._entities(f"VALUES ?s {{ <{iri}> }}")
+        if iri in found:
+            index.put(found[iri])
+        else:
+            index.remove(iri)
+
+    # -- tools ---------------------------------------------------------------------------------
+    def resolve(self, text: str, k: int = 10) -> dict[str, Any]:
+        if not text.strip():
+            raise InvalidInput("text is required")
+        index = self.index()
+        return {"text": text, "matches": [m.json() for m in index.search(text, k)],
+                "mentions": index.mentions(text)}
+
+    def describe(self, iri: str, budget: int = 500, fmt: str = "json") -> dict[str, Any]:
+        """The entity's facts (outgoing, blank nodes followed, then incoming links), most
+        relevant first, until the token budget is spent; each with its citation key."""
+        try:
+            node = NamedNode(iri)
+        except ValueError as err:
+            raise InvalidInput(f"iri {iri!r} is not a valid IRI: {err}") from None
+        quads = [q for q in self._store.quads(node, None, None, None)
+                 if q.graph_name not in (META, JOURNAL)]
+        blanks = [q.object for q in quads if isinstance(q.object, BlankNode)]
+        closure: list[Quad] = []
+        for blank in blanks[:50]:
+            closure += list(self._store.quads(blank, None, None, None))
+        incoming = [q for q in self._store.quads(None, None, node, None)
+                    if q.graph_name not in (META, JOURNAL)][:200]
+        if not quads and not incoming:
+            raise NotFound(f"nothing is said about {iri}")
+        ordered = sorted(quads, key=_relevance) + closure + incoming
+        facts, spent, truncated = [], 0, 0
+        for quad in ordered:
+            fact = self._fact(quad)
+            cost = max(1, len(fact["text"]) // 4)
+            if spent + cost > budget:
+                truncated += 1
+                continue
+            spent += cost
+            facts.append(fact)
+        out: dict[str, Any] = {"iri": iri, "tokens": spent, "budget": budget,
+                               "facts": len(facts), "truncated": truncated}
+        if fmt == "text":
+            out["text"] = "\n".join(f"{f['text']} [{f['cite']}]" for f in facts)
+        elif fmt == "turtle":
+            out["turtle"] = "\n".join(f"{f['s']} {f['p']} {f['o']} . # {f['cite']}"
+                                      for f in facts)
+        else:
+            out["facts"] = facts
+        return out
+
+    def _fact(self, quad: Quad) -> dict[str, Any]:
+        graph = "" if not isinstance(quad.graph_name, NamedNode) else quad.graph_name.value
+        etag = self._pipeline.current_etag(quad.graph_name) \
+            if isinstance(quad.graph_name, NamedNode) else None
+        key = cite_key(quad, etag)
+        text = f"{_short(quad.subject)} {_short(quad.predicate)} {_short(quad.object)}"
+        return {"s": str(quad.subject), "p": str(quad.predicate), "o": str(quad.object),
+                "graph": graph or None, "version": etag, "text": text, "cite": key}
+
+    def cite(self, key: str) -> dict[str, Any]:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)))
+            s, p, o, g, etag = raw
+        except (ValueError, TypeError):
+            raise InvalidInput("not a citation key") from None
+        from semtwin.rdf import RdfFormat, parse_rdf
+
+        graph_part = f" <{g}>" if g else ""
+        try:
+            quads = parse_rdf(f"{s} {p} {o}{graph_part} .".encode(), RdfFormat.N_QUADS)
+        except Exception:
+            raise InvalidInput("not a citation key") from None
+        quad = quads[0]
+        held = any(True for _ in self._store.quads(quad.subject, quad.predicate, quad.object,
+                                                   quad.graph_name))
+        current = self._pipeline.current_etag(quad.graph_name) \
+            if isinstance(quad.graph_name, NamedNode) else None
+        return {"fact": {"s": s, "p": p, "o": o, "graph": g or None}, "holds": held,
+                "citedVersion": etag, "currentVersion": current,
+                "stale": etag is not None and current != etag}
+
+
+def cite_key(quad: Quad, etag: str | None) -> str:
+    graph = quad.graph_name.value if isinstance(quad.graph_name, NamedNode) else ""
+    raw = json.dumps([str(quad.subject), str(quad.predicate), str(quad.object), graph, etag],
+                     separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _relevance(quad: Quad) -> tuple[int, str]:
+    predicate = quad.predicate.value
+    if predicate == RDF_TYPE:
+        return (0, "")
+    if predicate in LABELS:
+        return (1, "")
+    return (2, predicate)
+
+
+def _short(term: object) -> str:
+    if isinstance(term, NamedNode):
+        return local_name(term.value) or term.value
+    if isinstance(term, Literal):
+        return json.dumps(term.value)
+    return term_value(term)
