@@ -15,7 +15,7 @@ from semtwin.security.auth import Authenticator
 from semtwin.services.batch import BatchService
 from semtwin.services.governance import ActiveShapes, WriteValidator
 from semtwin.services.graphs import GraphStoreService
-from semtwin.services.grounding import GroundingService
+from semtwin.services.grounding import AgentQuery, GroundingService
 from semtwin.services.imports import ImportService
 from semtwin.services.models import ModelService
 from semtwin.services.navigation import NavigationService
@@ -47,6 +47,7 @@ class Semtwin:
     batch: BatchService = field(init=False)
     imports: ImportService = field(init=False)
     grounding: GroundingService = field(init=False)
+    agent_query: AgentQuery = field(init=False)
     auth: Authenticator = field(init=False)
     _tenants: dict[str, Semtwin] = field(init=False, default_factory=dict)
     _tenant_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -67,6 +68,7 @@ class Semtwin:
         self.navigation = NavigationService(self.store, self.pipeline, self.twins)
         self.state = StateService(self.store, self.pipeline, self.twins)
         self.grounding = GroundingService(self.store, self.pipeline)
+        self.agent_query = AgentQuery(self.sparql, self.grounding)
         self.auth = Authenticator(self.settings)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)

@@ -72,7 +72,7 @@ def _expected_role(method: str, path: str) -> str | None:
         return "admin"
     if method in ("get", "head"):
         return "reader"
-    if path in ("/sparql", "/api/v1/validate"):
+    if path in ("/sparql", "/api/v1/validate", "/api/v1/ground/query"):
         return "reader"
     if path.startswith(("/api/v1/models", "/api/v1/import")):
         return "modeler"

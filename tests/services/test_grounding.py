@@ -114,3 +114,26 @@ def test_citation_of_a_twin_goes_stale_when_the_twin_changes(runtime: Semtwin) -
     assert after["stale"] is True and after["holds"] is False
 
 
+
+
+def test_agent_query_is_read_only_capped_and_gives_repair_hints(runtime: Semtwin) -> None:
+    from semtwin.errors import SemtwinError
+
+    answer = runtime.agent_query.run(
+        "SELECT ?s WHERE { ?s a <https://brickschema.org/schema/Brick#AHU> }", max_rows=100)
+    assert answer["form"] == "SELECT" and answer["rows"] > 0
+    small = runtime.agent_query.run("SELECT * WHERE { ?s ?p ?o }", max_rows=100000,
+                                    max_tokens=50)
+    assert small["truncated"] is True and len(small["result"]) <= 200
+    with pytest.raises(SemtwinError) as refused:
+        runtime.agent_query.run("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    assert "updates are not available" in refused.value.detail
+    with pytest.raises(SemtwinError):
+        runtime.agent_query.run("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")
+    hinted = runtime.agent_query.run(
+        "SELECT ?s WHERE { ?s a <https://brickschema.org/schema/Brick#Ahu> }")
+    assert hinted["rows"] == 0
+    assert any("Brick#AHU" in h for h in hinted["hints"])
+    with pytest.raises(SemtwinError) as unknown:
+        runtime.agent_query.run("SELECT ?s WHERE { ?s a bricky:AHU }")
+    assert any("bricky" in h for h in unknown.value.extra["hints"])

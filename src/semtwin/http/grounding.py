@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from semtwin.errors import InvalidInput
@@ -35,6 +35,16 @@ def build_router() -> APIRouter:
             raise InvalidInput("format is json, text or turtle")
         return _json(await runtime.lookup_pool.run(
             lambda: runtime.grounding.describe(iri, budget, format)))
+
+    @router.post("/query", summary="Read-only SPARQL for agents: row and token caps, repair "
+                 "hints", response_class=Response)
+    async def agent_query(runtime: RuntimeDep, request: Request,
+                          max_rows: Annotated[int, Query(ge=1, le=10_000)] = 100,
+                          max_tokens: Annotated[int, Query(ge=10, le=100_000)] = 2000
+                          ) -> Response:
+        text = (await request.body()).decode("utf-8", errors="replace")
+        return _json(await runtime.query_pool.run(
+            lambda: runtime.agent_query.run(text, max_rows, max_tokens)))
 
     @router.get("/cite", summary="A citation key back to its fact: does it still hold, in "
                 "which graph and version", response_class=Response)

@@ -21,8 +21,8 @@ def required_role(method: str, path: str, content_type: str = "") -> Role | None
         return Role.READER
     if path == "/sparql":
         return Role.WRITER if content_type.startswith(_SPARQL_UPDATE) else Role.READER
-    if path == "/api/v1/validate":
-        return Role.READER  # validates without writing
+    if path in ("/api/v1/validate", "/api/v1/ground/query"):
+        return Role.READER  # validates or queries without writing
     if path.startswith(("/api/v1/models", "/api/v1/import")):
         return Role.MODELER
     return Role.WRITER

@@ -327,3 +327,72 @@ def _short(term: object) -> str:
     if isinstance(term, Literal):
         return json.dumps(term.value)
     return term_value(term)
+
+
+_PREFIXED = re.compile(r"(?<![<\w?$])([A-Za-z][\w-]*):([A-Za-z_][\w-]*)")
+
+
+class AgentQuery:
+    """Read-only SPARQL for agents: queries only (never updates), ``SERVICE`` refused by the
+    SPARQL service, the server's timeout, a row cap and a token cap on the answer, and hints
+    that help repair a failing query."""
+
+    def __init__(self, sparql: Any, grounding: GroundingService) -> None:
+        self._sparql = sparql
+        self._grounding = grounding
+
+    def run(self, text: str, max_rows: int = 100, max_tokens: int = 2000) -> dict[str, Any]:
+        from semtwin.errors import SemtwinError
+        from semtwin.services.sparql import QueryRequest
+        from semtwin.sparqltext import query_form
+
+        form = query_form(text)
+        if form is None:
+            raise InvalidInput("only SELECT, ASK, CONSTRUCT or DESCRIBE queries; updates are "
+                               "not available to agents",
+                               hints=["start the query with SELECT, ASK, CONSTRUCT or "
+                                      "DESCRIBE"])
+        request = QueryRequest(text=text, accept="application/sparql-results+json"
+                               if form in ("SELECT", "ASK") else "application/n-triples",
+                               max_rows=max_rows)
+        try:
+            deadline = self._sparql.new_deadline()
+            rendered = self._sparql.query(request, deadline)
+        except SemtwinError as err:
+            err.extra["hints"] = self.hints(text, err.detail)
+            raise
+        body = rendered.body.decode("utf-8")
+        truncated = False
+        if len(body) // 4 > max_tokens:
+            body = body[:max_tokens * 4]
+            truncated = True
+        return {"form": form, "rows": rendered.rows, "mediaType": rendered.media_type,
+                "result": body, "truncated": truncated,
+                "hints": self.hints(text, None) if rendered.rows == 0 else []}
+
+    def hints(self, text: str, error: str | None) -> list[str]:
+        """Unknown prefixes, and classes or properties the graph does not use, with the
+        nearest names it does."""
+        from semtwin.services.sparql import DEFAULT_PREFIXES
+
+        out: list[str] = []
+        declared = set(re.findall(r"PREFIX\s+([A-Za-z][\w-]*)?:", text, re.IGNORECASE))
+        known = set(DEFAULT_PREFIXES) | declared
+        for prefix, _local in _PREFIXED.findall(re.sub(r"<[^>]*>|\"[^\"]*\"", "", text)):
+            if prefix not in known and prefix not in ("http", "https", "urn", "dtmi"):
+                out.append(f"prefix {prefix}: is not declared (known: "
+                           f"{', '.join(sorted(DEFAULT_PREFIXES))})")
+                known.add(prefix)
+        index = self._grounding.index()
+        used_types = {t for e in index.entities.values() for t in e.types}
+        for iri in re.findall(r"<([^>\s]+)>", text):
+            if iri in used_types or iri in index.entities:
+                continue
+            suggestions = [m.iri for m in index.search(local_name(iri), 3)]
+            near = [t for t in used_types if local_name(t).lower() == local_name(iri).lower()]
+            if near or suggestions:
+                out.append(f"<{iri}> is not used in the graph; did you mean "
+                           f"{', '.join(f'<{s}>' for s in (near or suggestions)[:3])}?")
+        if error and "timeout" in error.lower():
+            out.append("the query ran out of time: add LIMIT, or bind a type or an IRI first")
+        return out
