@@ -72,7 +72,8 @@ def _expected_role(method: str, path: str) -> str | None:
         return "admin"
     if method in ("get", "head"):
         return "reader"
-    if path in ("/sparql", "/api/v1/validate", "/api/v1/ground/query"):
+    if path in ("/sparql", "/api/v1/validate", "/api/v1/ground/query",
+                "/api/v1/ground/check"):
         return "reader"
     if path.startswith(("/api/v1/models", "/api/v1/import")):
         return "modeler"

@@ -16,6 +16,7 @@ from semtwin.services.grounding import tokenize
 from semtwin.settings import Settings
 
 SODA = "https://brickschema.org/schema/1.0.2/building_example#"
+NAME = "dtmi:digitaltwins:rec_3_3:core:Space:_contents:__name;1"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Semtwin]:
                       shared_data("brick", "examples", name).read_bytes(), "text/turtle", None)
     rec = shared_data("dtdl", "realestatecore")
     rt.imports.run("dtdl", [SourceFile(str(p), p.read_bytes())
-                            for p in sorted(rec.rglob("*.json"))], version="3.3")
+                            for p in sorted(rec.rglob("*.json"))], version="3.3",
+                   activate=True)
     yield rt
     rt.close()
 
@@ -137,3 +139,43 @@ def test_agent_query_is_read_only_capped_and_gives_repair_hints(runtime: Semtwin
     with pytest.raises(SemtwinError) as unknown:
         runtime.agent_query.run("SELECT ?s WHERE { ?s a bricky:AHU }")
     assert any("bricky" in h for h in unknown.value.extra["hints"])
+
+
+def test_claim_checking_accuracy(runtime: Semtwin) -> None:
+    """True claims are facts of the Soda Hall model; false ones move an object to another
+    subject of the same property; shape contradictions are values REC's shapes rule out."""
+    from semtwin.services.sparql import QueryRequest
+
+    rows = runtime.sparql.evaluate(QueryRequest(text=f"""
+        SELECT ?s ?p ?o WHERE {{ GRAPH <urn:ex:soda_brick.ttl> {{ ?s ?p ?o
+        FILTER(isIRI(?o) && STRSTARTS(STR(?s), "{SODA}")) }} }} ORDER BY ?s ?p ?o""")).rows
+    facts = [(r[0].value, r[1].value, r[2].value) for r in rows]  # type: ignore[union-attr]
+    true_claims = facts[::max(1, len(facts) // 60)][:60]
+    stated = set(facts)
+    false_claims = []
+    for s, p, o in true_claims:
+        other = next((f[2] for f in facts if f[1] == p and f[2] != o
+                      and (s, p, f[2]) not in stated), None)
+        if other is not None:
+            false_claims.append((s, p, other))
+    runtime.twins.put("room-r1", {"$types": ["dtmi:digitaltwins:rec_3_3:core:Room;1"],
+                                  "properties": {NAME: "R1"}})
+    shape_claims = [("urn:twin:room-r1", NAME, 42), ("urn:twin:room-r1", NAME, "R2")]
+    claims = [{"s": s, "p": p, "o": {"@id": o}} for s, p, o in true_claims + false_claims]
+    claims += [{"s": s, "p": p, "o": o} for s, p, o in shape_claims]
+    results = []
+    for start in range(0, len(claims), 100):
+        results += runtime.claims.check(claims[start:start + 100])["results"]
+    expected = (["supported"] * len(true_claims) + ["not supported"] * len(false_claims)
+                + ["contradicted"] * len(shape_claims))
+    right = 0
+    for result, want in zip(results, expected, strict=True):
+        verdict = result["verdict"]
+        right += verdict == want or (want == "not supported" and verdict != "supported")
+    accuracy = right / len(expected)
+    print(f"check on {len(expected)} claims: accuracy {accuracy:.3f}")
+    assert len(expected) >= 100
+    assert accuracy >= 0.95
+    supported = results[0]
+    assert supported["facts"] and supported["facts"][0]["cite"]
+    assert results[-2]["reason"] == "shapes" and results[-1]["verdict"] == "contradicted"

@@ -46,6 +46,16 @@ def build_router() -> APIRouter:
         return _json(await runtime.query_pool.run(
             lambda: runtime.agent_query.run(text, max_rows, max_tokens)))
 
+    @router.post("/check", summary="Claims against the graph and its shapes: supported, "
+                 "contradicted or unknown, with the deciding facts", response_class=Response)
+    async def check(runtime: RuntimeDep, request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as err:
+            raise InvalidInput(f"the body is not JSON: {err}") from None
+        claims = body.get("claims") if isinstance(body, dict) else body
+        return _json(await runtime.lookup_pool.run(lambda: runtime.claims.check(claims)))
+
     @router.get("/cite", summary="A citation key back to its fact: does it still hold, in "
                 "which graph and version", response_class=Response)
     async def cite(runtime: RuntimeDep, key: str) -> Response:

@@ -21,7 +21,7 @@ def required_role(method: str, path: str, content_type: str = "") -> Role | None
         return Role.READER
     if path == "/sparql":
         return Role.WRITER if content_type.startswith(_SPARQL_UPDATE) else Role.READER
-    if path in ("/api/v1/validate", "/api/v1/ground/query"):
+    if path in ("/api/v1/validate", "/api/v1/ground/query", "/api/v1/ground/check"):
         return Role.READER  # validates or queries without writing
     if path.startswith(("/api/v1/models", "/api/v1/import")):
         return Role.MODELER

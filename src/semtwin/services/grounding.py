@@ -396,3 +396,92 @@ class AgentQuery:
         if error and "timeout" in error.lower():
             out.append("the query ran out of time: add LIMIT, or bind a type or an IRI first")
         return out
+
+
+class ClaimChecker:
+    """Claims (subject, property, value) against the graph and its active shapes:
+    ``supported`` when the graph states it, ``contradicted`` when the graph states another
+    value where the shapes allow only one, or when the shapes rule the value out, else
+    ``unknown``; with the facts (and citation keys) or the shape report that decided."""
+
+    def __init__(self, store: TwinStore, pipeline: WritePipeline,
+                 grounding: GroundingService) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._grounding = grounding
+
+    def check(self, claims: Any) -> dict[str, Any]:
+        if not isinstance(claims, list) or not claims or len(claims) > 100:
+            raise InvalidInput('claims is a list of 1 to 100 {"s", "p", "o"} objects')
+        return {"results": [self._one(claim, i) for i, claim in enumerate(claims)]}
+
+    def _one(self, claim: Any, index: int) -> dict[str, Any]:
+        from semtwin.errors import ShapeViolation
+        from semtwin.services.pipeline import Changeset
+
+        if not isinstance(claim, dict) or not all(isinstance(claim.get(k), (str, int, float,
+                                                                            bool, dict))
+                                                  for k in ("s", "p", "o")):
+            raise InvalidInput(f"claims[{index}]: give s and p as IRIs and o as an IRI "
+                               '({"@id": ...}) or a literal value')
+        try:
+            subject, predicate = NamedNode(str(claim["s"])), NamedNode(str(claim["p"]))
+        except ValueError as err:
+            raise InvalidInput(f"claims[{index}]: {err}") from None
+        value = _term(claim["o"], index)
+        stated = [q for q in self._store.quads(subject, predicate, None, None)
+                  if q.graph_name not in (META, JOURNAL)]
+        same = [q for q in stated if _same(q.object, value)]
+        if same:
+            return {"claim": claim, "verdict": "supported",
+                    "facts": [self._grounding._fact(q) for q in same]}
+        graph = subject if self._pipeline.current_etag(subject) is not None else None
+        target = Quad(subject, predicate, value, graph) if graph is not None else \
+            Quad(subject, predicate, value)
+        try:
+            if self._pipeline.check is not None:
+                self._pipeline.check(Changeset(event_type="check", subject=subject,
+                                               add=[target]))
+        except ShapeViolation as err:
+            return {"claim": claim, "verdict": "contradicted", "reason": "shapes",
+                    "report": err.extra.get("report"),
+                    "facts": [self._grounding._fact(q) for q in stated]}
+        if stated and self._single_valued(subject, predicate):
+            return {"claim": claim, "verdict": "contradicted", "reason": "another value",
+                    "facts": [self._grounding._fact(q) for q in stated]}
+        return {"claim": claim, "verdict": "unknown",
+                "facts": [self._grounding._fact(q) for q in stated]}
+
+    def _single_valued(self, subject: NamedNode, predicate: NamedNode) -> bool:
+        """Whether the property is an owl:FunctionalProperty (a shape's sh:maxCount 1 is
+        caught by the shape check before this)."""
+        functional = self._store.query(
+            f"ASK {{ {predicate} a <http://www.w3.org/2002/07/owl#FunctionalProperty> }}",
+            union_default_graph=True)
+        return bool(getattr(functional, "value", False))
+
+
+def _term(value: Any, index: int) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"@id"} and isinstance(value["@id"], str):
+            try:
+                return NamedNode(value["@id"])
+            except ValueError as err:
+                raise InvalidInput(f"claims[{index}].o: {err}") from None
+        if "@value" in value:
+            datatype = value.get("@type")
+            return Literal(str(value["@value"]), datatype=NamedNode(datatype)) \
+                if isinstance(datatype, str) else Literal(str(value["@value"]))
+        raise InvalidInput(f"claims[{index}].o: {{\"@id\": IRI}} or {{\"@value\": ...}}")
+    return Literal(value)
+
+
+def _same(stated: Any, claimed: Any) -> bool:
+    if stated == claimed:
+        return True
+    if isinstance(stated, Literal) and isinstance(claimed, Literal):
+        try:
+            return float(stated.value) == float(claimed.value)
+        except ValueError:
+            return stated.value == claimed.value and not claimed.language
+    return False
