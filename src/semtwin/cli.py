@@ -625,3 +625,15 @@ def keys_revoke(key_id: str, store_dir: str | None) -> None:
         except SemtwinError as err:
             raise click.ClickException(err.detail) from None
     click.echo(f"revoked key {key_id}", err=True)
+
+
+@main.command()
+@STORE_OPTION
+def mcp(store_dir: str | None) -> None:
+    """Serve the grounding tools (resolve, describe, query, check, cite) as a Model Context
+    Protocol server over stdio, for a local agent."""
+    from semtwin.mcp_server import build_server
+
+    with _runtime(_settings(store_dir)) as runtime:
+        runtime.models.ensure_core()
+        build_server(runtime).run("stdio")

@@ -1,0 +1,54 @@
+"""``semtwin mcp``: the grounding tools as a Model Context Protocol server over stdio
+(the ``mcp`` package). A local front end like the CLI: whoever runs it reads the store
+directly; over HTTP the same tools sit behind authentication at ``/api/v1/ground/``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from semtwin.errors import SemtwinError
+from semtwin.runtime import Semtwin
+
+
+def build_server(runtime: Semtwin) -> Any:
+    from mcp.server.mcpserver import MCPServer
+
+    server = MCPServer(name="semtwin", instructions=(
+        "Grounded context from a digital-twin knowledge graph: resolve names to entities, "
+        "describe an entity with cited facts within a token budget, run read-only SPARQL, "
+        "check claims against the graph and its SHACL shapes, and resolve citations."))
+
+    def _call(fn: Any) -> str:
+        try:
+            return json.dumps(fn(), ensure_ascii=False)
+        except SemtwinError as err:
+            return json.dumps({"error": err.title, "detail": err.detail,
+                               **{k: v for k, v in err.extra.items() if k == "hints"}})
+
+    @server.tool(description="Free text to ranked entities (IRI, label, types, score, why) "
+                 "and the spans of the text that name them.")
+    def resolve(text: str, k: int = 10) -> str:
+        return _call(lambda: runtime.grounding.resolve(text, k))
+
+    @server.tool(description="An entity's facts, most relevant first, within a token "
+                 "budget; each fact has a citation key. format: json, text or turtle.")
+    def describe(iri: str, budget: int = 500, format: str = "text") -> str:
+        return _call(lambda: runtime.grounding.describe(iri, budget, format))
+
+    @server.tool(description="Read-only SPARQL (SELECT, ASK, CONSTRUCT, DESCRIBE) with row "
+                 "and token caps; failing or empty queries come back with repair hints.")
+    def query(sparql: str, max_rows: int = 100, max_tokens: int = 2000) -> str:
+        return _call(lambda: runtime.agent_query.run(sparql, max_rows, max_tokens))
+
+    @server.tool(description='Check claims [{"s": IRI, "p": IRI, "o": value or {"@id": '
+                 'IRI}}]: supported, contradicted (graph or shapes) or unknown, with facts.')
+    def check(claims: list[dict[str, Any]]) -> str:
+        return _call(lambda: runtime.claims.check(claims))
+
+    @server.tool(description="A citation key back to its fact: does it still hold, in "
+                 "which graph and version.")
+    def cite(key: str) -> str:
+        return _call(lambda: runtime.grounding.cite(key))
+
+    return server

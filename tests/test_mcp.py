@@ -1,0 +1,62 @@
+"""A real MCP client session (the ``mcp`` package's client) with ``semtwin mcp`` over stdio:
+it lists the tools and calls every one."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from tests.test_cli import semtwin
+
+TOOLS = {"resolve", "describe", "query", "check", "cite"}
+
+
+def _text(result: object) -> dict[str, object]:
+    content = getattr(result, "content", [])
+    return json.loads(content[0].text)  # type: ignore[no-any-return]
+
+
+async def _session(store: str) -> dict[str, object]:
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "semtwin", "mcp", "--store", store])
+    out: dict[str, object] = {}
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = await session.list_tools()
+        out["tools"] = {t.name for t in tools.tools}
+        found = _text(await session.call_tool("resolve", {"text": "booster pump nine"}))
+        out["resolve"] = found
+        iri = found["matches"][0]["iri"]  # type: ignore[index]
+        described = _text(await session.call_tool("describe", {"iri": iri, "format": "json"}))
+        out["describe"] = described
+        key = described["facts"][0]["cite"]  # type: ignore[index]
+        out["cite"] = _text(await session.call_tool("cite", {"key": key}))
+        out["query"] = _text(await session.call_tool(
+            "query", {"sparql": f"ASK {{ <{iri}> ?p ?o }}"}))
+        out["check"] = _text(await session.call_tool("check", {"claims": [
+            {"s": iri, "p": "http://www.w3.org/2000/01/rdf-schema#label",
+             "o": "Booster Pump Nine"}]}))
+        out["refused"] = _text(await session.call_tool(
+            "query", {"sparql": "DELETE WHERE { ?s ?p ?o }"}))
+    return out
+
+
+def test_mcp_client_lists_and_calls_every_tool(tmp_path: Path) -> None:
+    store = str(tmp_path / "db")
+    data = tmp_path / "pump.ttl"
+    data.write_text('<urn:ex:pump9> a <https://ex.org/Pump> ; '
+                    '<http://www.w3.org/2000/01/rdf-schema#label> "Booster Pump Nine" .')
+    semtwin("load", str(data), "--store", store, "--graph", "urn:ex:plant")
+    out = anyio.run(_session, store)
+    assert out["tools"] == TOOLS
+    assert out["resolve"]["matches"][0]["iri"] == "urn:ex:pump9"  # type: ignore[index]
+    assert out["describe"]["facts"]  # type: ignore[index]
+    assert out["cite"]["holds"] is True  # type: ignore[index]
+    assert '"boolean": true' in out["query"]["result"] or \
+        '"boolean":true' in out["query"]["result"]  # type: ignore[operator]
+    assert out["check"]["results"][0]["verdict"] == "supported"  # type: ignore[index]
+    assert "updates are not available" in out["refused"]["detail"]  # type: ignore[operator]
