@@ -12,7 +12,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from tests.test_cli import semtwin
 
-TOOLS = {"resolve", "describe", "query", "check", "cite"}
+TOOLS = {"resolve", "describe", "query", "check", "cite", "schema"}
 
 
 def _text(result: object) -> dict[str, object]:
@@ -40,6 +40,7 @@ async def _session(store: str) -> dict[str, object]:
         out["check"] = _text(await session.call_tool("check", {"claims": [
             {"s": iri, "p": "http://www.w3.org/2000/01/rdf-schema#label",
              "o": "Booster Pump Nine"}]}))
+        out["schema"] = _text(await session.call_tool("schema", {"question": "pump"}))
         out["refused"] = _text(await session.call_tool(
             "query", {"sparql": "DELETE WHERE { ?s ?p ?o }"}))
     return out
@@ -60,3 +61,5 @@ def test_mcp_client_lists_and_calls_every_tool(tmp_path: Path) -> None:
         '"boolean":true' in out["query"]["result"]  # type: ignore[operator]
     assert out["check"]["results"][0]["verdict"] == "supported"  # type: ignore[index]
     assert "updates are not available" in out["refused"]["detail"]  # type: ignore[operator]
+    schema = out["schema"]["classes"]  # type: ignore[index]
+    assert schema[0]["iri"] == "https://ex.org/Pump" and schema[0]["instances"] == 1

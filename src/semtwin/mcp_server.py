@@ -46,6 +46,12 @@ def build_server(runtime: Semtwin) -> Any:
     def check(claims: list[dict[str, Any]]) -> str:
         return _call(lambda: runtime.claims.check(claims))
 
+    @server.tool(description="The classes relevant to a question (or the given class IRIs):"
+                 " hierarchy, instance counts, properties used, shape constraints, example "
+                 "queries, within a token budget.")
+    def schema(question: str = "", classes: list[str] | None = None, budget: int = 800) -> str:
+        return _call(lambda: runtime.schema.summary(classes, question or None, budget))
+
     @server.tool(description="A citation key back to its fact: does it still hold, in "
                  "which graph and version.")
     def cite(key: str) -> str:

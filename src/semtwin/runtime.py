@@ -15,7 +15,12 @@ from semtwin.security.auth import Authenticator
 from semtwin.services.batch import BatchService
 from semtwin.services.governance import ActiveShapes, WriteValidator
 from semtwin.services.graphs import GraphStoreService
-from semtwin.services.grounding import AgentQuery, ClaimChecker, GroundingService
+from semtwin.services.grounding import (
+    AgentQuery,
+    ClaimChecker,
+    GroundingService,
+    SchemaSummary,
+)
 from semtwin.services.imports import ImportService
 from semtwin.services.models import ModelService
 from semtwin.services.navigation import NavigationService
@@ -49,6 +54,7 @@ class Semtwin:
     grounding: GroundingService = field(init=False)
     agent_query: AgentQuery = field(init=False)
     claims: ClaimChecker = field(init=False)
+    schema: SchemaSummary = field(init=False)
     auth: Authenticator = field(init=False)
     _tenants: dict[str, Semtwin] = field(init=False, default_factory=dict)
     _tenant_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -71,6 +77,7 @@ class Semtwin:
         self.grounding = GroundingService(self.store, self.pipeline)
         self.agent_query = AgentQuery(self.sparql, self.grounding)
         self.claims = ClaimChecker(self.store, self.pipeline, self.grounding)
+        self.schema = SchemaSummary(self.store, self.grounding)
         self.auth = Authenticator(self.settings)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)

@@ -179,3 +179,22 @@ def test_claim_checking_accuracy(runtime: Semtwin) -> None:
     supported = results[0]
     assert supported["facts"] and supported["facts"][0]["cite"]
     assert results[-2]["reason"] == "shapes" and results[-1]["verdict"] == "contradicted"
+
+
+def test_schema_summary_for_a_question(runtime: Semtwin) -> None:
+    summary = runtime.schema.summary(None, "air handling unit", budget=3000)
+    iris = [c["iri"] for c in summary["classes"]]
+    assert "dtmi:digitaltwins:rec_3_3:asset:AirHandlingUnit;1" in iris
+    ahu = runtime.schema.summary(["https://brickschema.org/schema/Brick#AHU"], None, 3000)
+    entry = ahu["classes"][0]
+    assert entry["instances"] > 0
+    assert any(p["property"].endswith("#feeds") for p in entry["propertiesUsed"])
+    assert entry["exampleQueries"][0].startswith("SELECT ?x WHERE")
+    room = runtime.schema.summary(["dtmi:digitaltwins:rec_3_3:core:Room;1"], None, 3000)
+    assert room["classes"][0]["superclasses"] == ["dtmi:digitaltwins:rec_3_3:core:Space;1"]
+    space = runtime.schema.summary(["dtmi:digitaltwins:rec_3_3:core:Space;1"], None, 3000)
+    assert any(c["path"] == NAME and c.get("maxCount") == 1
+               for c in space["classes"][0]["constraints"])
+    tight = runtime.schema.summary(["dtmi:digitaltwins:rec_3_3:core:Space;1",
+                                    "https://brickschema.org/schema/Brick#AHU"], None, 50)
+    assert tight["truncated"] >= 1 and tight["tokens"] <= 50

@@ -56,6 +56,16 @@ def build_router() -> APIRouter:
         claims = body.get("claims") if isinstance(body, dict) else body
         return _json(await runtime.lookup_pool.run(lambda: runtime.claims.check(claims)))
 
+    @router.get("/schema", summary="The classes relevant to a question (or given): "
+                "hierarchy, instance counts, properties used, shape constraints, example "
+                "queries, within a token budget", response_class=Response)
+    async def schema(runtime: RuntimeDep, classes: str | None = None,
+                     question: str | None = None,
+                     budget: Annotated[int, Query(ge=50, le=100_000)] = 800) -> Response:
+        chosen = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+        return _json(await runtime.lookup_pool.run(
+            lambda: runtime.schema.summary(chosen, question, budget)))
+
     @router.get("/cite", summary="A citation key back to its fact: does it still hold, in "
                 "which graph and version", response_class=Response)
     async def cite(runtime: RuntimeDep, key: str) -> Response:

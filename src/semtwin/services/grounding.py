@@ -485,3 +485,92 @@ def _same(stated: Any, claimed: Any) -> bool:
         except ValueError:
             return stated.value == claimed.value and not claimed.language
     return False
+
+
+_CLASS_TYPES = {"http://www.w3.org/2002/07/owl#Class",
+                "http://www.w3.org/2000/01/rdf-schema#Class",
+                "http://www.w3.org/ns/shacl#NodeShape",
+                "dtmi:dtdl:class:Interface;3", "dtmi:dtdl:class:Interface;2"}
+SH = "http://www.w3.org/ns/shacl#"
+
+
+class SchemaSummary:
+    """The classes relevant to a question (or given), with their superclasses, how many
+    instances the store holds, the properties those instances use, the shapes' constraints,
+    and example queries; within a token budget."""
+
+    def __init__(self, store: TwinStore, grounding: GroundingService) -> None:
+        self._store = store
+        self._grounding = grounding
+
+    def summary(self, classes: list[str] | None, question: str | None,
+                budget: int = 800) -> dict[str, Any]:
+        chosen = list(dict.fromkeys(classes or []))
+        if question:
+            for match in self._grounding.index().search(question, 10):
+                if _CLASS_TYPES & set(match.types):
+                    chosen.append(match.iri)
+                chosen += [t for t in match.types if t not in _CLASS_TYPES]
+            chosen = list(dict.fromkeys(chosen))
+        if not chosen:
+            raise InvalidInput("give classes=IRI,... or a question naming what you look for")
+        out, spent, left_out = [], 0, 0
+        for iri in chosen[:10]:
+            try:
+                NamedNode(iri)
+            except ValueError:
+                raise InvalidInput(f"{iri!r} is not an IRI") from None
+            entry = self._describe_class(iri)
+            cost = len(json.dumps(entry)) // 4
+            if spent + cost > budget:
+                left_out += 1
+                continue
+            spent += cost
+            out.append(entry)
+        return {"classes": out, "tokens": spent, "budget": budget,
+                "truncated": left_out + max(0, len(chosen) - 10)}
+
+    def _select(self, query: str) -> list[tuple[Any, ...]]:
+        result = self._store.query(query, union_default_graph=True)
+        assert isinstance(result, SelectResult)
+        return [tuple(row) for row in result.rows]
+
+    def _describe_class(self, iri: str) -> dict[str, Any]:
+        c = f"<{iri}>"
+        labels = [term_value(r[0]) for r in self._select(
+            f"SELECT ?l WHERE {{ {c} <http://www.w3.org/2000/01/rdf-schema#label>|"
+            f"<dtmi:dtdl:property:displayName;3> ?l }} LIMIT 3")]
+        supers = [term_value(r[0]) for r in self._select(
+            f"SELECT DISTINCT ?s WHERE {{ {c} <http://www.w3.org/2000/01/rdf-schema#"
+            f"subClassOf> ?s FILTER(isIRI(?s)) }} LIMIT 10")]
+        count_rows = self._select(f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a {c} }}")
+        count = int(term_value(count_rows[0][0])) if count_rows and count_rows[0][0] else 0
+        used = [(term_value(p), int(term_value(n))) for p, n in self._select(
+            f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?x a {c} ; ?p ?o }} GROUP BY ?p "
+            f"ORDER BY DESC(?n) LIMIT 12") if p is not None and n is not None]
+        constraints = []
+        for path, datatype, cls, low, high in self._select(
+                f"SELECT ?path ?dt ?cls ?min ?max WHERE {{ "
+                f"{{ {c} <{SH}property> ?ps }} UNION {{ ?sh <{SH}targetClass> {c} ; "
+                f"<{SH}property> ?ps }} ?ps <{SH}path> ?path FILTER(isIRI(?path)) "
+                f"OPTIONAL {{ ?ps <{SH}datatype> ?dt }} OPTIONAL {{ ?ps <{SH}class> ?cls }} "
+                f"OPTIONAL {{ ?ps <{SH}minCount> ?min }} OPTIONAL {{ ?ps <{SH}maxCount> ?max }}"
+                f" }} LIMIT 30"):
+            rule: dict[str, Any] = {"path": term_value(path)}
+            if datatype is not None:
+                rule["datatype"] = term_value(datatype)
+            if cls is not None:
+                rule["class"] = term_value(cls)
+            if low is not None:
+                rule["minCount"] = int(term_value(low))
+            if high is not None:
+                rule["maxCount"] = int(term_value(high))
+            constraints.append(rule)
+        examples = [f"SELECT ?x WHERE {{ ?x a {c} }} LIMIT 10"]
+        interesting = [p for p, _ in used if p != RDF_TYPE]
+        if interesting:
+            examples.append(f"SELECT ?x ?v WHERE {{ ?x a {c} ; <{interesting[0]}> ?v }} "
+                            "LIMIT 10")
+        return {"iri": iri, "labels": labels, "superclasses": supers, "instances": count,
+                "propertiesUsed": [{"property": p, "count": n} for p, n in used],
+                "constraints": constraints, "exampleQueries": examples}
