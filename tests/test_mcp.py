@@ -63,3 +63,39 @@ def test_mcp_client_lists_and_calls_every_tool(tmp_path: Path) -> None:
     assert "updates are not available" in out["refused"]["detail"]  # type: ignore[operator]
     schema = out["schema"]["classes"]  # type: ignore[index]
     assert schema[0]["iri"] == "https://ex.org/Pump" and schema[0]["instances"] == 1
+
+
+async def _http_session(url: str, key: str) -> dict[str, object]:
+    from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+
+    out: dict[str, object] = {}
+    client = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
+    async with client, streamable_http_client(f"{url}/mcp/", http_client=client) as streams:
+        read, write = streams[0], streams[1]
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            out["tools"] = {t.name for t in (await session.list_tools()).tools}
+            out["resolve"] = _text(await session.call_tool("resolve",
+                                                           {"text": "booster pump nine"}))
+    return out
+
+
+def test_mcp_over_http_behind_authentication(tmp_path: Path) -> None:
+    import httpx
+    from tests.conftest import ServerProcess, free_port
+
+    store = str(tmp_path / "db")
+    data = tmp_path / "pump.ttl"
+    data.write_text('<urn:ex:pump9> a <https://ex.org/Pump> ; '
+                    '<http://www.w3.org/2000/01/rdf-schema#label> "Booster Pump Nine" .')
+    semtwin("load", str(data), "--store", store, "--graph", "urn:ex:plant")
+    key = semtwin("keys", "create", "--role", "reader", "--store", store).stdout.strip()
+    server = ServerProcess(store=store, port=free_port(),
+                           log_path=tmp_path / "server.log").start()
+    try:
+        assert httpx.post(f"{server.url}/mcp/", json={}).status_code == 401
+        out = anyio.run(_http_session, server.url, key)
+        assert out["tools"] == TOOLS
+        assert out["resolve"]["matches"][0]["iri"] == "urn:ex:pump9"  # type: ignore[index]
+    finally:
+        server.stop()

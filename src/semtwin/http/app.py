@@ -18,9 +18,16 @@ from semtwin.runtime import Semtwin
 
 
 def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
+    from semtwin.mcp_server import build_server
+
+    mcp = build_server(runtime)
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/", stateless_http=True,
+                                      json_response=True)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with mcp.session_manager.run():
+            yield
         if close_on_shutdown:
             runtime.close()
 
@@ -41,6 +48,8 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
     app.include_router(imports.build_router())
     app.include_router(audit.build_router())
     app.include_router(grounding.build_router())
+    # MCP over streamable HTTP, behind the same access middleware (reader role)
+    app.mount("/mcp", mcp_app)
     settings = runtime.settings
     if settings.cors_origins:
         app.add_middleware(

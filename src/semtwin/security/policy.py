@@ -15,6 +15,8 @@ def required_role(method: str, path: str, content_type: str = "") -> Role | None
     if path in PUBLIC:
         return None
     method = method.upper()
+    if path == "/mcp" or path.startswith("/mcp/"):
+        return Role.READER  # the MCP tools only read
     if path.startswith(("/api/v1/audit", "/api/v1/keys", "/api/v1/admin")):
         return Role.ADMIN
     if method in ("GET", "HEAD", "OPTIONS"):
