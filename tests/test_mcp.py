@@ -15,6 +15,16 @@ from tests.test_cli import semtwin
 TOOLS = {"resolve", "describe", "query", "check", "cite", "schema"}
 
 
+def _pump_store(tmp_path: Path) -> str:
+    """A store holding one labelled pump, loaded with the CLI."""
+    store = str(tmp_path / "db")
+    data = tmp_path / "pump.ttl"
+    data.write_text('<urn:ex:pump9> a <https://ex.org/Pump> ; '
+                    '<http://www.w3.org/2000/01/rdf-schema#label> "Booster Pump Nine" .')
+    semtwin("load", str(data), "--store", store, "--graph", "urn:ex:plant")
+    return store
+
+
 def _text(result: object) -> dict[str, object]:
     content = getattr(result, "content", [])
     return json.loads(content[0].text)  # type: ignore[no-any-return]
@@ -47,11 +57,7 @@ async def _session(store: str) -> dict[str, object]:
 
 
 def test_mcp_client_lists_and_calls_every_tool(tmp_path: Path) -> None:
-    store = str(tmp_path / "db")
-    data = tmp_path / "pump.ttl"
-    data.write_text('<urn:ex:pump9> a <https://ex.org/Pump> ; '
-                    '<http://www.w3.org/2000/01/rdf-schema#label> "Booster Pump Nine" .')
-    semtwin("load", str(data), "--store", store, "--graph", "urn:ex:plant")
+    store = _pump_store(tmp_path)
     out = anyio.run(_session, store)
     assert out["tools"] == TOOLS
     assert out["resolve"]["matches"][0]["iri"] == "urn:ex:pump9"  # type: ignore[index]
@@ -84,11 +90,7 @@ def test_mcp_over_http_behind_authentication(tmp_path: Path) -> None:
     import httpx
     from tests.conftest import ServerProcess, free_port
 
-    store = str(tmp_path / "db")
-    data = tmp_path / "pump.ttl"
-    data.write_text('<urn:ex:pump9> a <https://ex.org/Pump> ; '
-                    '<http://www.w3.org/2000/01/rdf-schema#label> "Booster Pump Nine" .')
-    semtwin("load", str(data), "--store", store, "--graph", "urn:ex:plant")
+    store = _pump_store(tmp_path)
     key = semtwin("keys", "create", "--role", "reader", "--store", store).stdout.strip()
     server = ServerProcess(store=store, port=free_port(),
                            log_path=tmp_path / "server.log").start()

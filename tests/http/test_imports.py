@@ -157,7 +157,8 @@ def test_opcua_nodesets_import_with_dependencies_and_export(server: ServerProces
     twin = httpx.get(f"{server.url}/api/v1/twins", params={"iri": node}, timeout=TIMEOUT)
     assert twin.status_code == 200
     body = twin.json()
-    assert "http://opcfoundation.org/UA/DI/i=15035" in body["$types"] or body["$types"]
+    # HasTypeDefinition: the Identification object is a MachineryItemIdentificationType
+    assert "http://opcfoundation.org/UA/Machinery/i=1012" in body["$types"], body["$types"]
     has_property = body["properties"]["http://opcfoundation.org/UA/i=46"]
     assert {"@id": "http://opcfoundation.org/UA/Machinery_Example/i=6004"} in has_property
     exported = httpx.get(f"{server.url}/api/v1/export/opcua",

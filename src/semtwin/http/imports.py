@@ -31,6 +31,13 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+def _model(request: Request, what: str) -> str:
+    model = request.query_params.get("model")
+    if not model:
+        raise InvalidInput(f"give ?model= ({what}) and optionally ?version=")
+    return model
+
+
 def _flag(value: str | None) -> bool:
     if value is None:
         return False
@@ -76,9 +83,7 @@ def build_router() -> APIRouter:
     @router.get("/export/dtdl", summary="A DTDL model's interfaces (JSON array)",
                 response_class=Response)
     async def export_dtdl(request: Request, runtime: RuntimeDep) -> Response:
-        iri = request.query_params.get("model")
-        if not iri:
-            raise InvalidInput("give ?model= (the model IRI) and optionally ?version=")
+        iri = _model(request, "the model IRI")
         docs = await runtime.lookup_pool.run(lambda: runtime.imports.export_dtdl_models(
             iri, request.query_params.get("version")))
         return _json(docs)
@@ -93,9 +98,7 @@ def build_router() -> APIRouter:
     @router.get("/export/opcua", summary="An imported OPC UA model as NodeSet2 XML",
                 response_class=Response)
     async def export_opcua(request: Request, runtime: RuntimeDep) -> Response:
-        model = request.query_params.get("model")
-        if not model:
-            raise InvalidInput("give ?model= (the NodeSet's model URI)")
+        model = _model(request, "the NodeSet's model URI")
         xml = await runtime.lookup_pool.run(lambda: runtime.imports.export_opcua(model))
         return Response(xml, media_type="application/xml")
 

@@ -5,7 +5,7 @@ the write pipeline."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 TABLES = Path(__file__).resolve().parents[3] / "mappings"
@@ -41,4 +41,3 @@ class SourceFile:
 
     name: str
     data: bytes
-    extra: dict[str, str] = field(default_factory=dict)

@@ -254,8 +254,9 @@ class GroundingService:
             raise NotFound(f"nothing is said about {iri}")
         ordered = sorted(quads, key=_relevance) + closure + incoming
         facts, spent, truncated = [], 0, 0
+        versions: dict[str, str | None] = {}
         for quad in ordered:
-            fact = self._fact(quad)
+            fact = self.fact(quad, versions)
             cost = max(1, len(fact["text"]) // 4)
             if spent + cost > budget:
                 truncated += 1
@@ -273,10 +274,14 @@ class GroundingService:
             out["facts"] = facts
         return out
 
-    def _fact(self, quad: Quad) -> dict[str, Any]:
+    def fact(self, quad: Quad, versions: dict[str, str | None] | None = None
+             ) -> dict[str, Any]:
+        """A fact with its citation key; ``versions`` caches graph ETags across facts."""
         graph = "" if not isinstance(quad.graph_name, NamedNode) else quad.graph_name.value
-        etag = self._pipeline.current_etag(quad.graph_name) \
-            if isinstance(quad.graph_name, NamedNode) else None
+        cache = {} if versions is None else versions
+        if graph and graph not in cache:
+            cache[graph] = self._pipeline.current_etag(NamedNode(graph))
+        etag = cache.get(graph) if graph else None
         key = cite_key(quad, etag)
         text = f"{_short(quad.subject)} {_short(quad.predicate)} {_short(quad.object)}"
         return {"s": str(quad.subject), "p": str(quad.predicate), "o": str(quad.object),
@@ -429,12 +434,13 @@ class ClaimChecker:
         except ValueError as err:
             raise InvalidInput(f"claims[{index}]: {err}") from None
         value = _term(claim["o"], index)
+        versions: dict[str, str | None] = {}
         stated = [q for q in self._store.quads(subject, predicate, None, None)
                   if q.graph_name not in (META, JOURNAL)]
         same = [q for q in stated if _same(q.object, value)]
         if same:
             return {"claim": claim, "verdict": "supported",
-                    "facts": [self._grounding._fact(q) for q in same]}
+                    "facts": [self._grounding.fact(q, versions) for q in same]}
         graph = subject if self._pipeline.current_etag(subject) is not None else None
         target = Quad(subject, predicate, value, graph) if graph is not None else \
             Quad(subject, predicate, value)
@@ -445,12 +451,12 @@ class ClaimChecker:
         except ShapeViolation as err:
             return {"claim": claim, "verdict": "contradicted", "reason": "shapes",
                     "report": err.extra.get("report"),
-                    "facts": [self._grounding._fact(q) for q in stated]}
+                    "facts": [self._grounding.fact(q, versions) for q in stated]}
         if stated and self._single_valued(subject, predicate):
             return {"claim": claim, "verdict": "contradicted", "reason": "another value",
-                    "facts": [self._grounding._fact(q) for q in stated]}
+                    "facts": [self._grounding.fact(q, versions) for q in stated]}
         return {"claim": claim, "verdict": "unknown",
-                "facts": [self._grounding._fact(q) for q in stated]}
+                "facts": [self._grounding.fact(q, versions) for q in stated]}
 
     def _single_valued(self, subject: NamedNode, predicate: NamedNode) -> bool:
         """Whether the property is an owl:FunctionalProperty (a shape's sh:maxCount 1 is

@@ -58,8 +58,7 @@ def import_aas(service: ImportService, files: list[SourceFile], *, actor: str | 
     quads = [Quad(q.subject, q.predicate, q.object, graph) for q in triples] + prov
     changeset = service.provenance_changeset(graph, quads, {**counts,
                                                             "triples": len(triples)},
-                                             actor, request_id)
-    changeset.validate = True
+                                             actor, request_id, validate=True)
     service._pipeline.commit(changeset, actor=actor, request_id=request_id)
     result: dict[str, Any] = {"import": import_id, "format": "aas", "graph": graph.value,
                               **counts, "triples": len(triples)}

@@ -139,9 +139,12 @@ class ImportService:
         return graph, quads
 
     def provenance_changeset(self, graph: NamedNode, quads: list[Quad], data: dict[str, Any],
-                             actor: str | None, request_id: str | None) -> Changeset:
+                             actor: str | None, request_id: str | None, *,
+                             validate: bool = False) -> Changeset:
+        """The import's graph: its provenance, and (``validate``) data checked against the
+        active shapes."""
         changeset = Changeset(event_type="import.completed", subject=graph, add=quads,
-                              new_etag=uuid.uuid4().hex, data=data, validate=False,
+                              new_etag=uuid.uuid4().hex, data=data, validate=validate,
                               precondition=Precondition(graph, must_not_exist=True))
         changeset.actor, changeset.request_id = actor, request_id
         return changeset
@@ -222,8 +225,7 @@ class ImportService:
 
     def stored_interfaces(self) -> list[dict[str, Any]]:
         quads = [q for record in self._models.records() if record.status != "decommissioned"
-                 for q in self._models.content(record)
-                 if record.iri]
+                 for q in self._models.content(record)]
         return rdf_to_interfaces(quads)
 
     def _adt_instances(self, import_id: str, files: list[SourceFile],

@@ -159,7 +159,7 @@ class WritePipeline:
             if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
                 raise ValueError("graphs are created or dropped only by unconditional "
                                  "changesets")
-        prelude: list[str] = []
+        prelude = _Prelude()
         update = _update_text_all(changesets, event_ids, now, empty_graphs=self._empty_graphs,
                                   stage_inserts=self._stage_inserts, prelude=prelude)
         check = changesets[0] if len(changesets) == 1 else _combined(changesets)
@@ -200,7 +200,7 @@ class WritePipeline:
         return None if seq is None else int(seq)
 
     def _apply(self, update: str, changeset: Changeset | None = None,
-               prelude: Sequence[str] = ()) -> None:
+               prelude: _Prelude | None = None) -> None:
         """Validate, then run the update. ``prelude``: requests that fill private staging
         graphs first (stores that cannot take large inserts in one request); the update
         copies them only if its preconditions hold, and drops them either way."""
@@ -208,13 +208,13 @@ class WritePipeline:
             if changeset is not None and self.check is not None:
                 self.check(changeset)
             try:
-                for text in prelude:
+                for text in prelude.requests if prelude else ():
                     self._store.update(text)
                 self._store.update(update)
             except Exception:
-                for graph in sorted({t.split("<", 2)[1].split(">")[0] for t in prelude}):
-                    with contextlib.suppress(Exception):
-                        self._store.update(f"DROP SILENT GRAPH <{graph}>")
+                for graph in prelude.graphs if prelude else ():
+                    with contextlib.suppress(Exception):  # best effort: the error wins
+                        self._store.update(f"DROP SILENT GRAPH {graph}")
                 raise
 
     def journal_head(self) -> int:
@@ -407,7 +407,7 @@ def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool =
 
 def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str, *,
                      empty_graphs: bool = True, stage_inserts: bool = False,
-                     prelude: list[str] | None = None) -> str:
+                     prelude: _Prelude | None = None) -> str:
     st = f"<{ST}"
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events: list[str] = []
@@ -440,20 +440,21 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
         f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> {head} . {' . '.join(events)} }} }} "
         f"WHERE {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> ?old }} "
         f"{' '.join(binds)} {condition}}}"]
-    staged: list[str] = []
+    staged = _Prelude()
     for cs, event_id in zip(changesets, event_ids, strict=True):
         if stage_inserts and len(cs.add) > _STAGE_ABOVE:
-            stage, copy, drop = _staged_insert(cs.add, event_id)
-            staged.extend(stage)
+            stage, copy, drop = _staged_insert(cs.add, event_id, staged.graphs)
+            staged.requests.extend(stage)
             operations += _change_operations(cs, event_id, time_literal, empty_graphs, now,
                                              insert=False)
             operations += [*copy, *drop]
         else:
             operations += _change_operations(cs, event_id, time_literal, empty_graphs, now)
     if prelude is not None:
-        prelude.extend(staged)
+        prelude.requests.extend(staged.requests)
+        prelude.graphs.extend(staged.graphs)
         return " ;\n".join(operations)
-    return " ;\n".join([*staged, *operations])
+    return " ;\n".join([*staged.requests, *operations])
 
 
 _STAGE_ABOVE = 200
@@ -498,7 +499,16 @@ def _chunks(quads: Sequence[Quad]) -> list[list[Quad]]:
     return out
 
 
-def _staged_insert(quads: Sequence[Quad], event_id: str
+@dataclass
+class _Prelude:
+    """Requests that fill staging graphs before the atomic update, and those graphs (dropped
+    if anything fails)."""
+
+    requests: list[str] = field(default_factory=list)
+    graphs: list[str] = field(default_factory=list)
+
+
+def _staged_insert(quads: Sequence[Quad], event_id: str, graphs: list[str]
                    ) -> tuple[list[str], list[str], list[str]]:
     """Large inserts for stores that cannot take a large INSERT template: the quads go into
     staging graphs with INSERT DATA, are copied to their graphs only if the event was
@@ -513,6 +523,7 @@ def _staged_insert(quads: Sequence[Quad], event_id: str
     data, copy, drop = [], [], []
     for index, (graph, members) in enumerate(sorted(by_graph.items())):
         staging = f"<urn:semtwin:staging:{event_id}:{index}>"
+        graphs.append(staging)
         for chunk in _chunks(members):
             body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in chunk)
             if any(_has_blank(q) for q in chunk):

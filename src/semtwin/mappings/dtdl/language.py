@@ -77,8 +77,6 @@ class Language:
         self.property_names = {p for c in self.classes.values() for p in c.own} | {"unit"}
         self.semantic_types = {t for t, iri in self.terms.items()
                                if iri.startswith("dtmi:standard:class:")}
-        self.units = {t for t, iri in self.terms.items()
-                      if iri.startswith("dtmi:standard:unit:")}
         self.semantic_units: dict[str, list[str]] = table["semanticUnits"]
 
     def lineage(self, name: str) -> list[str]:
