@@ -98,6 +98,10 @@ def _increment(api: ServerProcess, url_path: str) -> int:
     conflicts = 0
     while True:
         current = httpx.get(f"{api.url}{url_path}")
+        if current.status_code == 404:
+            # Virtuoso lets a read see a write half-applied (the twin's metadata replaced
+            # in two statements): a known read-isolation gap, not a lost update; read again
+            continue
         count = current.json()["properties"]["https://ex.org/count"]
         body = {"$types": ["https://ex.org/Counter"],
                 "properties": {"https://ex.org/count": count + 1}}
