@@ -12,7 +12,8 @@ from benchmarks import sparql_bench
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("suite", nargs="?", default="sparql",
-                        choices=["sparql", "lost-updates", "validation", "twins", "imports"])
+                        choices=["sparql", "lost-updates", "validation", "twins", "imports",
+                                 "grounding"])
     parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
                         help="lost-updates: the remote store under the two API processes")
     parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
@@ -36,7 +37,21 @@ def main() -> None:
     parser.add_argument("--patches", type=int, default=2000, help="twins: PATCH requests")
     parser.add_argument("--runs", type=int, default=3, help="imports: runs per case (median)")
     parser.add_argument("--shells", type=int, default=10_000, help="imports: AAS shells")
+    parser.add_argument("--requests", type=int, default=500,
+                        help="grounding: resolve and describe calls each")
+    parser.add_argument("--ground-writes", type=int, default=500,
+                        help="grounding: twin writes for the index update cost")
     args = parser.parse_args()
+    if args.suite == "grounding":
+        from benchmarks import grounding_bench
+
+        report = grounding_bench.run(args.work / "grounding", args.buildings, args.requests,
+                                     args.ground_writes)
+        out = Path("benchmarks/results")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "grounding.json").write_text(json.dumps(report, indent=2))
+        print(grounding_bench.to_markdown(report))
+        return
     if args.suite == "imports":
         from benchmarks import import_bench
 

@@ -92,6 +92,8 @@ def test_mcp_over_http_behind_authentication(tmp_path: Path) -> None:
 
     store = _pump_store(tmp_path)
     key = semtwin("keys", "create", "--role", "reader", "--store", store).stdout.strip()
+    tenant_key = semtwin("keys", "create", "--role", "writer", "--tenant", "acme",
+                         "--store", store).stdout.strip()
     server = ServerProcess(store=store, port=free_port(),
                            log_path=tmp_path / "server.log").start()
     try:
@@ -99,5 +101,14 @@ def test_mcp_over_http_behind_authentication(tmp_path: Path) -> None:
         out = anyio.run(_http_session, server.url, key)
         assert out["tools"] == TOOLS
         assert out["resolve"]["matches"][0]["iri"] == "urn:ex:pump9"  # type: ignore[index]
+        # A tenant's agent sees its own tenant's graph only, through the same endpoint.
+        put = httpx.put(f"{server.url}/api/v1/twins/pump7", headers={
+            "Authorization": f"Bearer {tenant_key}"}, json={
+            "$types": ["https://ex.org/Pump"],
+            "properties": {"rdfs:label": "Booster pump nine"}})
+        assert put.status_code == 201, put.text
+        acme = anyio.run(_http_session, server.url, tenant_key)
+        assert [m["iri"] for m in acme["resolve"]["matches"]] == [  # type: ignore[index]
+            "urn:twin:pump7"]
     finally:
         server.stop()

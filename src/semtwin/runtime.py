@@ -74,7 +74,8 @@ class Semtwin:
                                      self.relationships, self.batch)
         self.navigation = NavigationService(self.store, self.pipeline, self.twins)
         self.state = StateService(self.store, self.pipeline, self.twins)
-        self.grounding = GroundingService(self.store, self.pipeline)
+        self.grounding = GroundingService(self.store, self.pipeline,
+                                          self.settings.grounding_embeddings)
         self.agent_query = AgentQuery(self.sparql, self.grounding)
         self.claims = ClaimChecker(self.store, self.pipeline, self.grounding)
         self.schema = SchemaSummary(self.store, self.grounding)

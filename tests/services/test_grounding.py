@@ -12,7 +12,9 @@ from tests.conftest import shared_data
 from semtwin.mappings import SourceFile
 from semtwin.rdf import NamedNode
 from semtwin.runtime import Semtwin
-from semtwin.services.grounding import tokenize
+from semtwin.errors import SemtwinError
+from semtwin.services.grounding import GroundingService
+from semtwin.services.lexical import tokenize
 from semtwin.settings import Settings
 
 SODA = "https://brickschema.org/schema/1.0.2/building_example#"
@@ -198,3 +200,74 @@ def test_schema_summary_for_a_question(runtime: Semtwin) -> None:
     tight = runtime.schema.summary(["dtmi:digitaltwins:rec_3_3:core:Space;1",
                                     "https://brickschema.org/schema/Brick#AHU"], None, 50)
     assert tight["truncated"] >= 1 and tight["tokens"] <= 50
+
+
+def _ranking_quality(grounding: GroundingService, gold: list[tuple[str, str]],
+                     mode: str) -> tuple[float, float, float]:
+    hits1 = recall5 = 0
+    reciprocal = 0.0
+    for mention, iri in gold:
+        ranked = [m["iri"] for m in grounding.resolve(mention, 10, mode)["matches"]]
+        hits1 += ranked[:1] == [iri]
+        recall5 += iri in ranked[:5]
+        reciprocal += 1 / (ranked.index(iri) + 1) if iri in ranked else 0.0
+    n = len(gold)
+    return hits1 / n, recall5 / n, reciprocal / n
+
+
+def test_embeddings_find_entities_from_descriptions_and_keep_names_exact(
+        runtime: Semtwin) -> None:
+    """The optional embedding path (model shipped in the wordllama wheel): REC interfaces
+    found from their descriptions (text that is not indexed and rarely repeats a name), and
+    hybrid ranking keeps the lexical path's quality on names."""
+    pytest.importorskip("wordllama")
+    from semtwin.services.sparql import QueryRequest
+
+    grounding = GroundingService(runtime.store, runtime.pipeline, embeddings=True)
+    rows = runtime.sparql.evaluate(QueryRequest(text="""
+        SELECT ?i ?d WHERE { ?i a <dtmi:dtdl:class:Interface;3> ;
+          <dtmi:dtdl:property:description;3> ?d } ORDER BY ?i""")).rows
+    described = [(r[1].value, r[0].value) for r in rows]  # type: ignore[union-attr]
+    assert len(described) >= 30
+    lexical = _ranking_quality(grounding, described, "lexical")
+    semantic = _ranking_quality(grounding, described, "semantic")
+    hybrid = _ranking_quality(grounding, described, "hybrid")
+    names = _ranking_quality(grounding, _gold(runtime), "hybrid")
+    print(f"descriptions (Hits@1, R@5, MRR): lexical {lexical}, semantic {semantic}, "
+          f"hybrid {hybrid}; names, hybrid: {names}")
+    assert semantic[2] > lexical[2] and hybrid[2] > lexical[2]
+    assert names[0] >= 0.8 and names[1] >= 0.95
+    assert grounding.resolve("air handler", 5)["mode"] == "hybrid"
+    with pytest.raises(SemtwinError):
+        runtime.grounding.resolve("air handler", 5, "semantic")  # not enabled there
+
+
+def test_describe_recall_of_gold_facts_per_token_budget(runtime: Semtwin) -> None:
+    """Gold facts of 40 Soda Hall entities: their types and every link to or from another
+    entity of the model (feeds, points, parts, locations), read with SPARQL. Recall of the
+    gold facts among what describe returns grows with the budget and is complete at 800."""
+    from semtwin.services.sparql import QueryRequest
+
+    entities = [r[0].value for r in runtime.sparql.evaluate(QueryRequest(text=f"""
+        SELECT DISTINCT ?s WHERE {{ GRAPH <urn:ex:soda_brick.ttl> {{ ?s a ?t }}
+        FILTER(STRSTARTS(STR(?s), "{SODA}")) }} ORDER BY ?s""")).rows]  # type: ignore[union-attr]
+    sample = entities[::max(1, len(entities) // 40)][:40]
+    curve: dict[int, float] = {}
+    for budget in (50, 100, 200, 400, 800):
+        found = wanted = 0
+        for iri in sample:
+            gold = {(r[0].value, r[1].value, r[2].value)  # type: ignore[union-attr]
+                    for r in runtime.sparql.evaluate(QueryRequest(text=f"""
+                SELECT ?s ?p ?o WHERE {{ GRAPH <urn:ex:soda_brick.ttl> {{
+                  {{ BIND(<{iri}> AS ?s) ?s ?p ?o FILTER(isIRI(?o)) }}
+                  UNION {{ BIND(<{iri}> AS ?o) ?s ?p ?o }} }} }}""")).rows}
+            facts = runtime.grounding.describe(iri, budget=budget)["facts"]
+            got = {(f["s"][1:-1], f["p"][1:-1], f["o"][1:-1]) for f in facts}
+            wanted += len(gold)
+            found += len(gold & got)
+        curve[budget] = found / wanted
+    print("describe recall of gold facts per budget:",
+          {b: round(r, 3) for b, r in curve.items()})
+    values = list(curve.values())
+    assert values == sorted(values)
+    assert curve[800] >= 0.95 and curve[50] < curve[800]

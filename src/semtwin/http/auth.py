@@ -51,10 +51,6 @@ class AccessMiddleware:
                                [(b"retry-after", str(max(1, round(wait))).encode())])
                 return
         scope.setdefault("state", {})["principal"] = principal
-        if principal.tenant is not None and scope["path"].startswith("/mcp"):
-            await _problem(send, 403, "Forbidden", "MCP over HTTP serves the default "
-                           "tenant; a tenant's agents use /api/v1/ground/")
-            return
         if principal.tenant is not None:
             try:
                 scope["state"]["runtime"] = self.runtime.tenant(principal.tenant)

@@ -22,9 +22,13 @@ def build_router() -> APIRouter:
     @router.get("/resolve", summary="Free text to ranked entities, with the words that "
                 "name them", response_class=Response)
     async def resolve(runtime: RuntimeDep, text: str,
-                      k: Annotated[int, Query(ge=1, le=100)] = 10) -> Response:
+                      k: Annotated[int, Query(ge=1, le=100)] = 10,
+                      mode: Annotated[str, Query(pattern="^(auto|lexical|semantic|hybrid)$",
+                                                 description="lexical (BM25), semantic "
+                                                 "(embeddings), hybrid, or auto")] = "auto",
+                      ) -> Response:
         return _json(await runtime.lookup_pool.run(
-            lambda: runtime.grounding.resolve(text, k)))
+            lambda: runtime.grounding.resolve(text, k, mode)))
 
     @router.get("/describe", summary="An entity's facts within a token budget, each with "
                 "a citation key", response_class=Response)

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import re
 import threading
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from semtwin.errors import InvalidInput, NotFound
 from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, term_value
+from semtwin.services.embeddings import SemanticIndex, load_model
+from semtwin.services.lexical import Entity, LexicalIndex, Match, local_name
 from semtwin.services.pipeline import JOURNAL, META, WritePipeline
 from semtwin.store import SelectResult, TwinStore
 
@@ -26,185 +26,86 @@ LABELS = ("http://www.w3.org/2000/01/rdf-schema#label",
           "http://purl.org/dc/terms/identifier",
           "dtmi:dtdl:property:displayName;3", "dtmi:dtdl:property:displayName;2",
           "https://semtwin.dev/opcua#browseName")
-_WORD = re.compile(r"[A-Za-z]+|[0-9]+")
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _REBUILD_AFTER = 1000
-K1, B = 1.2, 0.75
-
-
-def tokenize(text: str) -> list[str]:
-    return [w.lower() for part in _CAMEL.split(text) for w in _WORD.findall(part)]
-
-
-def _name_keys(name: str) -> tuple[str, str]:
-    """A name as words ("climate control room") and run together ("climatecontrolroom"),
-    so that either way of writing it matches exactly."""
-    words = tokenize(name)
-    return " ".join(words), "".join(words)
-
-
-def local_name(iri: str) -> str:
-    return re.split(r"[#/:]", iri.rstrip("/#"))[-1].split(";")[0]
-
-
-@dataclass
-class _Entity:
-    iri: str
-    labels: list[str] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
-
-    def terms(self) -> list[str]:
-        words = tokenize(local_name(self.iri))
-        for label in self.labels:
-            words += tokenize(label)
-        return words
-
-
-@dataclass(frozen=True)
-class Match:
-    iri: str
-    label: str
-    types: list[str]
-    score: float
-    why: list[str]
-
-    def json(self) -> dict[str, Any]:
-        return {"iri": self.iri, "label": self.label, "types": self.types,
-                "score": round(self.score, 4), "why": self.why}
-
-
-class LexicalIndex:
-    """BM25 over each entity's labels and IRI local name."""
-
-    def __init__(self) -> None:
-        self.entities: dict[str, _Entity] = {}
-        self._postings: dict[str, dict[str, int]] = defaultdict(dict)
-        self._lengths: dict[str, int] = {}
-        self._exact: dict[str, set[str]] = defaultdict(set)
-
-    def put(self, entity: _Entity) -> None:
-        self.remove(entity.iri)
-        terms = entity.terms()
-        if not terms:
-            return
-        self.entities[entity.iri] = entity
-        self._lengths[entity.iri] = len(terms)
-        for term, count in Counter(terms).items():
-            self._postings[term][entity.iri] = count
-        for name in [local_name(entity.iri), *entity.labels]:
-            for key in _name_keys(name):
-                self._exact[key].add(entity.iri)
-
-    def remove(self, iri: str) -> None:
-        entity = self.entities.pop(iri, None)
-        if entity is None:
-            return
-        for term in set(entity.terms()):
-            self._postings[term].pop(iri, None)
-        self._lengths.pop(iri, None)
-        for name in [local_name(iri), *entity.labels]:
-            for key in _name_keys(name):
-                self._exact[key].discard(iri)
-
-    def search(self, text: str, k: int) -> list[Match]:
-        query = tokenize(text)
-        if not query or not self._lengths:
-            return []
-        n = len(self._lengths)
-        average = sum(self._lengths.values()) / n
-        scores: dict[str, float] = defaultdict(float)
-        why: dict[str, list[str]] = defaultdict(list)
-        for term in dict.fromkeys(query):
-            posting = self._postings.get(term, {})
-            if not posting:
-                continue
-            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for iri, tf in posting.items():
-                length = self._lengths[iri]
-                scores[iri] += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / average))
-                why[iri].append(term)
-        exact = set().union(*(self._exact.get(key, set()) for key in _name_keys(text)))
-        for iri in exact:
-            scores[iri] += 10.0  # the whole text is one of its names
-            why[iri].append("exact name")
-        ranked = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-        out = []
-        for iri in ranked:
-            entity = self.entities[iri]
-            out.append(Match(iri, entity.labels[0] if entity.labels else local_name(iri),
-                             entity.types, scores[iri], why[iri]))
-        return out
-
-    def mentions(self, text: str) -> list[dict[str, Any]]:
-        """Spans of the text (up to four words) that are exactly an entity's name."""
-        words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[\w-]+", text)]
-        spans = []
-        i = 0
-        while i < len(words):
-            for size in (4, 3, 2, 1):
-                chunk = words[i:i + size]
-                if len(chunk) < size:
-                    continue
-                key = " ".join(t for w in chunk for t in tokenize(w[0]))
-                found = sorted(self._exact.get(key, ()))
-                if found:
-                    spans.append({"start": chunk[0][1], "end": chunk[-1][2],
-                                  "text": text[chunk[0][1]:chunk[-1][2]], "iris": found})
-                    i += size
-                    break
-            else:
-                i += 1
-        return spans
+_REINDEX_BATCH = 200
+_FUSION_K = 60  # reciprocal rank fusion constant
 
 
 class GroundingService:
-    def __init__(self, store: TwinStore, pipeline: WritePipeline) -> None:
+    def __init__(self, store: TwinStore, pipeline: WritePipeline,
+                 embeddings: bool = False) -> None:
         self._store = store
         self._pipeline = pipeline
         self._index: LexicalIndex | None = None
+        self._semantic: SemanticIndex | None = None
+        self._model = load_model() if embeddings else None
         self._seq = 0
         self._lock = threading.Lock()
 
     # -- the index ---------------------------------------------------------------------------
     def index(self) -> LexicalIndex:
         """The index, brought up to date with every write since it was last used."""
+        return self._indexes()[0]
+
+    def _indexes(self) -> tuple[LexicalIndex, SemanticIndex | None]:
         with self._lock:
             head = self._head()
-            if self._index is None or head - self._seq > _REBUILD_AFTER:
-                self._index = self._build()
-            elif head > self._seq:
-                touched: set[str] = set()
-                after = self._seq
-                while after < head:
-                    events = self._pipeline.events(after, 500)
-                    if not events:
-                        break
-                    for event in events:
-                        touched.add(event["subject"])
-                        data = event.get("data") or {}
-                        if isinstance(data, dict) and isinstance(data.get("$iri"), str):
-                            touched.add(data["$iri"])
-                    after = events[-1]["sequence"]
-                for iri in touched:
-                    self._reindex(self._index, iri)
+            behind = head - self._seq
+            if self._index is None or behind > max(_REBUILD_AFTER, len(self._index) // 10):
+                self._build()
+            elif behind > 0:
+                self._catch_up(head)
             self._seq = head
-            return self._index
+            assert self._index is not None
+            return self._index, self._semantic
 
     def _head(self) -> int:
         return self._pipeline.journal_head()
 
-    def _entities(self, where: str) -> dict[str, _Entity]:
+    def _catch_up(self, head: int) -> None:
+        touched: set[str] = set()
+        after = self._seq
+        while after < head:
+            events = self._pipeline.events(after, 500)
+            if not events:
+                break
+            for event in events:
+                touched.add(event["subject"])
+                data = event.get("data") or {}
+                if isinstance(data, dict) and isinstance(data.get("$iri"), str):
+                    touched.add(data["$iri"])
+            after = events[-1]["sequence"]
+        iris = sorted(i for i in touched if i.startswith(("http", "urn:", "dtmi:"))
+                      and "<" not in i and ">" not in i and " " not in i)
+        for start in range(0, len(iris), _REINDEX_BATCH):
+            chunk = iris[start:start + _REINDEX_BATCH]
+            found = self._entities("VALUES ?s { " + " ".join(f"<{i}>" for i in chunk) + " }")
+            for iri in chunk:
+                self._put(iri, found.get(iri))
+
+    def _put(self, iri: str, entity: Entity | None) -> None:
+        assert self._index is not None
+        if entity is None or not entity.terms():
+            self._index.remove(iri)
+            if self._semantic is not None:
+                self._semantic.remove(iri)
+            return
+        self._index.put(entity)
+        if self._semantic is not None:
+            self._semantic.put(entity)
+
+    def _entities(self, where: str) -> dict[str, Entity]:
         labels = " ".join(f"<{p}>" for p in LABELS)
         result = self._store.query(
             f"SELECT ?s ?p ?o WHERE {{ {where} {{ ?s ?p ?o VALUES ?p {{ {labels} }} "
             f"FILTER(isLiteral(?o)) }} UNION {{ ?s <{RDF_TYPE}> ?o BIND(<{RDF_TYPE}> AS ?p) "
             f"FILTER(isIRI(?s)) }} }}", union_default_graph=True)
         assert isinstance(result, SelectResult)
-        entities: dict[str, _Entity] = {}
+        entities: dict[str, Entity] = {}
         for s, p, o in result.rows:
             if not isinstance(s, NamedNode) or s.value.startswith("urn:semtwin:"):
                 continue
-            entity = entities.setdefault(s.value, _Entity(s.value))
+            entity = entities.setdefault(s.value, Entity(s.value))
             if isinstance(p, NamedNode) and p.value == RDF_TYPE:
                 if isinstance(o, NamedNode) and o.value not in entity.types:
                     entity.types.append(o.value)
@@ -212,27 +113,39 @@ class GroundingService:
                 entity.labels.append(o.value)
         return entities
 
-    def _build(self) -> LexicalIndex:
-        index = LexicalIndex()
-        for entity in self._entities("").values():
-            index.put(entity)
-        return index
-
-    def _reindex(self, index: LexicalIndex, iri: str) -> None:
-        if not iri.startswith(("http", "urn:", "dtmi:")) or "<" in iri or ">" in iri:
-            return
-        found = self._entities(f"VALUES ?s {{ <{iri}> }}")
-        if iri in found:
-            index.put(found[iri])
-        else:
-            index.remove(iri)
+    def _build(self) -> None:
+        entities = [e for e in self._entities("").values() if e.terms()]
+        self._index = LexicalIndex()
+        for entity in entities:
+            self._index.put(entity)
+        if self._model is not None:
+            self._semantic = SemanticIndex(self._model)
+            self._semantic.put_all(entities)
 
     # -- tools ---------------------------------------------------------------------------------
-    def resolve(self, text: str, k: int = 10) -> dict[str, Any]:
+    def resolve(self, text: str, k: int = 10, mode: str = "auto") -> dict[str, Any]:
+        """Ranked entities for free text. ``mode``: ``lexical`` (BM25 and exact names),
+        ``semantic`` (embeddings), ``hybrid`` (both, by reciprocal rank fusion) or ``auto``
+        (hybrid when embeddings are enabled, else lexical)."""
         if not text.strip():
             raise InvalidInput("text is required")
-        index = self.index()
-        return {"text": text, "matches": [m.json() for m in index.search(text, k)],
+        if mode not in ("auto", "lexical", "semantic", "hybrid"):
+            raise InvalidInput(f"mode {mode!r}: use lexical, semantic, hybrid or auto")
+        if not 1 <= k <= 100:
+            raise InvalidInput(f"k={k}: must be between 1 and 100")
+        index, semantic = self._indexes()
+        if mode == "auto":
+            mode = "lexical" if semantic is None else "hybrid"
+        if mode != "lexical" and semantic is None:
+            raise InvalidInput(f"mode {mode!r} needs SEMTWIN_GROUNDING_EMBEDDINGS=true "
+                               "(and the semtwin[embeddings] extra)")
+        if mode == "lexical":
+            matches = index.search(text, k)
+        else:
+            assert semantic is not None
+            matches = _fuse(index, index.search(text, 50) if mode == "hybrid" else [],
+                            semantic.search(text, 50), k)
+        return {"text": text, "mode": mode, "matches": [m.json() for m in matches],
                 "mentions": index.mentions(text)}
 
     def describe(self, iri: str, budget: int = 500, fmt: str = "json") -> dict[str, Any]:
@@ -248,11 +161,11 @@ class GroundingService:
         closure: list[Quad] = []
         for blank in blanks[:50]:
             closure += list(self._store.quads(blank, None, None, None))
-        incoming = [q for q in self._store.quads(None, None, node, None)
-                    if q.graph_name not in (META, JOURNAL)][:200]
+        incoming = list(islice((q for q in self._store.quads(None, None, node, None)
+                                if q.graph_name not in (META, JOURNAL)), 200))
         if not quads and not incoming:
             raise NotFound(f"nothing is said about {iri}")
-        ordered = sorted(quads, key=_relevance) + closure + incoming
+        ordered = sorted([*quads, *incoming], key=lambda q: _relevance(q, node)) + closure
         facts, spent, truncated = [], 0, 0
         versions: dict[str, str | None] = {}
         for quad in ordered:
@@ -317,13 +230,36 @@ def cite_key(quad: Quad, etag: str | None) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _relevance(quad: Quad) -> tuple[int, str]:
+def _fuse(index: LexicalIndex, lexical: list[Match], semantic: list[tuple[str, float]],
+          k: int) -> list[Match]:
+    """Reciprocal rank fusion of the two rankings; an exact name match stays on top."""
+    score: dict[str, float] = {}
+    why: dict[str, list[str]] = {}
+    for rank, match in enumerate(lexical):
+        exact = "exact name" in match.why
+        score[match.iri] = 1 / (_FUSION_K + rank) + (1.0 if exact else 0.0)
+        why[match.iri] = list(match.why)
+    for rank, (iri, similarity) in enumerate(semantic):
+        if iri not in index.entities:
+            continue
+        score[iri] = score.get(iri, 0.0) + 1 / (_FUSION_K + rank)
+        why.setdefault(iri, []).append(f"similar ({similarity:.2f})")
+    ranked = sorted(score, key=lambda i: (-score[i], i))[:k]
+    return [Match(iri, index.entities[iri].label(), index.entities[iri].types, score[iri],
+                  why[iri]) for iri in ranked]
+
+
+def _relevance(quad: Quad, node: NamedNode) -> tuple[int, str]:
+    """What the entity is, what it is called, how it links to other entities (out, then
+    in), then its other values; by predicate within each."""
     predicate = quad.predicate.value
+    if quad.subject != node:
+        return (4, predicate)
     if predicate == RDF_TYPE:
         return (0, "")
     if predicate in LABELS:
         return (1, "")
-    return (2, predicate)
+    return (2 if isinstance(quad.object, NamedNode) else 5, predicate)
 
 
 def _short(term: object) -> str:
@@ -389,7 +325,7 @@ class AgentQuery:
                            f"{', '.join(sorted(DEFAULT_PREFIXES))})")
                 known.add(prefix)
         index = self._grounding.index()
-        used_types = {t for e in index.entities.values() for t in e.types}
+        used_types = index.type_counts
         for iri in re.findall(r"<([^>\s]+)>", text):
             if iri in used_types or iri in index.entities:
                 continue

@@ -609,19 +609,22 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
     st = f"<{ST}"
     subject = cs.subject
     claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
-    operations = [
-        f"DELETE {{ GRAPH {META} {{ {subject} ?mp ?mo }} }} "
-        f"WHERE {{ {claimed} GRAPH {META} {{ {subject} ?mp ?mo }} }}",
-    ]
-    if cs.new_etag is not None:
+    # The metadata is replaced in one operation, so that no reader between two operations
+    # of the request (a store without read isolation, such as Virtuoso) sees a twin without.
+    old_meta = f"GRAPH {META} {{ {subject} ?mp ?mo }}"
+    if cs.new_etag is None:
+        operations = [f"DELETE {{ {old_meta} }} WHERE {{ {claimed} {old_meta} }}"]
+    else:
         times = ""
         if cs.property_times is not None:
             resolved = {k: v or now for k, v in cs.property_times.items()}
             times = (f" ; {st}propertyTimes> "
                      f"{_lit(json.dumps(resolved, separators=(',', ':')))}")
-        operations.append(
+        operations = [
+            f"DELETE {{ {old_meta} }} "
             f"INSERT {{ GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
-            f"{st}updated> {time_literal}{times} }} }} WHERE {{ {claimed} }}")
+            f"{st}updated> {time_literal}{times} }} }} "
+            f"WHERE {{ {claimed} OPTIONAL {{ {old_meta} }} }}"]
     if cs.forget:
         values = " ".join(str(f) for f in cs.forget)
         operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claimed} "
