@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from tests.conftest import shared_data
 
+from semtwin.errors import SemtwinError
 from semtwin.mappings import SourceFile
 from semtwin.rdf import NamedNode
 from semtwin.runtime import Semtwin
-from semtwin.errors import SemtwinError
 from semtwin.services.grounding import GroundingService
 from semtwin.services.lexical import tokenize
 from semtwin.settings import Settings

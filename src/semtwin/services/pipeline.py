@@ -624,7 +624,10 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
             f"DELETE {{ {old_meta} }} "
             f"INSERT {{ GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
             f"{st}updated> {time_literal}{times} }} }} "
-            f"WHERE {{ {claimed} OPTIONAL {{ {old_meta} }} }}"]
+            # a row with dummy bindings, not OPTIONAL: Virtuoso drops a row whose DELETE
+            # template has unbound variables, INSERT included
+            f"WHERE {{ {claimed} {{ {old_meta} }} UNION "
+            f"{{ BIND({st}none> AS ?mp) BIND({st}none> AS ?mo) }} }}"]
     if cs.forget:
         values = " ".join(str(f) for f in cs.forget)
         operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claimed} "
