@@ -2,9 +2,10 @@
 
 ``python -m benchmarks lost-updates [--store oxigraph|virtuoso] [--writes 30]``: two semtwin
 processes over one remote store, six clients incrementing one twin with If-Match through
-both. Each increment is retried on 412 until acknowledged, so with a store that serializes
-conflicting update requests the final count equals the number of writes and the journal
-sequence is gap-free. Reported, not asserted: the outcome depends on timing.
+both, without and then with a shared ``SEMTWIN_WRITE_LOCK``. Each increment is retried on 412
+until acknowledged, so when conflicting updates are serialized the final count equals the
+number of writes and the journal sequence is gap-free. Reported, not asserted: without the
+lock, the outcome depends on timing.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ def _increment(url: str) -> None:
             raise RuntimeError(f"unexpected {response.status_code}: {response.text}")
 
 
-def measure(location: str, work: Path, writes: int) -> dict[str, Any]:
+def measure(location: str, work: Path, writes: int, lock: bool) -> dict[str, Any]:
     apis = [semtwin_server(work / f"db-{i}", work / f"api-{i}.log") for i in range(2)]
     for api in apis:
         api.command[api.command.index("--store") + 1] = location
+        if lock:
+            api.env["SEMTWIN_WRITE_LOCK"] = str(work / "writers.lock")
         api.start()
     try:
         base = [api.endpoint.removesuffix("/sparql") for api in apis]
@@ -50,7 +53,8 @@ def measure(location: str, work: Path, writes: int) -> dict[str, Any]:
         events = httpx.get(base[1] + "/api/v1/events",
                            params={"after": start, "limit": 1000}).json()["events"]
         sequences = [e["sequence"] for e in events]
-        return {"writes": writes, "final_count": final, "lost": writes - final,
+        return {"write_lock": lock, "writes": writes, "final_count": final,
+                "lost": writes - final,
                 "events": len(events),
                 "gap_free": sequences == list(range(start + 1, start + 1 + len(events)))}
     finally:
@@ -58,7 +62,12 @@ def measure(location: str, work: Path, writes: int) -> dict[str, Any]:
             api.stop()
 
 
-def main(store: str, writes: int) -> dict[str, Any]:
+def main(store: str, writes: int) -> list[dict[str, Any]]:
+    """Without, then with a shared ``SEMTWIN_WRITE_LOCK``."""
+    return [_run(store, writes, lock) for lock in (False, True)]
+
+
+def _run(store: str, writes: int, lock: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if store == "virtuoso":
@@ -66,7 +75,10 @@ def main(store: str, writes: int) -> dict[str, Any]:
             if not location:
                 raise SystemExit("start Virtuoso first: scripts/virtuoso.sh start, and set "
                                  "SEMTWIN_TEST_VIRTUOSO to the location it prints")
-            return measure(location, work, writes)
+            from tests.conftest import _clear_remote
+
+            _clear_remote(location)
+            return measure(location, work, writes, lock)
         port = free_port()
         binary = str(Path(sys.executable).with_name("oxigraph"))
         backend = Server("oxigraph", [binary, "serve", "--location", str(work / "ox"),
@@ -74,6 +86,6 @@ def main(store: str, writes: int) -> dict[str, Any]:
                          work / "oxigraph.log")
         backend.start()
         try:
-            return measure(f"oxigraph+http://127.0.0.1:{port}", work, writes)
+            return measure(f"oxigraph+http://127.0.0.1:{port}", work, writes, lock)
         finally:
             backend.stop()

@@ -30,6 +30,7 @@ from semtwin.services.sparql import DEFAULT_PREFIXES, SparqlService
 from semtwin.services.state import StateService
 from semtwin.services.twins import TwinService
 from semtwin.services.workers import WorkerPool
+from semtwin.services.writelock import WriteLock
 from semtwin.settings import Settings
 from semtwin.store import TwinStore, open_store
 
@@ -60,7 +61,8 @@ class Semtwin:
     _tenant_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.pipeline = WritePipeline(self.store)
+        self.pipeline = WritePipeline(
+            self.store, WriteLock(self.settings.write_lock) if self.settings.write_lock else None)
         self.sparql = SparqlService(self.store, self.settings, self.pipeline)
         self.active_shapes = ActiveShapes(self.store)
         self.pipeline.check = WriteValidator(self.store, self.active_shapes)
@@ -109,4 +111,5 @@ class Semtwin:
             runtime.close()
         self.query_pool.shutdown()
         self.lookup_pool.shutdown()
+        self.pipeline.close()
         self.store.close()

@@ -56,6 +56,9 @@ class Settings:
     """SPARQL ``SERVICE`` endpoints (IRI prefixes) queries may call; none by default."""
     rate_limit: float = 0.0
     """Requests per second per principal (bursts of twice that, at least 10); 0: no limit."""
+    write_lock: str | None = None
+    """A lock file shared by every API process writing one remote store whose updates are
+    not serializable (Oxigraph server, Virtuoso): each commit holds it (``flock``)."""
     grounding_embeddings: bool = False
     """Rank ``/ground/resolve`` with word embeddings as well as BM25 (needs the optional
     extra ``semtwin[embeddings]``; the model ships in the wheel, nothing is downloaded)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import threading
 import uuid
 import zlib
@@ -39,8 +40,10 @@ from semtwin.rdf import (
     RdfFormat,
     serialize,
 )
+from semtwin.services.writelock import WriteLock
 from semtwin.store import SelectResult, TwinStore
 
+log = logging.getLogger(__name__)
 ST = "https://semtwin.dev/ns#"
 JOURNAL = NamedNode("urn:semtwin:journal")
 META = NamedNode("urn:semtwin:meta")
@@ -112,8 +115,14 @@ class Committed:
 
 
 class WritePipeline:
-    def __init__(self, store: TwinStore) -> None:
+    def __init__(self, store: TwinStore, write_lock: WriteLock | None = None) -> None:
         self._store = store
+        self._write_lock = write_lock
+        if (write_lock is None and not store.capabilities.in_process
+                and not store.capabilities.extra.get("serializable_updates", False)):
+            log.warning("%s does not serialize concurrent updates: run one writing API "
+                        "process over it, or give every process the same SEMTWIN_WRITE_LOCK "
+                        "file (docs/operations.md)", store.capabilities.name)
         # Writes of one process are serialized, so its sequence claims and ETag checks never
         # race; between processes over a remote store, the store's own update isolation
         # decides (docs/operations.md).
@@ -130,10 +139,13 @@ class WritePipeline:
     def ensure_journal(self) -> None:
         if self._ready:
             return
-        self._store.update(
-            f"INSERT {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> 0 }} }} "
-            f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> ?s }} }} }}"
-        )
+        with self._lock, self._across_processes():
+            # Looked up first, then inserted as data: Virtuoso runs an INSERT whose WHERE is
+            # only a FILTER NOT EXISTS even when the head exists, and a second head forks
+            # the journal (every restart did). The write lock covers the gap between the two.
+            if self._scan_head() is None:
+                self._store.update(
+                    f"INSERT DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> 0 }} }}")
         self._ready = True
 
     def commit(self, changeset: Changeset, *, actor: str | None = None,
@@ -221,7 +233,7 @@ class WritePipeline:
         writes) the journal head is kept in memory and given to the update: looking it up
         by pattern would scan past the deleted heads of every earlier write, which RocksDB
         keeps as tombstones until compaction (0.7 ms a write after 20k writes)."""
-        with self._lock:
+        with self._lock, self._across_processes():
             head = None
             if self._direct:
                 if self._head is None:
@@ -240,8 +252,15 @@ class WritePipeline:
 
     def _apply(self, update: str, changeset: Changeset | None = None,
                prelude: _Prelude | None = None) -> None:
-        with self._lock:
+        with self._lock, self._across_processes():
             self._apply_locked(update, changeset, prelude)
+
+    def close(self) -> None:
+        if self._write_lock is not None:
+            self._write_lock.close()
+
+    def _across_processes(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext() if self._write_lock is None else self._write_lock.held()
 
     def _apply_locked(self, update: str, changeset: Changeset | None = None,
                       prelude: _Prelude | None = None) -> None:
