@@ -76,6 +76,15 @@ _MEDIA_ALIASES: dict[str, RdfFormat] = {
 }
 
 
+def sparql_term(term: object) -> str:
+    """A term as SPARQL/N-Triples text; a triple term in the RDF 1.2 ``<<( … )>>`` form
+    (``str`` of a pyoxigraph ``Triple`` is its three terms, unwrapped)."""
+    if isinstance(term, Triple):
+        return (f"<<( {sparql_term(term.subject)} {sparql_term(term.predicate)} "
+                f"{sparql_term(term.object)} )>>")
+    return str(term)
+
+
 def term_value(term: object) -> str:
     """The lexical value of an IRI, blank node or literal (a quoted triple's text)."""
     value = getattr(term, "value", None)

@@ -51,6 +51,17 @@ def tokens(text: str) -> Iterator[_Token]:
             depth += 1
 
 
+def uses_triple_terms(text: str) -> bool:
+    """Whether a query or update writes an RDF 1.2 triple term or reifier (``<< … >>``)."""
+    previous: _Token | None = None
+    for token in tokens(text):
+        if (token.text == "<" and previous is not None and previous.text == "<"
+                and previous.start + 1 == token.start):
+            return True
+        previous = token
+    return False
+
+
 def _keyword(token: _Token) -> str | None:
     if token.kind == "word" and token.text[0] not in "?$" and ":" not in token.text:
         return token.text.upper()

@@ -154,3 +154,30 @@ def test_invalid_utf8_and_wrong_method(server: ServerProcess) -> None:
     assert put.status_code == 405
     assert "GET" in put.headers["allow"]
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_triple_terms_work_or_are_refused_plainly(server: ServerProcess) -> None:
+    """RDF 1.2 triple terms (RDF-star) where the store has them (detected at start); where it
+    does not (Virtuoso 7), a 400 that says so, and nothing written."""
+    graph = "http://example.org/bad-input/star"
+    update = (f"INSERT DATA {{ GRAPH <{graph}> {{ <http://example.org/a> "
+              "<http://example.org/says> <<( <http://example.org/s> <http://example.org/p> "
+              "<http://example.org/o> )>> } }")
+    query = (f"ASK {{ GRAPH <{graph}> {{ ?a <http://example.org/says> "
+             "<<( <http://example.org/s> <http://example.org/p> <http://example.org/o> )>> "
+             "} }")
+    written = httpx.post(f"{server.url}/sparql", data={"update": update})
+    answer = httpx.get(f"{server.url}/sparql", params={"query": query},
+                       headers={"Accept": "application/sparql-results+json"})
+    if server.backend == "virtuoso":
+        assert written.status_code == 400 and answer.status_code == 400
+        assert "triple terms" in written.json()["detail"]
+        assert "triple terms" in answer.json()["detail"]
+        count = httpx.get(f"{server.url}/sparql", params={
+            "query": f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"},
+            headers={"Accept": "application/sparql-results+json"})
+        assert count.json()["boolean"] is False
+    else:
+        assert written.status_code in (200, 204), written.text
+        assert answer.status_code == 200
+        assert answer.json()["boolean"] is True

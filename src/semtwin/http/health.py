@@ -19,7 +19,10 @@ def build_router() -> APIRouter:
         return {
             "status": "ok",
             "version": __version__,
-            "store": {"backend": caps.name, "persistent": caps.persistent},
+            "store": {"backend": caps.name, "persistent": caps.persistent,
+                      "union_default_graph": caps.union_default_graph,
+                      "triple_terms": caps.extra.get("triple_terms", True),
+                      "write_lock": runtime.settings.write_lock},
             "workers": {
                 pool.name: {"size": pool.size, "running": pool.running, "late": pool.late,
                             "parked": pool.parked}

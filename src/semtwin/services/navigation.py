@@ -1,7 +1,8 @@
 """Contextual navigation over twins: listings by type, neighbours and paths.
 
 Listings page with a keyset cursor (the last twin IRI served), so a page never repeats or
-skips a twin that existed throughout, whatever is written meanwhile. Neighbours and paths
+skips a twin that existed throughout, whatever is written meanwhile; candidates come in IRI
+order from a twin index (``TwinIndex``) and the store checks which match. Neighbours and paths
 walk relationships breadth first, one query per hop for the whole frontier.
 """
 
@@ -12,12 +13,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from semtwin.errors import InvalidInput, NotFound
 from semtwin.rdf import Literal, NamedNode
 from semtwin.services.pipeline import META, ST, WritePipeline
 from semtwin.services.relationships import NAME, RELATIONSHIP, SOURCE, TARGET
+from semtwin.services.twin_index import TwinIndex
 from semtwin.services.twins import TwinService
 from semtwin.store import SelectResult, TwinStore
 
@@ -66,6 +69,7 @@ class NavigationService:
         self._store = store
         self._pipeline = pipeline
         self._twins = twins
+        self._index = TwinIndex(store, pipeline)
 
     def _select(self, query: str) -> SelectResult:
         result = self._store.query(query, union_default_graph=False)
@@ -79,10 +83,13 @@ class NavigationService:
         ``PROPERTY OP VALUE``), sorted by IRI or by a property (``sort``, ``-`` for
         descending), paged with a keyset cursor that stays stable under concurrent writes."""
         patterns = [f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"]
+        wanted = None
         if type_iri is not None:
-            # subclasses included, from the ontology graphs of the whole store
-            classes = " ".join(f"<{c}>" for c in sorted(self._subclasses(type_iri)))
-            patterns.append(f"VALUES ?c {{ {classes} }} GRAPH ?t {{ ?t a ?c }}")
+            # subclasses included, from the ontology graphs of the whole store; FILTER IN
+            # rather than VALUES ?c, which Oxigraph joins first (every twin of the type)
+            wanted = self._subclasses(type_iri)
+            classes = ", ".join(f"<{c}>" for c in sorted(wanted))
+            patterns.append(f"GRAPH ?t {{ ?t a ?c }} FILTER(?c IN ({classes}))")
         if q:
             patterns.append(f"GRAPH ?t {{ ?t <{RDFS_LABEL}> ?label }} "
                             f"FILTER(CONTAINS(LCASE(STR(?label)), {Literal(q.lower())}))")
@@ -90,12 +97,20 @@ class NavigationService:
             patterns.append(self._filter(condition, i))
         if sort:
             return self._sorted(patterns, sort, limit, cursor)
-        if cursor:
-            patterns.append(f"FILTER(STR(?t) > {Literal(_decode(cursor))})")
-        query = (f"SELECT DISTINCT ?t WHERE {{ {' '.join(patterns)} }} "
-                 f"ORDER BY STR(?t) LIMIT {int(limit) + 1}")
-        iris = [row[0].value for row in self._select(query).rows
-                if isinstance(row[0], NamedNode)]
+        # Candidates in IRI order from the twin index; the store says which match.
+        candidates = self._index.after(wanted, _decode(cursor) if cursor else None)
+        iris: list[str] = []
+        chunk_size = max(limit + 1, 50)
+        while len(iris) <= limit:
+            chunk = list(islice(candidates, chunk_size))
+            if not chunk:
+                break
+            values = " ".join(f"<{iri}>" for iri in chunk)
+            matched = {row[0].value for row in self._select(
+                f"SELECT DISTINCT ?t WHERE {{ VALUES ?t {{ {values} }} {' '.join(patterns)} }}"
+            ).rows if isinstance(row[0], NamedNode)}
+            iris += [iri for iri in chunk if iri in matched]
+            chunk_size = min(chunk_size * 2, 2000)
         more = len(iris) > limit
         iris = iris[:limit]
         return Page(self._documents(iris), _encode(iris[-1]) if more and iris else None)

@@ -39,6 +39,7 @@ from semtwin.rdf import (
     Quad,
     RdfFormat,
     serialize,
+    sparql_term,
 )
 from semtwin.services.writelock import WriteLock
 from semtwin.store import SelectResult, TwinStore
@@ -430,7 +431,7 @@ def _lit(text: str) -> str:
 def _ground(quads: Sequence[Quad]) -> str:
     parts = []
     for q in quads:
-        triple = f"{q.subject} {q.predicate} {q.object} ."
+        triple = f"{sparql_term(q.subject)} {q.predicate} {sparql_term(q.object)} ."
         if isinstance(q.graph_name, DefaultGraph):
             parts.append(triple)
         else:
@@ -596,7 +597,8 @@ def _staged_insert(quads: Sequence[Quad], event_id: str, graphs: list[str]
         staging = f"<urn:semtwin:staging:{event_id}:{index}>"
         graphs.append(staging)
         for chunk in _chunks(members):
-            body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in chunk)
+            body = " ".join(f"{sparql_term(q.subject)} {q.predicate} {sparql_term(q.object)} ."
+                            for q in chunk)
             if any(_has_blank(q) for q in chunk):
                 # Virtuoso takes blank nodes in templates only, not in INSERT DATA
                 data.append(f"INSERT {{ GRAPH {staging} {{ {body} }} }} WHERE {{ }}")

@@ -7,7 +7,13 @@ import time
 from dataclasses import dataclass, field
 
 from semtwin.deadline import Deadline
-from semtwin.errors import Forbidden, NotAcceptable, QueryTimeout, SemtwinError
+from semtwin.errors import (
+    Forbidden,
+    InvalidInput,
+    NotAcceptable,
+    QueryTimeout,
+    SemtwinError,
+)
 from semtwin.negotiation import best_match
 from semtwin.services.pipeline import WritePipeline
 from semtwin.services.profiles import Plan, QueryProfiles
@@ -24,7 +30,7 @@ from semtwin.services.results import (
 from semtwin.services.updates import UpdatePlanner, apply_update
 from semtwin.services.workers import WorkerPool
 from semtwin.settings import Settings
-from semtwin.sparqltext import tokens
+from semtwin.sparqltext import tokens, uses_triple_terms
 from semtwin.store import QueryDataset, QueryResult, TwinStore, UpdateDataset
 
 log = logging.getLogger("semtwin.sparql")
@@ -134,6 +140,7 @@ class SparqlService:
 
     def evaluate(self, request: QueryRequest, deadline: Deadline | None = None) -> QueryResult:
         self._check_service(request.text)
+        self._check_triple_terms(request.text)
         return self._store.query(
             request.text,
             dataset=request.dataset,
@@ -142,6 +149,14 @@ class SparqlService:
             prefixes=DEFAULT_PREFIXES,
             deadline=deadline,
         )
+
+    def _check_triple_terms(self, text: str) -> None:
+        """A store without RDF 1.2 triple terms would fail such a request with its own
+        message, or worse; say plainly why instead."""
+        if not self._store.capabilities.extra.get("triple_terms", True) and \
+                uses_triple_terms(text):
+            raise InvalidInput(f"this server's store ({self._store.capabilities.name}) does "
+                               "not support RDF 1.2 triple terms (RDF-star: << … >>)")
 
     def _check_service(self, text: str) -> None:
         """``SERVICE`` makes this server send HTTP requests: refused unless the endpoint is
@@ -187,6 +202,7 @@ class SparqlService:
         """Apply a SPARQL Update as one pipeline commit: validated, journaled, atomic."""
         if self.pipeline is None:
             raise RuntimeError("SparqlService.pipeline is not set")
+        self._check_triple_terms(text)
         apply_update(self.pipeline, self._planner, text, dataset, base_iri, actor=actor,
                      request_id=request_id)
 

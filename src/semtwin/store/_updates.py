@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Quad
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Quad, sparql_term
 
 
 def insert_data(quads: Sequence[Quad]) -> str:
@@ -13,7 +13,7 @@ def insert_data(quads: Sequence[Quad]) -> str:
     lines = []
     has_blank = False
     for q in quads:
-        triple = f"{q.subject} {q.predicate} {q.object} ."
+        triple = f"{sparql_term(q.subject)} {q.predicate} {sparql_term(q.object)} ."
         has_blank = has_blank or isinstance(q.subject, BlankNode) or isinstance(
             q.object, BlankNode)
         if isinstance(q.graph_name, DefaultGraph):

@@ -148,7 +148,8 @@ class RemoteStore:
             backup=False, extra={"graph_store_protocol": endpoints.gsp_url is not None,
                                  "empty_graphs": endpoints.empty_graphs,
                                  "default_graph": endpoints.default_graph,
-                                 "stage_inserts": endpoints.stage_inserts},
+                                 "stage_inserts": endpoints.stage_inserts,
+                                 "triple_terms": self._probe_triple_terms()},
         )
         if not detected:
             log.warning("the remote store's default graph is not the union of its graphs; "
@@ -217,6 +218,16 @@ class RemoteStore:
         result = self.query(query, deadline=deadline, union_default_graph=False)
         assert isinstance(result, SelectResult)
         return result
+
+    def _probe_triple_terms(self) -> bool:
+        """Whether the store parses RDF 1.2 triple terms (RDF-star): a query using one
+        either answers or is refused as a syntax error (Virtuoso 7 refuses it)."""
+        try:
+            self.query("ASK { ?s ?p <<( <urn:semtwin:probe> <urn:semtwin:probe> "
+                       "<urn:semtwin:probe> )>> }")
+        except (InvalidInput, StoreUnavailable):
+            return False
+        return True
 
     def _probe_union_default_graph(self) -> bool:
         """Write one triple into a scratch named graph and look for it in the default graph."""

@@ -1,0 +1,138 @@
+"""Twins in IRI order, all of them and by the classes their own graphs state, kept current
+from the journal.
+
+A listing page is "the first N twins after the cursor, in IRI order, that match": in SPARQL
+that is ``ORDER BY ... LIMIT``, and the engines sort every match for each page (Oxigraph
+decodes both terms at every comparison: 14 s for the 200,000 VAVs of a 1M-twin store). Here
+the order is kept in sorted lists; a page walks the candidates after the cursor and asks
+the store which of them match, a chunk at a time (``NavigationService``). The store stays
+the judge of what matches, so a stale entry can only cost a lookup, never a wrong row.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from sys import intern
+
+from sortedcontainers import SortedList
+
+from semtwin.rdf import NamedNode
+from semtwin.services.pipeline import META, ST, WritePipeline
+from semtwin.store import SelectResult, TwinStore
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+TYPE = NamedNode(RDF_TYPE)
+ETAG = NamedNode(ST + "etag")
+_REBUILD_AFTER = 5000
+_REREAD_BATCH = 200
+_BLOCK = 1000
+
+
+class TwinIndex:
+    def __init__(self, store: TwinStore, pipeline: WritePipeline) -> None:
+        self._store = store
+        self._pipeline = pipeline
+        self._lock = threading.Lock()
+        self._seq = -1
+        self._all: SortedList = SortedList()
+        self._by_type: dict[str, SortedList] = {}
+
+    def after(self, classes: Iterable[str] | None, cursor: str | None) -> Iterator[str]:
+        """Twin IRIs greater than ``cursor``, in IRI order: every twin, or those stating one
+        of ``classes``. Read a block at a time, so writes meanwhile may or may not show."""
+        with self._lock:
+            self._catch_up()
+        last = cursor
+        while True:
+            with self._lock:
+                lists = [self._all] if classes is None else [
+                    self._by_type[c] for c in classes if c in self._by_type]
+                items: set[str] = set()
+                bound: str | None = None  # past it, a truncated list may hold more
+                for members in lists:
+                    taken = list(islice(members.irange(minimum=last, inclusive=(False, False))
+                                        if last is not None else iter(members), _BLOCK))
+                    items.update(taken)
+                    if len(taken) == _BLOCK:
+                        bound = taken[-1] if bound is None else min(bound, taken[-1])
+            block = sorted(i for i in items if bound is None or i <= bound)
+            yield from block
+            if bound is None or not block:
+                return
+            last = block[-1]
+
+    # -- keeping current ----------------------------------------------------------------------
+    def _catch_up(self) -> None:
+        head = self._pipeline.journal_head()
+        if self._seq < 0 or head < self._seq or \
+                head - self._seq > max(_REBUILD_AFTER, len(self._all) // 10):
+            self._build(head)
+        elif head > self._seq:
+            touched: set[str] = set()
+            after = self._seq
+            while after < head:
+                events = self._pipeline.events(after, 500)
+                if not events:
+                    break
+                for event in events:
+                    touched.update(_touched(event))
+                after = events[-1]["sequence"]
+            self._reread(sorted(touched))
+        self._seq = head
+
+    def _build(self, head: int) -> None:
+        twins = [intern(q.subject.value) for q in self._store.quads(None, ETAG, None, META)
+                 if isinstance(q.subject, NamedNode)]
+        typed: dict[str, list[str]] = {}
+        for q in self._store.quads(None, TYPE, None, None):
+            if (isinstance(q.subject, NamedNode) and q.graph_name == q.subject
+                    and isinstance(q.object, NamedNode)):
+                typed.setdefault(q.object.value, []).append(intern(q.subject.value))
+        self._all = SortedList(twins)
+        self._by_type = {c: SortedList(members) for c, members in typed.items()}
+        self._seq = head
+
+    def _reread(self, iris: list[str]) -> None:
+        for start in range(0, len(iris), _REREAD_BATCH):
+            chunk = iris[start:start + _REREAD_BATCH]
+            values = " ".join(f"<{i}>" for i in chunk)
+            exists = {row[0] for row in self._select(
+                f"SELECT ?t WHERE {{ VALUES ?t {{ {values} }} "
+                f"GRAPH {META} {{ ?t <{ST}etag> ?e }} }}")}
+            types: dict[str, list[str]] = {}
+            for t, c in self._select(
+                    f"SELECT ?t ?c WHERE {{ VALUES ?t {{ {values} }} "
+                    f"GRAPH ?t {{ ?t <{RDF_TYPE}> ?c }} FILTER(isIRI(?c)) }}"):
+                types.setdefault(t, []).append(c)
+            for iri in chunk:
+                name = intern(iri)
+                self._all.discard(name)
+                for members in self._by_type.values():
+                    members.discard(name)
+                if iri in exists:
+                    self._all.add(name)
+                for c in types.get(iri, ()):
+                    self._by_type.setdefault(c, SortedList()).add(name)
+
+    def _select(self, query: str) -> list[tuple[str, ...]]:
+        result = self._store.query(query, union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        return [tuple(term.value for term in row) for row in result.rows  # type: ignore[union-attr]
+                if all(isinstance(term, NamedNode) for term in row)]
+
+
+def _touched(event: dict[str, object]) -> set[str]:
+    """The resources an event may have created, retyped or deleted."""
+    out = {str(event.get("subject", ""))}
+    data = event.get("data")
+    if isinstance(data, dict):
+        for key in ("$iri",):
+            if isinstance(data.get(key), str):
+                out.add(data[key])
+        resources = data.get("resources")
+        if isinstance(resources, list):
+            out.update(r for r in resources if isinstance(r, str))
+    return {iri for iri in out
+            if iri and "<" not in iri and ">" not in iri and " " not in iri}
