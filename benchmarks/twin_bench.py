@@ -108,13 +108,14 @@ end
 """
 
 
-def _wrk(url: str, script: str, seconds: int, work: Path) -> dict[str, Any]:
+def _wrk(url: str, script: str, seconds: int, work: Path,
+         connections: int = CONNECTIONS) -> dict[str, Any]:
     import subprocess
 
     path = work / f"bench-{uuid.uuid4().hex}.lua"
     path.write_text(script)
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
                               "--timeout", "30s", "-s", str(path), url],
                              capture_output=True, text=True, check=True).stdout
     finally:
@@ -135,14 +136,16 @@ def _idle(url: str, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
-def _patches(base: str, twins: int, count: int, threads: int) -> dict[str, Any]:
+def _patches(base: str | list[str], twins: int, count: int, threads: int) -> dict[str, Any]:
+    """PATCH with If-Match of random twins; with several bases (API processes), spread."""
+    bases = [base] if isinstance(base, str) else base
     rng = random.Random(11)
     ids = rng.sample(range(twins), min(twins, count))
     latencies: list[float] = []
     conflicts = 0
 
     def one(i: int) -> tuple[float, bool]:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=bases[i % len(bases)], timeout=30) as client:
             current = client.get(f"/api/v1/twins/t{i}")
             began = time.perf_counter()
             response = client.patch(f"/api/v1/twins/t{i}", content=b'{"properties": '
@@ -196,7 +199,64 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int) -> dict[str, A
         finally:
             server.stop()
         report["sizes"].append(row)
+    report["remote"] = run_remote(work, min(sizes), seconds, patches)
     return report
+
+
+def run_remote(work: Path, twins: int, seconds: int, patches: int) -> dict[str, Any]:
+    """GET and PATCH over Oxigraph server with one and two API processes (sharing a write
+    lock), against the embedded store at the same size."""
+    import shutil
+    import subprocess
+    import sys
+
+    from benchmarks._servers import Server, free_port
+
+    build_store(work, twins)
+    data = work / f"twins-{twins}.nq"
+    if not data.exists():
+        with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as src, data.open("wb") as out:
+            shutil.copyfileobj(src, out)
+    location_dir = work / f"ox-twins-{twins}"
+    shutil.rmtree(location_dir, ignore_errors=True)
+    binary = str(Path(sys.executable).with_name("oxigraph"))
+    subprocess.run([binary, "load", "--location", str(location_dir), "--file", str(data)],
+                   check=True, capture_output=True)
+    port = free_port()
+    backend = Server("oxigraph", [binary, "serve", "--location", str(location_dir), "--bind",
+                                  f"127.0.0.1:{port}"], "/query", port, work / "ox-twins.log")
+    location = f"oxigraph+http://127.0.0.1:{port}"
+    get_script = f'N = {twins}\nPATH = "/api/v1/twins/t%d"\n' + _LUA_GET
+    out: dict[str, Any] = {"twins": twins}
+    apis: list[Server] = []
+    try:
+        backend.start()
+        for i in range(2):
+            api = semtwin_server(work / f"unused-{i}", work / f"twins-remote-{i}.log")
+            api.command[api.command.index("--store") + 1] = location
+            api.env["SEMTWIN_WRITE_LOCK"] = str(work / "twins-remote.lock")
+            apis.append(api.start())
+        urls = [f"http://127.0.0.1:{api.port}" for api in apis]
+        for url in urls:
+            httpx.get(f"{url}/api/v1/twins/t0")
+        out["get_1"] = _wrk(urls[0], get_script, seconds, work)
+        _idle(urls[0])
+        out["patch_1"] = _patches(urls[0], twins, patches, 8)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            both = list(pool.map(lambda u: _wrk(u, get_script, seconds, work,
+                                                CONNECTIONS // 2), urls))
+        out["get_2"] = {"per_s": sum(r["per_s"] for r in both),
+                        "p50_ms": max(r["p50_ms"] for r in both),
+                        "p99_ms": max(r["p99_ms"] for r in both),
+                        "errors": sum(r["errors"] for r in both)}
+        for url in urls:
+            _idle(url)
+        out["patch_2"] = _patches(urls, twins, patches, 8)
+    finally:
+        for api in apis:
+            api.stop()
+        backend.stop()
+    return out
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -212,4 +272,18 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines.append("")
     lines += [f"Twin index built by the first listing: {row.get('listing_index_build_s')} s at "
               f"{row['twins']:,} twins." for row in report["sizes"]]
+    remote = report.get("remote")
+    if remote:
+        embedded = next(r for r in report["sizes"] if r["twins"] == remote["twins"])
+
+        def cell(r: dict[str, Any]) -> str:
+            return f"{r['per_s']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+        lines += ["", f"| {remote['twins']:,} twins | GET by id | PATCH with If-Match |",
+                  "|---|---|---|",
+                  f"| embedded, 1 process | {cell(embedded['get'])} | "
+                  f"{cell(embedded['patch_if_match'])} |",
+                  f"| Oxigraph server, 1 process | {cell(remote['get_1'])} | "
+                  f"{cell(remote['patch_1'])} |",
+                  f"| Oxigraph server, 2 processes (write lock) | {cell(remote['get_2'])} | "
+                  f"{cell(remote['patch_2'])} |"]
     return "\n".join(lines)

@@ -28,6 +28,8 @@ RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 
+_FEW = 2000  # matches sorted in Python rather than found by walking the twin index
+
 _OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
               "contains": "", "exists": ""}
 
@@ -97,8 +99,24 @@ class NavigationService:
             patterns.append(self._filter(condition, i))
         if sort:
             return self._sorted(patterns, sort, limit, cursor)
-        # Candidates in IRI order from the twin index; the store says which match.
-        candidates = self._index.after(wanted, _decode(cursor) if cursor else None)
+        after = _decode(cursor) if cursor else None
+        if q or where:
+            # Few matches (a selective filter): the store finds them all, unsorted, and they
+            # are sorted here; a walk of the index would check every twin of the type.
+            bound = f"FILTER(STR(?t) > {Literal(after)})" if after is not None else ""
+            # the twin's own patterns first, the ETag last: Oxigraph joins in this order
+            ordered = [*patterns[1:], patterns[0]]
+            found = [row[0].value for row in self._select(
+                f"SELECT DISTINCT ?t WHERE {{ {' '.join(ordered)} {bound} }} "
+                f"LIMIT {_FEW + 1}").rows if isinstance(row[0], NamedNode)]
+            if len(found) <= _FEW:
+                page = sorted(found)[:limit + 1]
+                more = len(page) > limit
+                page = page[:limit]
+                return Page(self._documents(page), _encode(page[-1]) if more and page else None)
+        # Many matches: candidates in IRI order from the twin index; the store says which
+        # of them match, a chunk at a time.
+        candidates = self._index.after(wanted, after)
         iris: list[str] = []
         chunk_size = max(limit + 1, 50)
         while len(iris) <= limit:
