@@ -93,6 +93,16 @@ def test_slow_store_query_times_out_cleanly(start_server: type[ServerProcess],
 
 
 
+def _remote(request: pytest.FixtureRequest, backend: str) -> str:
+    """An empty remote store of that kind: a fresh Oxigraph server, or the test Virtuoso
+    cleared."""
+    if backend == "oxigraph":
+        return str(request.getfixturevalue("oxigraph").location)
+    location = virtuoso_location()
+    _clear_remote(location)
+    return location
+
+
 def _increment(api: ServerProcess, url_path: str) -> int:
     """Read-modify-write with If-Match until it lands; returns how many 412s it took."""
     conflicts = 0
@@ -121,11 +131,7 @@ def test_conflicting_writers_through_one_process_over_a_remote_store(
     over any remote store. Two processes over Oxigraph server or Virtuoso do not (those
     stores do not serialize conflicting updates): measured by
     ``python -m benchmarks lost-updates`` (docs/operations.md)."""
-    if backend == "oxigraph":
-        location = request.getfixturevalue("oxigraph").location
-    else:
-        location = virtuoso_location()
-        _clear_remote(location)
+    location = _remote(request, backend)
     api = start_server(store=location, port=free_port()).start()
     path = "/api/v1/twins/counter"
     created = httpx.put(f"{api.url}{path}", json={
@@ -150,11 +156,7 @@ def test_conflicting_writers_through_two_processes_sharing_a_write_lock(
     ``SEMTWIN_WRITE_LOCK``: six clients increment one twin with If-Match through both
     processes; no acknowledged increment is lost, and either process's change feed shows
     every change once, in a gap-free sequence."""
-    if backend == "oxigraph":
-        location = request.getfixturevalue("oxigraph").location
-    else:
-        location = virtuoso_location()
-        _clear_remote(location)
+    location = _remote(request, backend)
     env = {"SEMTWIN_WRITE_LOCK": str(tmp_path / "writers.lock")}
     apis = [start_server(store=location, port=free_port(), env=env).start()
             for _ in range(2)]

@@ -63,20 +63,8 @@ class GroundingService:
         return self._pipeline.journal_head()
 
     def _catch_up(self, head: int) -> None:
-        touched: set[str] = set()
-        after = self._seq
-        while after < head:
-            events = self._pipeline.events(after, 500)
-            if not events:
-                break
-            for event in events:
-                touched.add(event["subject"])
-                data = event.get("data") or {}
-                if isinstance(data, dict) and isinstance(data.get("$iri"), str):
-                    touched.add(data["$iri"])
-            after = events[-1]["sequence"]
-        iris = sorted(i for i in touched if i.startswith(("http", "urn:", "dtmi:"))
-                      and "<" not in i and ">" not in i and " " not in i)
+        iris = sorted(i for i in self._pipeline.touched_since(self._seq, head)
+                      if i.startswith(("http", "urn:", "dtmi:")))
         for start in range(0, len(iris), _REINDEX_BATCH):
             chunk = iris[start:start + _REINDEX_BATCH]
             found = self._entities("VALUES ?s { " + " ".join(f"<{i}>" for i in chunk) + " }")

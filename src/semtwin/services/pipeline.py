@@ -378,6 +378,26 @@ class WritePipeline:
             entries.append((number, changeset))
         return entries
 
+    def touched_since(self, after: int, head: int) -> set[str]:
+        """The IRIs of the resources the events after ``after`` (up to ``head``) may have
+        created, changed or deleted: their subjects, twin IRIs and the twins a SPARQL
+        update touched. Safe to put between ``<`` and ``>``."""
+        touched: set[str] = set()
+        while after < head:
+            events = self.events(after, 500)
+            if not events:
+                break
+            for event in events:
+                touched.add(str(event.get("subject", "")))
+                data = event.get("data")
+                if isinstance(data, dict):
+                    if isinstance(data.get("$iri"), str):
+                        touched.add(data["$iri"])
+                    if isinstance(data.get("resources"), list):
+                        touched.update(r for r in data["resources"] if isinstance(r, str))
+            after = events[-1]["sequence"]
+        return {iri for iri in touched if iri and not any(c in iri for c in '<> "{}|^`\\')}
+
     def events(self, after: int, limit: int) -> list[dict[str, Any]]:
         """CloudEvents 1.0 (JSON) with sequence numbers greater than ``after``, in order."""
         result = self._store.query(

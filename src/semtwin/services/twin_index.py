@@ -70,16 +70,7 @@ class TwinIndex:
                 head - self._seq > max(_REBUILD_AFTER, len(self._all) // 10):
             self._build(head)
         elif head > self._seq:
-            touched: set[str] = set()
-            after = self._seq
-            while after < head:
-                events = self._pipeline.events(after, 500)
-                if not events:
-                    break
-                for event in events:
-                    touched.update(_touched(event))
-                after = events[-1]["sequence"]
-            self._reread(sorted(touched))
+            self._reread(sorted(self._pipeline.touched_since(self._seq, head)))
         self._seq = head
 
     def _build(self, head: int) -> None:
@@ -121,18 +112,3 @@ class TwinIndex:
         assert isinstance(result, SelectResult)
         return [tuple(term.value for term in row) for row in result.rows  # type: ignore[union-attr]
                 if all(isinstance(term, NamedNode) for term in row)]
-
-
-def _touched(event: dict[str, object]) -> set[str]:
-    """The resources an event may have created, retyped or deleted."""
-    out = {str(event.get("subject", ""))}
-    data = event.get("data")
-    if isinstance(data, dict):
-        for key in ("$iri",):
-            if isinstance(data.get(key), str):
-                out.add(data[key])
-        resources = data.get("resources")
-        if isinstance(resources, list):
-            out.update(r for r in resources if isinstance(r, str))
-    return {iri for iri in out
-            if iri and "<" not in iri and ">" not in iri and " " not in iri}
