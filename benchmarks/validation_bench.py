@@ -329,6 +329,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines += ["", "| triples | activation (full impact) | validation p50 / p99 | "
               "write p50 / p99 | writes/s (one thread) |", "|---|---|---|---|---|"]
     for row in report["sizes"]:
+        if "writes" not in row:
+            continue  # the writes part was not run at this size
         w = row["writes"]
         if "error" in w:
             lines.append(f"| {row['triples']:,} | error | | | |")
