@@ -199,13 +199,16 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int) -> dict[str, A
         finally:
             server.stop()
         report["sizes"].append(row)
-    report["remote"] = run_remote(work, min(sizes), seconds, patches)
+    report["remote"] = [run_remote(work, min(sizes), seconds, patches, backend)
+                        for backend in ("oxigraph", "virtuoso")]
     return report
 
 
-def run_remote(work: Path, twins: int, seconds: int, patches: int) -> dict[str, Any]:
-    """GET and PATCH over Oxigraph server with one and two API processes (sharing a write
-    lock), against the embedded store at the same size."""
+def run_remote(work: Path, twins: int, seconds: int, patches: int,
+               backend: str = "oxigraph") -> dict[str, Any]:
+    """GET and PATCH over a remote store (Oxigraph server, or the Virtuoso that
+    ``SEMTWIN_TEST_VIRTUOSO`` names) with one and two API processes sharing a write lock."""
+    import os
     import shutil
     import subprocess
     import sys
@@ -213,24 +216,48 @@ def run_remote(work: Path, twins: int, seconds: int, patches: int) -> dict[str, 
     from benchmarks._servers import Server, free_port
 
     build_store(work, twins)
-    data = work / f"twins-{twins}.nq"
-    if not data.exists():
-        with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as src, data.open("wb") as out:
-            shutil.copyfileobj(src, out)
-    location_dir = work / f"ox-twins-{twins}"
-    shutil.rmtree(location_dir, ignore_errors=True)
-    binary = str(Path(sys.executable).with_name("oxigraph"))
-    subprocess.run([binary, "load", "--location", str(location_dir), "--file", str(data)],
-                   check=True, capture_output=True)
-    port = free_port()
-    backend = Server("oxigraph", [binary, "serve", "--location", str(location_dir), "--bind",
-                                  f"127.0.0.1:{port}"], "/query", port, work / "ox-twins.log")
-    location = f"oxigraph+http://127.0.0.1:{port}"
+    backend_server: Server | None = None
+    if backend == "virtuoso":
+        location = os.environ.get("SEMTWIN_TEST_VIRTUOSO", "")
+        if not location:
+            return {"twins": twins, "skipped": "start Virtuoso (scripts/virtuoso.sh start) and "
+                                              "set SEMTWIN_TEST_VIRTUOSO"}
+        from tests.conftest import _clear_remote
+
+        from semtwin.rdf import RdfFormat as Format
+        from semtwin.settings import Settings
+        from semtwin.store import open_store
+
+        _clear_remote(location)
+        remote = open_store(Settings(store=location))
+        began = time.perf_counter()
+        with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as stream:
+            remote.bulk_load(stream, Format.N_QUADS)  # type: ignore[arg-type]
+        load_s = time.perf_counter() - began
+        remote.close()
+    else:
+        data = work / f"twins-{twins}.nq"
+        if not data.exists():
+            with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as src, data.open("wb") as out:
+                shutil.copyfileobj(src, out)
+        location_dir = work / f"ox-twins-{twins}"
+        shutil.rmtree(location_dir, ignore_errors=True)
+        binary = str(Path(sys.executable).with_name("oxigraph"))
+        began = time.perf_counter()
+        subprocess.run([binary, "load", "--location", str(location_dir), "--file", str(data)],
+                       check=True, capture_output=True)
+        load_s = time.perf_counter() - began
+        port = free_port()
+        backend_server = Server("oxigraph", [binary, "serve", "--location", str(location_dir),
+                                             "--bind", f"127.0.0.1:{port}"], "/query", port,
+                                work / "ox-twins.log")
+        location = f"oxigraph+http://127.0.0.1:{port}"
     get_script = f'N = {twins}\nPATH = "/api/v1/twins/t%d"\n' + _LUA_GET
-    out: dict[str, Any] = {"twins": twins}
+    out: dict[str, Any] = {"twins": twins, "backend": backend, "load_s": round(load_s, 1)}
     apis: list[Server] = []
     try:
-        backend.start()
+        if backend_server is not None:
+            backend_server.start()
         for i in range(2):
             api = semtwin_server(work / f"unused-{i}", work / f"twins-remote-{i}.log")
             api.command[api.command.index("--store") + 1] = location
@@ -255,7 +282,8 @@ def run_remote(work: Path, twins: int, seconds: int, patches: int) -> dict[str, 
     finally:
         for api in apis:
             api.stop()
-        backend.stop()
+        if backend_server is not None:
+            backend_server.stop()
     return out
 
 
@@ -272,18 +300,19 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines.append("")
     lines += [f"Twin index built by the first listing: {row.get('listing_index_build_s')} s at "
               f"{row['twins']:,} twins." for row in report["sizes"]]
-    remote = report.get("remote")
-    if remote:
-        embedded = next(r for r in report["sizes"] if r["twins"] == remote["twins"])
+    remotes = [r for r in report.get("remote", []) if "get_1" in r]
+    if remotes:
+        twins = remotes[0]["twins"]
+        embedded = next(r for r in report["sizes"] if r["twins"] == twins)
 
         def cell(r: dict[str, Any]) -> str:
             return f"{r['per_s']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
-        lines += ["", f"| {remote['twins']:,} twins | GET by id | PATCH with If-Match |",
-                  "|---|---|---|",
+        lines += ["", f"| {twins:,} twins | GET by id | PATCH with If-Match |", "|---|---|---|",
                   f"| embedded, 1 process | {cell(embedded['get'])} | "
-                  f"{cell(embedded['patch_if_match'])} |",
-                  f"| Oxigraph server, 1 process | {cell(remote['get_1'])} | "
-                  f"{cell(remote['patch_1'])} |",
-                  f"| Oxigraph server, 2 processes (write lock) | {cell(remote['get_2'])} | "
-                  f"{cell(remote['patch_2'])} |"]
+                  f"{cell(embedded['patch_if_match'])} |"]
+        for r in remotes:
+            lines += [f"| {r['backend']}, 1 process | {cell(r['get_1'])} | "
+                      f"{cell(r['patch_1'])} |",
+                      f"| {r['backend']}, 2 processes (write lock) | {cell(r['get_2'])} | "
+                      f"{cell(r['patch_2'])} |"]
     return "\n".join(lines)

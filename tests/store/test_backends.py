@@ -114,3 +114,13 @@ def test_bulk_load_and_dump(store: TwinStore) -> None:
     store.dump(out, RdfFormat.N_QUADS)
     assert set(parse(out.getvalue(), RdfFormat.N_QUADS)) == set(
         parse(data.encode(), RdfFormat.N_QUADS))
+
+
+def test_bulk_load_of_many_graphs(store: TwinStore) -> None:
+    """A twin store's shape: a graph per twin. Virtuoso refuses one large INSERT DATA over
+    thousands of graphs (its SQL compiler stops at 10,000 lines), so loads are split."""
+    data = "".join(f"<{EX}t{i}> <{EX}p> \"{i}\" <{EX}t{i}> .\n" for i in range(5000))
+    store.bulk_load(io.BytesIO(data.encode()), RdfFormat.N_QUADS)
+    result = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s <{EX}p> ?o }} }}")
+    assert isinstance(result, SelectResult)
+    assert int(next(iter(result.rows))[0].value) == 5000  # type: ignore[union-attr]

@@ -402,10 +402,13 @@ class RemoteStore:
         graph: NamedNode | None = None,
     ) -> None:
         batch: list[Quad] = []
+        # Virtuoso compiles one INSERT DATA to SQL and refuses beyond 10,000 lines: a quad
+        # per named graph costs several, so it gets smaller requests
+        size = 1_000 if self._endpoints.stage_inserts else 20_000
         for quad in ox.parse(source, format=fmt, base_iri=base_iri, rename_blank_nodes=True):
             batch.append(quad if graph is None else Quad(quad.subject, quad.predicate,
                                                          quad.object, graph))
-            if len(batch) >= 20_000:
+            if len(batch) >= size:
                 self.add_quads(batch)
                 batch = []
         if batch:
