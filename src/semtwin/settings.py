@@ -47,6 +47,9 @@ class Settings:
     """Audience the tokens must name (default ``semtwin``)."""
     jwt_jwks: str | None = None
     """The issuer's signing keys: a JWKS file path or URL."""
+    backup_dir: str | None = None
+    """Where ``POST /api/v1/admin/backup`` writes (default ``{store}.backups``): a client
+    names a backup, never a path on the server."""
     keys_file: str | None = None
     """API keys file (default: beside an embedded store, ``{store}.keys.json``; for a remote
     store, ``keys.json`` in the data directory)."""

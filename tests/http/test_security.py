@@ -428,12 +428,48 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
              "--max-examples", "3", "--checks", "not_a_server_error",
              "--phases", "examples,coverage,fuzzing", "--request-timeout", "40",
              "--exclude-path-regex", "stream", "--seed", "20261126", "--no-color"],
-            capture_output=True, text=True, timeout=600, check=False)
+            capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
         assert result.returncode == 0, result.stdout[-3000:]
     finally:
         server.stop()
     assert server.log_path is not None
     assert '"unhandled error"' not in server.log_path.read_text()
+
+
+def test_backups_go_under_the_backup_directory_by_name(tmp_path: Path) -> None:
+    """A client names a backup; the server picks the place (``{store}.backups``): no path a
+    client sends reaches the file system."""
+    from semtwin.store.embedded import EmbeddedStore
+
+    store = str(tmp_path / "db")
+    key = _key(store, "admin")
+    server = ServerProcess(store=store, port=free_port(),
+                           log_path=tmp_path / "server.log").start()
+    admin = {"Authorization": f"Bearer {key}"}
+    try:
+        assert httpx.put(f"{server.url}/api/v1/twins/kept", headers=admin, json={
+            "$types": ["https://ex.org/Pump"]}).status_code == 201
+        made = httpx.post(f"{server.url}/api/v1/admin/backup", params={"name": "nightly"},
+                          headers=admin)
+        assert made.status_code == 201, made.text
+        assert made.json()["backup"] == str(tmp_path / "db.backups" / "nightly")
+        again = httpx.post(f"{server.url}/api/v1/admin/backup", params={"name": "nightly"},
+                           headers=admin)
+        assert again.status_code == 409
+        for hostile in ("../escaped", "/tmp/escaped", ".hidden", "a/b"):
+            refused = httpx.post(f"{server.url}/api/v1/admin/backup",
+                                 params={"name": hostile}, headers=admin)
+            assert refused.status_code == 400, hostile
+        assert not (tmp_path / "escaped").exists()
+    finally:
+        server.stop()
+    backup = EmbeddedStore(tmp_path / "db.backups" / "nightly")
+    try:
+        assert any(True for _ in backup.quads(None, None, None, None))
+        assert any(q.subject.value == "urn:twin:kept"  # type: ignore[union-attr]
+                   for q in backup.quads(None, None, None, None))
+    finally:
+        backup.close()
 
 
 def test_graph_store_writes_are_attributed(

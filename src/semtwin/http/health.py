@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from semtwin import __version__
+from semtwin.errors import InvalidInput
 from semtwin.http._runtime import RuntimeDep
 
 
@@ -30,12 +33,21 @@ def build_router() -> APIRouter:
             },
         }
 
-    @router.post("/api/v1/admin/backup", summary="Back up the embedded store to a directory",
-                 status_code=201)
-    async def backup(runtime: RuntimeDep, target: str) -> dict[str, str]:
-        from pathlib import Path
-
-        await runtime.lookup_pool.run(lambda: runtime.store.backup(Path(target)))
-        return {"backup": target}
+    @router.post("/api/v1/admin/backup", summary="Back up the embedded store (a RocksDB "
+                 "checkpoint) under the server's backup directory", status_code=201)
+    async def backup(runtime: RuntimeDep,
+                     name: Annotated[str | None, Query(
+                         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                         description="the backup's name (default: the time)")] = None,
+                     ) -> dict[str, str]:
+        settings = runtime.settings
+        if settings.in_memory or settings.remote:
+            raise InvalidInput("only the embedded on-disk store is backed up here; "
+                               "dump it, or use the remote store's own tools")
+        root = Path(settings.backup_dir or f"{settings.store}.backups")
+        target = root / (name or datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
+        root.mkdir(parents=True, exist_ok=True)
+        await runtime.lookup_pool.run(lambda: runtime.store.backup(target))
+        return {"backup": str(target)}
 
     return router
