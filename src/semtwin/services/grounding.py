@@ -49,7 +49,7 @@ class GroundingService:
 
     def _indexes(self) -> tuple[LexicalIndex, SemanticIndex | None]:
         with self._lock:
-            head = self._head()
+            head = self._pipeline.journal_head()
             behind = head - self._seq
             if self._index is None or behind > max(_REBUILD_AFTER, len(self._index) // 10):
                 self._build()
@@ -58,9 +58,6 @@ class GroundingService:
             self._seq = head
             assert self._index is not None
             return self._index, self._semantic
-
-    def _head(self) -> int:
-        return self._pipeline.journal_head()
 
     def _catch_up(self, head: int) -> None:
         iris = sorted(i for i in self._pipeline.touched_since(self._seq, head)

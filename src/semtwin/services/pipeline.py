@@ -285,7 +285,12 @@ class WritePipeline:
         head = self._head
         if head is not None:
             return head
-        return self._scan_head() or 0
+        if not self._direct:
+            return self._scan_head() or 0
+        with self._lock:  # cached under the lock, so a commit cannot interleave a newer head
+            if self._head is None:
+                self._head = self._scan_head()
+            return self._head or 0
 
     def _scan_head(self) -> int | None:
         value = self._object(JOURNAL, ST + "seq", JOURNAL)
@@ -488,10 +493,6 @@ def _combined(changesets: Sequence[Changeset]) -> Changeset:
         create_graphs=[g for cs in changesets for g in cs.create_graphs],
         drop_graphs=[g for cs in changesets for g in cs.drop_graphs],
         validate=any(cs.validate for cs in changesets))
-
-
-def _update_text(cs: Changeset, event_id: str, now: str, *, empty_graphs: bool = True) -> str:
-    return _update_text_all([cs], [event_id], now, empty_graphs=empty_graphs)
 
 
 def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str, *,
