@@ -13,7 +13,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("suite", nargs="?", default="sparql",
                         choices=["sparql", "lost-updates", "validation", "twins", "imports",
-                                 "grounding"])
+                                 "grounding", "listing"])
     parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
                         help="lost-updates: the remote store under the two API processes")
     parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
@@ -42,6 +42,15 @@ def main() -> None:
     parser.add_argument("--ground-writes", type=int, default=500,
                         help="grounding: twin writes for the index update cost")
     args = parser.parse_args()
+    if args.suite == "listing":
+        from benchmarks import listing_bench
+
+        report = listing_bench.run(args.work / "twins", [int(n) for n in args.twins.split(",")])
+        out = Path("benchmarks/results")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "listing.json").write_text(json.dumps(report, indent=2))
+        print(listing_bench.to_markdown(report))
+        return
     if args.suite == "grounding":
         from benchmarks import grounding_bench
 

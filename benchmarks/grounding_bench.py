@@ -106,6 +106,16 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
             "mean_ms": round(statistics.fmean(ordered) * 1000, 2), "n": len(ordered)}
 
 
+def _timed(items: list[str], call: Any) -> dict[str, float]:
+    """Percentiles of ``call(item)`` over the items, one after the other."""
+    samples = []
+    for item in items:
+        start = time.perf_counter()
+        call(item)
+        samples.append(time.perf_counter() - start)
+    return _percentiles(samples)
+
+
 def over_http(store: Path, work: Path, mentions: list[str], entities: list[str]
               ) -> dict[str, Any]:
     server = semtwin_server(store, work / "grounding-server.log").start()
@@ -115,20 +125,12 @@ def over_http(store: Path, work: Path, mentions: list[str], entities: list[str]
             start = time.perf_counter()
             client.get(f"{base}/resolve", params={"text": "warm up"}).raise_for_status()
             first = time.perf_counter() - start
-            resolve: list[float] = []
-            for text in mentions:
-                start = time.perf_counter()
-                client.get(f"{base}/resolve", params={"text": text, "k": 10}
-                           ).raise_for_status()
-                resolve.append(time.perf_counter() - start)
-            describe: list[float] = []
-            for iri in entities:
-                start = time.perf_counter()
-                client.get(f"{base}/describe", params={"iri": iri, "budget": 500}
-                           ).raise_for_status()
-                describe.append(time.perf_counter() - start)
-        return {"first_resolve_s": round(first, 2), "resolve": _percentiles(resolve),
-                "describe": _percentiles(describe), "peak_rss_mb": round(server.peak_rss_mb())}
+            resolve = _timed(mentions, lambda text: client.get(
+                f"{base}/resolve", params={"text": text, "k": 10}).raise_for_status())
+            describe = _timed(entities, lambda iri: client.get(
+                f"{base}/describe", params={"iri": iri, "budget": 500}).raise_for_status())
+        return {"first_resolve_s": round(first, 2), "resolve": resolve,
+                "describe": describe, "peak_rss_mb": round(server.peak_rss_mb())}
     finally:
         server.stop()
 
@@ -147,20 +149,10 @@ def in_process(store: Path, mentions: list[str], entities: list[str], writes: in
         build = time.perf_counter() - start
         out: dict[str, Any] = {"entities": len(index), "build_s": round(build, 2),
                                "index_rss_growth_mb": round(_rss_mb() - before)}
-        samples = []
-        for text in mentions:
-            start = time.perf_counter()
-            grounding.resolve(text, 10)
-            samples.append(time.perf_counter() - start)
-        out["resolve"] = _percentiles(samples)
+        out["resolve"] = _timed(mentions, lambda text: grounding.resolve(text, 10))
         if embeddings:
             return out
-        samples = []
-        for iri in entities:
-            start = time.perf_counter()
-            grounding.describe(iri, 500)
-            samples.append(time.perf_counter() - start)
-        out["describe"] = _percentiles(samples)
+        out["describe"] = _timed(entities, lambda iri: grounding.describe(iri, 500))
         # Index update cost: each write followed by a resolve that catches up one event.
         catch_up, write = [], []
         for i in range(writes):

@@ -1,0 +1,73 @@
+"""One listing page at a time, in process: what each kind of page costs at 100k and 1M twins.
+
+``python -m benchmarks listing [--twins 100000,1000000]``
+
+The stores of the twin benchmark (``benchmarks twins``), opened by the runtime itself (no
+HTTP, one caller): the first listing (which builds the twin index), then the median of ten
+pages of ``type=brick:VAV`` alone, with a filter many VAVs match (``floor eq 5``: one in
+eight) and with one none match (``floor eq 17``), and five pages followed by their cursors.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.twin_bench import build_store
+
+FLOOR = "https://ex.org/floor"
+
+
+def _median_ms(fn: Any, runs: int = 10) -> float:
+    samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - began)
+    return round(statistics.median(samples) * 1000, 1)
+
+
+def run(work: Path, sizes: list[int]) -> dict[str, Any]:
+    from semtwin.runtime import Semtwin
+    from semtwin.settings import Settings
+
+    rows = []
+    for twins in sizes:
+        store, quads = build_store(work, twins)
+        runtime = Semtwin.open(Settings(store=str(store)))
+        try:
+            nav = runtime.navigation
+
+            def page(where: list[str], cursor: str | None = None, nav: Any = nav) -> Any:
+                return nav.list_twins(type_iri="brick:VAV", q=None, limit=100,
+                                      cursor=cursor, where=where)
+
+            began = time.perf_counter()
+            page([])
+            row: dict[str, Any] = {"twins": twins, "quads": quads,
+                                   "first_listing_s": round(time.perf_counter() - began, 2)}
+            row["type_only_ms"] = _median_ms(lambda: page([]))
+            row["many_match_ms"] = _median_ms(lambda: page([f"{FLOOR} eq 5"]))
+            row["none_match_ms"] = _median_ms(lambda: page([f"{FLOOR} eq 17"]), runs=3)
+
+            def five_pages() -> None:
+                cursor = None
+                for _ in range(5):
+                    cursor = page([f"{FLOOR} eq 5"], cursor).next_cursor
+            row["five_filtered_pages_ms"] = _median_ms(five_pages, runs=3)
+            rows.append(row)
+        finally:
+            runtime.close()
+    return {"sizes": rows}
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    lines = ["| twins | first listing (builds the index) | type only | filter, many match | "
+             "filter, none match | 5 filtered pages |", "|---|---|---|---|---|---|"]
+    for r in report["sizes"]:
+        lines.append(f"| {r['twins']:,} | {r['first_listing_s']} s | {r['type_only_ms']} ms | "
+                     f"{r['many_match_ms']} ms | {r['none_match_ms']} ms | "
+                     f"{r['five_filtered_pages_ms']} ms |")
+    return "\n".join(lines)
