@@ -27,9 +27,10 @@ def main() -> None:
                         help="validation: data sizes in triples, comma-separated")
     parser.add_argument("--pyshacl-timeout", type=float, default=1800,
                         help="validation: seconds pyshacl gets per size")
-    parser.add_argument("--parts", default="full,writes",
-                        help="validation: full and/or writes (a part not run keeps its "
-                             "last saved numbers)")
+    parser.add_argument("--parts", default=None,
+                        help="validation: full,writes; sparql: local,remote,small; twins: "
+                             "get,curve,neighbors,listing,patch,create,remote (all by default; "
+                             "a part not run keeps its last saved numbers)")
     parser.add_argument("--validation-writes", type=int, default=500,
                         help="validation: twin writes per size")
     parser.add_argument("--twins", default="100000,1000000",
@@ -73,9 +74,12 @@ def main() -> None:
     if args.suite == "twins":
         from benchmarks import twin_bench
 
-        report = twin_bench.run(args.work / "twins", [int(n) for n in args.twins.split(",")],
-                                args.seconds, args.patches)
         out = Path("benchmarks/results")
+        saved = out / "twins.json"
+        report = twin_bench.run(
+            args.work / "twins", [int(n) for n in args.twins.split(",")], args.seconds,
+            args.patches, tuple(args.parts.split(",")) if args.parts else twin_bench.PARTS,
+            json.loads(saved.read_text()) if saved.exists() else None)
         out.mkdir(parents=True, exist_ok=True)
         (out / "twins.json").write_text(json.dumps(report, indent=2))
         print(twin_bench.to_markdown(report))
@@ -88,7 +92,7 @@ def main() -> None:
         report = validation_bench.run(
             args.work / "validation", [int(s) for s in args.sizes.split(",")],
             args.pyshacl_timeout, args.validation_writes, args.seconds,
-            tuple(args.parts.split(",")),
+            tuple((args.parts or "full,writes").split(",")),
             json.loads(saved.read_text()) if saved.exists() else None)
         out.mkdir(parents=True, exist_ok=True)
         (out / "validation.json").write_text(json.dumps(report, indent=2))
@@ -99,9 +103,13 @@ def main() -> None:
 
         print(json.dumps(lost_updates.main(args.store, args.writes)))
         return
-    report = sparql_bench.run(args.work, seconds=args.seconds, connections=args.connections,
-                              buildings=args.buildings, small_buildings=args.small_buildings)
     out = Path("benchmarks/results")
+    saved = out / "sparql.json"
+    parts = tuple(args.parts.split(",")) if args.parts else sparql_bench.PARTS
+    report = sparql_bench.run(args.work, seconds=args.seconds, connections=args.connections,
+                              buildings=args.buildings, small_buildings=args.small_buildings,
+                              parts=parts,
+                              saved=json.loads(saved.read_text()) if saved.exists() else None)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sparql.json").write_text(json.dumps(report, indent=2))
     print(sparql_bench.to_markdown(report))

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +72,8 @@ class Server:
                 self.process.wait()
 
 
-def semtwin_server(store: Path, log: Path, *extra: str) -> Server:
+def semtwin_server(store: Path | str, log: Path, *extra: str) -> Server:
+    """A `semtwin serve` on a free port; ``store`` is a directory or a remote location."""
     port = free_port()
     return Server("semtwin", [sys.executable, "-m", "semtwin", "serve", "--store", str(store),
                               "--port", str(port), "--log-level", "WARNING", *extra],
@@ -90,3 +93,25 @@ def rdflib_endpoint_server(data: Path, log: Path) -> Server:
     binary = Path(sys.executable).with_name("rdflib-endpoint")
     return Server("rdflib-endpoint", [str(binary), "serve", "--host", "127.0.0.1", "--port",
                                       str(port), str(data)], "/", port, log)
+
+
+VIRTUOSO_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "virtuoso.sh"
+
+
+@contextmanager
+def fresh_virtuoso(work: Path, buffers: int = 170_000) -> Iterator[str]:
+    """A throwaway Virtuoso of its own (directory and ports; ``scripts/virtuoso.sh``, which
+    installs the Debian package if needed), empty at start, stopped at the end. Yields its
+    ``--store`` location. A test Virtuoso that may be running is left alone."""
+    env = {**os.environ, "VIRTUOSO_DIR": str((work / "virtuoso").resolve()),
+           "VIRTUOSO_SQL_PORT": str(free_port()), "VIRTUOSO_HTTP_PORT": str(free_port()),
+           "VIRTUOSO_BUFFERS": str(buffers)}
+    started = subprocess.run(["bash", str(VIRTUOSO_SCRIPT), "start"], env=env, text=True,
+                             capture_output=True, stdin=subprocess.DEVNULL)
+    if started.returncode != 0:
+        raise RuntimeError(f"Virtuoso did not start: {started.stderr.strip()}")
+    try:
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run(["bash", str(VIRTUOSO_SCRIPT), "stop"], env=env, capture_output=True,
+                       stdin=subprocess.DEVNULL)

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks._servers import Server, free_port, semtwin_server
+from benchmarks._servers import Server, free_port, fresh_virtuoso, semtwin_server
 
 
 def _increment(url: str) -> None:
@@ -71,14 +71,8 @@ def _run(store: str, writes: int, lock: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if store == "virtuoso":
-            location = os.environ.get("SEMTWIN_TEST_VIRTUOSO")
-            if not location:
-                raise SystemExit("start Virtuoso first: scripts/virtuoso.sh start, and set "
-                                 "SEMTWIN_TEST_VIRTUOSO to the location it prints")
-            from tests.conftest import _clear_remote
-
-            _clear_remote(location)
-            return measure(location, work, writes, lock)
+            with fresh_virtuoso(work) as location:
+                return measure(location, work, writes, lock)
         port = free_port()
         binary = str(Path(sys.executable).with_name("oxigraph"))
         backend = Server("oxigraph", [binary, "serve", "--location", str(work / "ox"),

@@ -3,15 +3,19 @@
 semtwin ``/sparql`` and ``oxigraph serve`` (same data, same machine, union default graph)
 side by side; semtwin and ``rdflib-endpoint`` side by side on a smaller graph that
 rdflib can load. Load speed against raw pyoxigraph ``bulk_load`` and ``oxigraph load``, and
-each server's peak memory.
+each server's peak memory. Then semtwin over remote stores (Oxigraph server, a throwaway
+Virtuoso) with one and two API processes against the embedded store.
+``--parts local,remote,small`` picks parts; one not run keeps its saved numbers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ import pyoxigraph
 from benchmarks._servers import Server, oxigraph_server, rdflib_endpoint_server, semtwin_server
 from benchmarks._wrk import run_wrk, wrk_available
 from semtwin.demo.generator import BuildingSpec, generate_building_graph
+from semtwin.rdf import RdfFormat
 
 HEAVY_CONNECTIONS = 4
 PREFIXES = """PREFIX brick: <https://brickschema.org/schema/Brick#>
@@ -169,49 +174,99 @@ def time_mix_spread(servers: list[Server], mix: dict[str, tuple[str, str]], seco
     return totals
 
 
-def run_remote(work: Path, data: Dataset, mix: dict[str, tuple[str, str]], *, seconds: int,
-               connections: int) -> dict[str, dict[str, float]]:
-    """semtwin embedded vs semtwin over an Oxigraph server, with one and two API processes."""
+REMOTE_BACKENDS = ("Oxigraph", "Virtuoso")
+
+
+def _row_counts(server: Server, mix: dict[str, tuple[str, str]]) -> dict[str, int]:
+    counts = {}
+    for name, (_, query) in mix.items():
+        response = httpx.get(server.endpoint, params={"query": query}, timeout=600,
+                             headers={"Accept": "application/sparql-results+json"})
+        response.raise_for_status()
+        counts[name] = len(response.json()["results"]["bindings"])
+    return counts
+
+
+@contextlib.contextmanager
+def _remote_store(work: Path, data: Dataset, backend: str) -> Iterator[tuple[str, float]]:
+    """A remote store holding the dataset: its ``--store`` location and load rate (quads/s;
+    ``oxigraph load`` for Oxigraph server, ``semtwin``'s bulk load over HTTP for Virtuoso)."""
     import shutil
 
-    store = work / "oxigraph-remote"
-    shutil.rmtree(store, ignore_errors=True)
-    subprocess.run([str(Path(sys.executable).with_name("oxigraph")), "load", "--location",
-                    str(store), "--file", str(data.nquads)], check=True, capture_output=True)
-    from benchmarks._servers import free_port
+    from benchmarks._servers import free_port, fresh_virtuoso
 
+    if backend == "Virtuoso":
+        from semtwin.settings import Settings
+        from semtwin.store import open_store
+
+        with fresh_virtuoso(work) as location:
+            store = open_store(Settings(store=location))
+            began = time.perf_counter()
+            with data.nquads.open("rb") as stream:
+                store.bulk_load(stream, RdfFormat.N_QUADS)  # type: ignore[arg-type]
+            rate = data.quads / (time.perf_counter() - began)
+            store.close()
+            yield location, rate
+        return
+    directory = work / "oxigraph-remote"
+    shutil.rmtree(directory, ignore_errors=True)
+    binary = str(Path(sys.executable).with_name("oxigraph"))
+    began = time.perf_counter()
+    subprocess.run([binary, "load", "--location", str(directory), "--file", str(data.nquads)],
+                   check=True, capture_output=True)
+    rate = data.quads / (time.perf_counter() - began)
     port = free_port()
-    backend = Server("oxigraph store", [str(Path(sys.executable).with_name("oxigraph")),
-                                        "serve", "--location", str(store), "--bind",
-                                        f"127.0.0.1:{port}"], "/query", port,
-                     work / "oxigraph-remote.log")
-    location = f"oxigraph+http://127.0.0.1:{port}"
-    out: dict[str, dict[str, float]] = {}
+    server = Server("oxigraph store", [binary, "serve", "--location", str(directory), "--bind",
+                                       f"127.0.0.1:{port}"], "/query", port,
+                    work / "oxigraph-remote.log")
+    server.start()
+    try:
+        yield f"oxigraph+http://127.0.0.1:{port}", rate
+    finally:
+        server.stop()
+
+
+def run_remote(work: Path, data: Dataset, mix: dict[str, tuple[str, str]], *, seconds: int,
+               connections: int) -> dict[str, Any]:
+    """semtwin embedded vs semtwin over each remote store, with one and two API processes.
+    Every setup must give the embedded server's row counts before it is timed."""
+    out: dict[str, Any] = {"load_quads_per_s": {}}
     embedded = semtwin_server(work / "semtwin-big", work / "semtwin-embedded.log")
     try:
         embedded.start()
+        expected = _row_counts(embedded, mix)
         out["embedded, 1 process"] = time_mix_spread([embedded], mix, seconds, connections)
     finally:
         embedded.stop()
-    try:
-        backend.start()
-        apis = [semtwin_server(Path(location), work / f"semtwin-remote-{i}.log")
-                for i in range(2)]
-        for api in apis:
-            api.command[api.command.index("--store") + 1] = location
-            api.start()
-        out["remote Oxigraph, 1 process"] = time_mix_spread(apis[:1], mix, seconds,
-                                                            connections)
-        out["remote Oxigraph, 2 processes"] = time_mix_spread(apis, mix, seconds, connections)
-    finally:
-        for api in apis:
-            api.stop()
-        backend.stop()
+    for backend in REMOTE_BACKENDS:
+        with _remote_store(work, data, backend) as (location, rate):
+            out["load_quads_per_s"][backend] = rate
+            apis = [semtwin_server(location, work / f"semtwin-remote-{i}.log")
+                    for i in range(2)]
+            try:
+                for api in apis:
+                    api.start()
+                    counts = _row_counts(api, mix)
+                    if counts != expected:
+                        raise RuntimeError(f"semtwin over {backend} disagrees with the "
+                                           f"embedded store: {counts} != {expected}")
+                out[f"remote {backend}, 1 process"] = time_mix_spread(apis[:1], mix, seconds,
+                                                                      connections)
+                out[f"remote {backend}, 2 processes"] = time_mix_spread(apis, mix, seconds,
+                                                                        connections)
+            finally:
+                for api in apis:
+                    api.stop()
     return out
 
 
+PARTS = ("local", "remote", "small")
+
+
 def run(work: Path, *, seconds: int, connections: int, buildings: int,
-        small_buildings: int) -> dict[str, Any]:
+        small_buildings: int, parts: tuple[str, ...] = PARTS,
+        saved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the parts asked for; a part not run keeps its numbers from ``saved``."""
     if not wrk_available():
         raise SystemExit("wrk is needed (Debian package 'wrk'): apt-get install wrk")
     work.mkdir(parents=True, exist_ok=True)
@@ -219,35 +274,46 @@ def run(work: Path, *, seconds: int, connections: int, buildings: int,
         buildings=buildings, floors=20, rooms_per_floor=20, equipment_per_room=4))
     small = build_dataset(work, f"campus-{small_buildings}", BuildingSpec(
         buildings=small_buildings, floors=20, rooms_per_floor=20, equipment_per_room=4))
-    report: dict[str, Any] = {"big_quads": big.quads, "small_quads": small.quads,
-                              "seconds": seconds, "connections": connections}
+    report: dict[str, Any] = dict(saved or {})
+    report |= {"big_quads": big.quads, "small_quads": small.quads, "seconds": seconds,
+               "connections": connections}
     print(f"big graph: {big.quads} quads; small graph: {small.quads} quads", flush=True)
-    report["load"] = measure_loads(work, big)
-    print("load:", json.dumps(report["load"]), flush=True)
-
     mix_big = queries(buildings)
-    servers = [semtwin_server(work / "semtwin-big", work / "semtwin-big.log"),
-               oxigraph_server(work / "oxigraph-big", work / "oxigraph-big.log")]
-    try:
-        for server in servers:
-            server.start()
-        report["agreement_big"] = check_agreement(servers, mix_big)
-        report["big"] = time_mix(servers, mix_big, seconds, connections)
-        report["isolation"] = measure_isolation(servers[0], mix_big["point lookup"][1],
-                                                seconds, connections)
-        report["peak_rss_mb_big"] = {s.name: s.peak_rss_mb() for s in servers}
-    finally:
-        for server in servers:
-            server.stop()
-    report["remote"] = run_remote(work, big, mix_big, seconds=seconds, connections=connections)
+    if "local" in parts or not (work / "semtwin-big").exists():
+        report["load"] = measure_loads(work, big)
+        print("load:", json.dumps(report["load"]), flush=True)
+    if "local" in parts:
+        servers = [semtwin_server(work / "semtwin-big", work / "semtwin-big.log"),
+                   oxigraph_server(work / "oxigraph-big", work / "oxigraph-big.log")]
+        try:
+            for server in servers:
+                server.start()
+            report["agreement_big"] = check_agreement(servers, mix_big)
+            report["big"] = time_mix(servers, mix_big, seconds, connections)
+            report["isolation"] = measure_isolation(servers[0], mix_big["point lookup"][1],
+                                                    seconds, connections)
+            report["peak_rss_mb_big"] = {s.name: s.peak_rss_mb() for s in servers}
+        finally:
+            for server in servers:
+                server.stop()
+    if "remote" in parts:
+        report["remote"] = run_remote(work, big, mix_big, seconds=seconds,
+                                      connections=connections)
+    if "small" in parts:
+        report |= run_small(work, small, seconds, connections)
+    return report
 
-    small_store = work / "semtwin-small"
+
+def run_small(work: Path, small: Dataset, seconds: int, connections: int) -> dict[str, Any]:
+    """semtwin and rdflib-endpoint on the small graph."""
     import shutil
 
+    report: dict[str, Any] = {}
+    small_store = work / "semtwin-small"
     shutil.rmtree(small_store, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "semtwin", "load", str(small.nquads), "--store",
                     str(small_store)], check=True, capture_output=True)
-    mix_small = queries(small_buildings)
+    mix_small = queries(small.spec.buildings)
     servers = [semtwin_server(small_store, work / "semtwin-small.log"),
                rdflib_endpoint_server(small.turtle, work / "rdflib-small.log")]
     try:
@@ -260,6 +326,10 @@ def run(work: Path, *, seconds: int, connections: int, buildings: int,
         for server in servers:
             server.stop()
     return report
+
+
+def _rate(per_s: float) -> str:
+    return f"{per_s:,.0f}" if per_s >= 10 else f"{per_s:.1f}"
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -296,16 +366,22 @@ def to_markdown(report: dict[str, Any]) -> str:
                      f"{'✅' if ratio >= 20 else '❌'} |")
     remote = report.get("remote", {})
     if remote:
-        setups = list(remote)
-        lines += ["", "| query (big graph) | " + " | ".join(f"{s} q/s" for s in setups)
-                  + " | network hop | second process |",
-                  "|---" * (len(setups) + 3) + "|"]
+        lines += ["", f"| query (big graph, {report['connections']} connections) | remote store "
+                  "| embedded q/s | remote, 1 process q/s | remote, 2 processes q/s | remote ÷ "
+                  "embedded | second process |", "|---|---|---|---|---|---|---|"]
         for name in report["big"]:
-            values = [remote[s][name] for s in setups]
-            hop = values[1] / values[0] if values[0] else float("nan")
-            scale = values[2] / values[1] if values[1] else float("nan")
-            lines.append(f"| {name} | " + " | ".join(f"{v:,.0f}" for v in values)
-                         + f" | {hop:.2f}× | {scale:.2f}× |")
+            base = remote["embedded, 1 process"][name]
+            for backend in REMOTE_BACKENDS:
+                if f"remote {backend}, 1 process" not in remote:
+                    continue
+                one = remote[f"remote {backend}, 1 process"][name]
+                two = remote[f"remote {backend}, 2 processes"][name]
+                hop = one / base if base else float("nan")
+                scale = two / one if one else float("nan")
+                lines.append(f"| {name} | {backend} server | {_rate(base)} | {_rate(one)} | "
+                             f"{_rate(two)} | {hop:.2f}× | {scale:.2f}× |")
+        for backend, rate in remote.get("load_quads_per_s", {}).items():
+            lines.append(f"\nLoad into {backend} server for this table: {rate:,.0f} quads/s.")
     lines += ["", "| load (big graph) | quads/s | vs raw bulk_load |", "|---|---|---|"]
     raw = report["load"]["pyoxigraph bulk_load"]
     for name, rate in report["load"].items():

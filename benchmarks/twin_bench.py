@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import gzip
 import random
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -144,15 +145,25 @@ def _patches(base: str | list[str], twins: int, count: int, threads: int) -> dic
     latencies: list[float] = []
     conflicts = 0
 
+    local = threading.local()  # one keep-alive client per thread and API process
+    opened: list[httpx.Client] = []
+
+    def client_for(base_url: str) -> httpx.Client:
+        clients = local.__dict__.setdefault("clients", {})
+        if base_url not in clients:
+            clients[base_url] = httpx.Client(base_url=base_url, timeout=30)
+            opened.append(clients[base_url])
+        return clients[base_url]  # type: ignore[no-any-return]
+
     def one(i: int) -> tuple[float, bool]:
-        with httpx.Client(base_url=bases[i % len(bases)], timeout=30) as client:
-            current = client.get(f"/api/v1/twins/t{i}")
-            began = time.perf_counter()
-            response = client.patch(f"/api/v1/twins/t{i}", content=b'{"properties": '
-                                    b'{"https://ex.org/power": 7}}', headers={
-                                        "Content-Type": "application/merge-patch+json",
-                                        "If-Match": current.headers["etag"]})
-            return time.perf_counter() - began, response.status_code == 200
+        client = client_for(bases[i % len(bases)])
+        current = client.get(f"/api/v1/twins/t{i}")
+        began = time.perf_counter()
+        response = client.patch(f"/api/v1/twins/t{i}", content=b'{"properties": '
+                                b'{"https://ex.org/power": 7}}', headers={
+                                    "Content-Type": "application/merge-patch+json",
+                                    "If-Match": current.headers["etag"]})
+        return time.perf_counter() - began, response.status_code == 200
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
@@ -160,75 +171,91 @@ def _patches(base: str | list[str], twins: int, count: int, threads: int) -> dic
             latencies.append(elapsed)
             conflicts += not ok
     wall = time.perf_counter() - started
+    for client in opened:
+        client.close()
     latencies.sort()
     return {"per_s": len(ids) / wall, "p50_ms": 1000 * latencies[len(latencies) // 2],
             "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)], "failed": conflicts,
             "count": len(ids)}
 
 
-def run(work: Path, sizes: list[int], seconds: int, patches: int) -> dict[str, Any]:
+PARTS = ("get", "curve", "neighbors", "listing", "patch", "create", "remote")
+CURVE = (1, 2, 4, 8, 16, 32)
+
+
+def run(work: Path, sizes: list[int], seconds: int, patches: int,
+        parts: tuple[str, ...] = PARTS, saved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Measure the parts asked for; a part not run keeps its numbers from ``saved``."""
     if not wrk_available():
         raise SystemExit("wrk is needed (Debian package 'wrk'): apt-get install wrk")
     work.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"sizes": [], "seconds": seconds, "connections": CONNECTIONS}
+    report: dict[str, Any] = dict(saved or {})
+    report |= {"seconds": seconds, "connections": CONNECTIONS}
+    rows = {row["twins"]: row for row in report.get("sizes", [])}
     for twins in sizes:
         store, quads = build_store(work, twins)
         server = semtwin_server(store, work / f"twins-{twins}.log").start()
         url = f"http://127.0.0.1:{server.port}"
+        get_script = f'N = {twins}\nPATH = "/api/v1/twins/t%d"\n' + _LUA_GET
         try:
-            row: dict[str, Any] = {"twins": twins, "quads": quads}
+            row: dict[str, Any] = rows.get(twins, {}) | {"twins": twins, "quads": quads}
             httpx.get(f"{url}/api/v1/twins/t0")  # warm the process
-            row["get"] = _wrk(url, f'N = {twins}\nPATH = "/api/v1/twins/t%d"\n' + _LUA_GET,
-                              seconds, work)
-            _idle(url)
-            row["neighbors_depth_2"] = _wrk(
-                url, f'N = {twins}\nPATH = "/api/v1/twins/t%d/neighbors?depth=2"\n' + _LUA_GET,
-                seconds, work)
-            _idle(url)
-            began = time.perf_counter()  # the first listing builds the twin index
-            httpx.get(f"{url}/api/v1/twins", params={"type": "brick:VAV", "limit": 1},
-                      timeout=600).raise_for_status()
-            row["listing_index_build_s"] = round(time.perf_counter() - began, 2)
-            row["listing_page"] = _wrk(
-                url, 'N = 40\nPATH = "/api/v1/twins?type=brick:VAV&limit=100'
-                     '&where=https://ex.org/floor%%20eq%%20%d"\n' + _LUA_GET, seconds, work)
-            _idle(url)
-            row["patch_if_match"] = _patches(url, twins, patches, 8)
-            _idle(url)
-            row["create"] = _wrk(url, _LUA_CREATE, seconds, work)
+            if "get" in parts:
+                row["get"] = _wrk(url, get_script, seconds, work)
+                _idle(url)
+            if "curve" in parts:  # latency against load: one wrk per number of connections
+                row["get_curve"] = [{"connections": c, **_wrk(url, get_script, seconds, work, c)}
+                                    for c in CURVE]
+                _idle(url)
+            if "neighbors" in parts:
+                row["neighbors_depth_2"] = _wrk(
+                    url, f'N = {twins}\nPATH = "/api/v1/twins/t%d/neighbors?depth=2"\n'
+                    + _LUA_GET, seconds, work)
+                _idle(url)
+            if "listing" in parts:
+                began = time.perf_counter()  # the first listing builds the twin index
+                httpx.get(f"{url}/api/v1/twins", params={"type": "brick:VAV", "limit": 1},
+                          timeout=600).raise_for_status()
+                row["listing_index_build_s"] = round(time.perf_counter() - began, 2)
+                row["listing_page"] = _wrk(
+                    url, 'N = 40\nPATH = "/api/v1/twins?type=brick:VAV&limit=100'
+                         '&where=https://ex.org/floor%%20eq%%20%d"\n' + _LUA_GET, seconds, work)
+                _idle(url)
+            if "patch" in parts:
+                row["patch_if_match"] = _patches(url, twins, patches, 8)
+                _idle(url)
+            if "create" in parts:
+                row["create"] = _wrk(url, _LUA_CREATE, seconds, work)
         finally:
             server.stop()
-        report["sizes"].append(row)
-    report["remote"] = [run_remote(work, min(sizes), seconds, patches, backend)
-                        for backend in ("oxigraph", "virtuoso")]
+        rows[twins] = row
+    report["sizes"] = [rows[t] for t in sorted(rows)]
+    if "remote" in parts:
+        report["remote"] = [run_remote(work, min(sizes), seconds, patches, backend)
+                            for backend in ("oxigraph", "virtuoso")]
     return report
 
 
 def run_remote(work: Path, twins: int, seconds: int, patches: int,
                backend: str = "oxigraph") -> dict[str, Any]:
-    """GET and PATCH over a remote store (Oxigraph server, or the Virtuoso that
-    ``SEMTWIN_TEST_VIRTUOSO`` names) with one and two API processes sharing a write lock."""
-    import os
+    """GET and PATCH over a remote store (Oxigraph server, or a throwaway Virtuoso) with one
+    and two API processes sharing a write lock."""
+    import contextlib
     import shutil
     import subprocess
     import sys
 
-    from benchmarks._servers import Server, free_port
+    from benchmarks._servers import Server, free_port, fresh_virtuoso
 
     build_store(work, twins)
     backend_server: Server | None = None
+    cleanup = contextlib.ExitStack()
     if backend == "virtuoso":
-        location = os.environ.get("SEMTWIN_TEST_VIRTUOSO", "")
-        if not location:
-            return {"twins": twins, "skipped": "start Virtuoso (scripts/virtuoso.sh start) and "
-                                              "set SEMTWIN_TEST_VIRTUOSO"}
-        from tests.conftest import _clear_remote
-
         from semtwin.rdf import RdfFormat as Format
         from semtwin.settings import Settings
         from semtwin.store import open_store
 
-        _clear_remote(location)
+        location = cleanup.enter_context(fresh_virtuoso(work))
         remote = open_store(Settings(store=location))
         began = time.perf_counter()
         with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as stream:
@@ -284,6 +311,7 @@ def run_remote(work: Path, twins: int, seconds: int, patches: int,
             api.stop()
         if backend_server is not None:
             backend_server.stop()
+        cleanup.close()
     return out
 
 
@@ -297,6 +325,15 @@ def to_markdown(report: dict[str, Any]) -> str:
             cells.append(f"{r['per_s']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, "
                          f"p99 {r['p99_ms']:.1f} ms")
         lines.append(f"| {row['twins']:,} ({row['quads']:,}) | " + " | ".join(cells) + " |")
+    curves = [row for row in report["sizes"] if "get_curve" in row]
+    if curves:
+        lines += ["", "| GET by id, connections | " + " | ".join(
+            f"{row['twins']:,} twins: req/s, p50, p99" for row in curves) + " |",
+            "|---" * (len(curves) + 1) + "|"]
+        for i, connections in enumerate(c["connections"] for c in curves[0]["get_curve"]):
+            lines.append(f"| {connections} | " + " | ".join(
+                f"{row['get_curve'][i]['per_s']:,.0f}/s, {row['get_curve'][i]['p50_ms']:.2f} "
+                f"ms, {row['get_curve'][i]['p99_ms']:.2f} ms" for row in curves) + " |")
     lines.append("")
     lines += [f"Twin index built by the first listing: {row.get('listing_index_build_s')} s at "
               f"{row['twins']:,} twins." for row in report["sizes"]]

@@ -69,7 +69,7 @@ class Semtwin:
         self.models = ModelService(self.store, self.pipeline, self.active_shapes)
         self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
-                                 DEFAULT_PREFIXES)
+                                 DEFAULT_PREFIXES, self.active_shapes.terms)
         self.relationships = RelationshipService(self.store, self.pipeline, self.twins)
         self.batch = BatchService(self.pipeline, self.twins, self.relationships)
         self.imports = ImportService(self.store, self.pipeline, self.models, self.twins,

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import ServerProcess
 
 TURTLE = {"Content-Type": "text/turtle"}
+XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 def _model(iri: str, version: str, ns: str, *, max_power: int = 100) -> str:
@@ -30,6 +31,11 @@ def _model(iri: str, version: str, ns: str, *, max_power: int = 100) -> str:
 @pytest.fixture
 def ns() -> str:
     return f"https://ex.org/{uuid.uuid4().hex[:8]}#"
+
+
+@pytest.fixture
+def twin_id() -> str:
+    return f"pump-{uuid.uuid4().hex[:8]}"
 
 
 def _head(server: ServerProcess) -> int:
@@ -276,3 +282,86 @@ def test_several_models_upload_atomically(server: ServerProcess, ns: str) -> Non
     assert len(httpx.get(f"{server.url}/api/v1/models").json()["models"]) == before
     single = httpx.post(f"{server.url}/api/v1/models", content=good, headers=trig)
     assert single.status_code == 400 and "models/batch" in single.text
+
+
+def _plain_model(iri: str, ns: str, prefix: str) -> str:
+    return f"""
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix vann: <http://purl.org/vocab/vann/> .
+<{iri}> a owl:Ontology ; owl:versionInfo "1" ;
+  vann:preferredNamespacePrefix "{prefix}" ; vann:preferredNamespaceUri "{ns}" .
+<{ns}installedOn> a owl:DatatypeProperty ; rdfs:range xsd:date .
+<{ns}servedBy> a owl:ObjectProperty .
+<{ns}note> a owl:DatatypeProperty ; rdfs:range xsd:string .
+<{ns}stages> a owl:DatatypeProperty ; rdfs:range xsd:int .
+<{ns}PumpShape> a sh:NodeShape ; sh:targetClass <{ns}Pump> ;
+  sh:property [ sh:path <{ns}ratedPower> ; sh:datatype xsd:decimal ] ;
+  sh:property [ sh:path <{ns}note> ; sh:datatype xsd:integer ] .
+"""
+
+
+def _stored(server: ServerProcess, graph: str) -> set[tuple[str, str, str]]:
+    rows = httpx.get(f"{server.url}/sparql", params={
+        "query": f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"},
+        headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
+    return {(r["s"]["value"], r["p"]["value"],
+             (r["o"]["value"] + "^^" + r["o"].get("datatype", XSD + "string")
+              if r["o"]["type"] == "literal" else "<" + r["o"]["value"] + ">")) for r in rows}
+
+
+def _as_json_ld(body: dict[str, object], context: dict[str, object]
+                ) -> set[tuple[str, str, str]]:
+    """What an independent JSON-LD 1.1 processor (pyoxigraph's) reads from a body."""
+    import orjson
+    from semtwin.rdf import Literal, RdfFormat, parse
+
+    quads = parse(orjson.dumps({"@context": context, **body}), format=RdfFormat.JSON_LD)
+    return {(q.subject.value, q.predicate.value,  # type: ignore[union-attr]
+             (q.object.value + "^^" + q.object.datatype.value if isinstance(q.object, Literal)
+              else "<" + q.object.value + ">")) for q in quads}  # type: ignore[union-attr]
+
+
+def test_the_json_ld_context_comes_from_the_active_models(server: ServerProcess, ns: str,
+                                                          twin_id: str) -> None:
+    """Plain JSON values under a property the models type take that type on the server, and
+    an independent JSON-LD processor reading the same JSON with /api/v1/context agrees."""
+    prefix = "p" + uuid.uuid4().hex[:6]
+    iri = ns.rstrip("#")
+    assert httpx.post(f"{server.url}/api/v1/models", content=_plain_model(iri, ns, prefix),
+                      headers=TURTLE).status_code == 201
+    assert _activate(server, iri, "1").status_code == 200
+    context = httpx.get(f"{server.url}/api/v1/context").json()["@context"]
+    assert context[prefix] == ns
+    assert context[f"{ns}installedOn"] == {"@id": f"{ns}installedOn", "@type": XSD + "date"}
+    assert context[f"{ns}servedBy"] == {"@id": f"{ns}servedBy", "@type": "@id"}
+    assert context[f"{ns}ratedPower"]["@type"] == XSD + "decimal"
+    # rdfs:range says string, the shape says integer: the models disagree, no coercion
+    assert f"{ns}note" not in context
+
+    body = {"$types": [f"{prefix}:Pump"],
+            "properties": {f"{prefix}:installedOn": "2024-05-01", f"{prefix}:ratedPower": "5.5",
+                           f"{prefix}:stages": 3,
+                           f"{prefix}:servedBy": f"urn:twin:{twin_id}-motor",
+                           "rdfs:label": "Pump 1"}}
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    put = httpx.put(url, json=body)
+    assert put.status_code == 201, put.text
+    twin = f"urn:twin:{twin_id}"
+    stored = _stored(server, twin)
+    assert (twin, f"{ns}installedOn", f"2024-05-01^^{XSD}date") in stored
+    assert (twin, f"{ns}ratedPower", f"5.5^^{XSD}decimal") in stored
+    assert (twin, f"{ns}stages", f"3^^{XSD}int") in stored
+    assert (twin, f"{ns}servedBy", f"<urn:twin:{twin_id}-motor>") in stored
+    assert _as_json_ld({"$iri": twin, **body}, context) == stored
+    got = httpx.get(url).json()
+    assert _as_json_ld(got, context) == stored
+    # a literal the context would misread is written out explicitly
+    odd = {"properties": {f"{prefix}:installedOn": {"@value": "soon"}}}
+    assert httpx.put(f"{url}-odd", json=odd).status_code == 201
+    got = httpx.get(f"{url}-odd").json()
+    assert got["properties"][f"{ns}installedOn"] == {"@value": "soon", "@type": "xsd:string"}
+    assert _as_json_ld(got, context) == _stored(server, f"{twin}-odd")
+    as_ld = httpx.get(url, headers={"Accept": "application/ld+json"}).json()
+    assert as_ld["@context"] == context

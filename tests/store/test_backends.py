@@ -66,6 +66,19 @@ def test_add_then_query_every_form(store: TwinStore) -> None:
     assert value.datatype.value.endswith("#decimal")
 
 
+def test_literals_keep_their_datatype(store: TwinStore) -> None:
+    """A store gives back each literal exactly as written: same lexical form, same datatype
+    (a validated write must still conform when it is read back)."""
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    written = {Literal(lexical, datatype=NamedNode(xsd + datatype)) for lexical, datatype in (
+        ("5", "decimal"), ("5.5", "decimal"), ("2024-05-01", "date"), ("7", "int"),
+        ("x", "token"), ("1.5E0", "double"))}
+    store.add_quads([Quad(n("pump"), n("value"), value, G1) for value in written])
+    rows = store.query(f"SELECT ?v WHERE {{ GRAPH <{G1.value}> {{ <{EX}pump> <{EX}value> ?v }} }}")
+    assert isinstance(rows, SelectResult)
+    assert {row[0] for row in rows.rows} == written
+
+
 def test_protocol_dataset_restricts_the_default_graph(store: TwinStore) -> None:
     store.add_quads([Quad(n("a"), n("p"), n("b"), G1), Quad(n("c"), n("p"), n("d"), G2)])
     result = store.query("SELECT ?s WHERE { ?s ?p ?o }", dataset=QueryDataset((G1.value,)))

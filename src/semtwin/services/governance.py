@@ -5,12 +5,13 @@ change would leave it (``semtwin.shacl``)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
 from contextvars import ContextVar
 
 from semtwin.errors import ShapeViolation
 from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
 from semtwin.services.pipeline import JOURNAL, META, ST, Changeset
+from semtwin.services.vocabulary import ModelTerms, derive_terms
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, StoreView, Validator
 from semtwin.shacl.graph import quad_triple
 from semtwin.shacl.incremental import ChangeScope
@@ -20,6 +21,7 @@ from semtwin.shacl.vocab import OWL_DEPRECATED, RDF_TYPE, RDFS_SUBCLASS
 from semtwin.store import SelectResult, TwinStore
 
 ACTIVE = "active"
+TERMS_MAX_AGE_S = 1.0
 WRITE_WARNINGS: ContextVar[list[str] | None] = ContextVar("semtwin_write_warnings",
                                                           default=None)
 """Warnings of the writes of the current request (deprecated terms used); the HTTP layer
@@ -37,6 +39,8 @@ class ActiveShapes:
         self._shapes: ShapesGraph | None = None
         self._scope: ChangeScope | None = None
         self._deprecated: frozenset[Term] = frozenset()
+        self._terms = ModelTerms()
+        self._checked = float("-inf")
 
     def active_graphs(self) -> tuple[tuple[str, str], ...]:
         result = self._store.query(
@@ -55,26 +59,37 @@ class ActiveShapes:
         model versions are active."""
         fingerprint = self.active_graphs()
         with self._lock:
-            if fingerprint != self._fingerprint:
-                self._shapes, self._scope, self._deprecated = self._compile(
-                    g for g, _ in fingerprint)
-                self._fingerprint = fingerprint
+            self._refresh(fingerprint)
             active = (None if self._shapes is None or self._scope is None
                       else (self._shapes, self._scope))
             return active, self._deprecated
 
-    def _compile(self, graphs: Iterable[str]) -> tuple[
-            ShapesGraph | None, ChangeScope | None, frozenset[Term]]:
+    def terms(self, fresh: bool = True) -> ModelTerms:
+        """What the active models say about their properties' values and prefixes. Not
+        ``fresh``: as of the last check if it is under a second old (reads of twins ask on
+        every request; writes and this process's model changes always check)."""
+        if not fresh and time.monotonic() - self._checked < TERMS_MAX_AGE_S:
+            return self._terms
+        fingerprint = self.active_graphs()
+        with self._lock:
+            self._refresh(fingerprint)
+            return self._terms
+
+    def _refresh(self, fingerprint: tuple[tuple[str, str], ...]) -> None:
+        self._checked = time.monotonic()
+        if fingerprint == self._fingerprint:
+            return
         view = MemoryGraph()
-        for graph in graphs:
+        for graph, _ in fingerprint:
             for q in self._store.quads(None, None, None, NamedNode(graph)):
                 view.add(q.subject, q.predicate, q.object)
-        deprecated = frozenset(s for s, o in view.pairs(OWL_DEPRECATED)
-                               if isinstance(o, Literal) and o.value in {"true", "1"})
+        self._deprecated = frozenset(s for s, o in view.pairs(OWL_DEPRECATED)
+                                     if isinstance(o, Literal) and o.value in {"true", "1"})
+        self._terms = derive_terms(view)
         shapes = ShapesGraph(view)
-        if not shapes.targeted:
-            return None, None, deprecated
-        return shapes, ChangeScope(shapes), deprecated
+        self._shapes, self._scope = ((shapes, ChangeScope(shapes)) if shapes.targeted
+                                     else (None, None))
+        self._fingerprint = fingerprint
 
 
 def _deprecated_uses(added: list[Triple], deprecated: frozenset[Term]) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -31,11 +31,11 @@ from semtwin.services.pipeline import (
     WritePipeline,
     canonical_time,
 )
+from semtwin.services.vocabulary import IRI_VALUES, ModelTerms
 from semtwin.store import TwinStore
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-_NATIVE = {f"{XSD}string", f"{XSD}integer", f"{XSD}double", f"{XSD}boolean"}
 _TOP_LEVEL = {"$id", "$iri", "$types", "properties", "$etag", "$metadata", "@context"}
 
 
@@ -68,11 +68,16 @@ def _property_metadata(body: dict[str, Any], times: dict[str, str]) -> None:
 
 class TwinService:
     def __init__(self, store: TwinStore, pipeline: WritePipeline, base: str,
-                 prefixes: dict[str, str]) -> None:
+                 prefixes: dict[str, str],
+                 model_terms: Callable[[bool], ModelTerms] = lambda fresh: ModelTerms()
+                 ) -> None:
+        """``model_terms(fresh)``: what the active models say about property values and
+        prefixes (``fresh=False`` may answer from a cache up to a second old)."""
         self._store = store
         self._pipeline = pipeline
         self._base = base
         self._prefixes = prefixes
+        self._model_terms = model_terms
 
     # --- identity -------------------------------------------------------------------------
 
@@ -85,14 +90,16 @@ class TwinService:
     def id_of(self, iri: str) -> str:
         return unquote(iri[len(self._base):]) if iri.startswith(self._base) else iri
 
-    def expand(self, name: str, where: str) -> NamedNode:
-        """An IRI, or a CURIE with a known prefix."""
+    def expand(self, name: str, where: str,
+               prefixes: Mapping[str, str] | None = None) -> NamedNode:
+        """An IRI, or a CURIE with a known prefix (the predeclared ones, or ``prefixes``)."""
+        prefixes = self._prefixes if prefixes is None else prefixes
         prefix, sep, local = name.partition(":")
-        if sep and prefix in self._prefixes and not local.startswith("//"):
-            name = self._prefixes[prefix] + local
+        if sep and prefix in prefixes and not local.startswith("//"):
+            name = prefixes[prefix] + local
         if ":" not in name:
             raise InvalidInput(f"{where}: {name!r} is neither an absolute IRI nor a known "
-                               f"prefixed name ({', '.join(sorted(self._prefixes))})")
+                               f"prefixed name ({', '.join(sorted(prefixes))})")
         try:
             return NamedNode(name)
         except ValueError as err:
@@ -159,6 +166,7 @@ class TwinService:
                  updated: str | None) -> dict[str, Any]:
         types: list[str] = []
         properties: dict[str, list[Any]] = {}
+        coercions = self._model_terms(False).coercions
         for quad in quads:
             if quad.subject != iri:
                 continue
@@ -166,7 +174,8 @@ class TwinService:
                 types.append(self.compact(quad.object.value))
             else:
                 key = self.compact(quad.predicate.value)
-                properties.setdefault(key, []).append(self.value_to_json(quad.object))
+                properties.setdefault(key, []).append(self.value_to_json(
+                    quad.object, coercions.get(quad.predicate.value)))
         return {
             "$id": twin_id,
             "$iri": iri.value,
@@ -177,7 +186,10 @@ class TwinService:
             "$metadata": {"lastUpdateTime": updated},
         }
 
-    def value_to_json(self, term: Term) -> Any:
+    def value_to_json(self, term: Term, coercion: str | None = None) -> Any:
+        """A value in the compact JSON. ``coercion`` is what the JSON-LD context makes of a
+        plain JSON value under this property: a literal it would misread is written out as
+        an explicit value object."""
         if isinstance(term, NamedNode):
             return {"@id": self.compact(term.value)}
         if isinstance(term, BlankNode):
@@ -186,6 +198,8 @@ class TwinService:
             if term.language:
                 return {"@value": term.value, "@language": term.language}
             datatype = term.datatype.value
+            if coercion is not None and coercion != datatype:
+                return {"@value": term.value, "@type": self.compact(datatype)}
             try:
                 if datatype == f"{XSD}string":
                     return term.value
@@ -204,11 +218,31 @@ class TwinService:
 
     def json_ld_context(self) -> dict[str, Any]:
         """A JSON-LD 1.1 context that makes the compact twin JSON valid JSON-LD: ``$iri`` is
-        the node's ``@id``, ``$types`` its ``@type``, ``properties`` and ``$metadata`` are
-        nested, ids and ETags are not data, and the predeclared prefixes apply."""
-        return {"@version": 1.1, "$iri": "@id", "$types": "@type", "properties": "@nest",
-                "$id": None, "$etag": None, "$metadata": None,
-                **dict(sorted(self._prefixes.items()))}
+        the node's ``@id``, ``$types`` its ``@type``, ``properties`` is nested, ids, ETags
+        and metadata are not data; the predeclared prefixes and the active models' own
+        apply, and every property the models type gets a term: ``@type: @id`` for IRI
+        values, its datatype for literals, so plain JSON values mean what the models say."""
+        terms = self._model_terms(True)
+        context: dict[str, Any] = {"@version": 1.1, "$iri": "@id", "$types": "@type",
+                                   "properties": "@nest", "$id": None, "$etag": None,
+                                   "$metadata": None}
+        prefixes = self._merged_prefixes(terms)
+        context |= dict(sorted(prefixes.items()))
+        for prop, coercion in sorted(terms.coercions.items()):
+            # JSON-LD coerces by the key as written: define every form the API accepts
+            keys = [prop] + [f"{prefix}:{prop[len(namespace):]}"
+                             for prefix, namespace in prefixes.items()
+                             if prop.startswith(namespace) and len(prop) > len(namespace)]
+            for key in keys:
+                if key not in context:
+                    context[key] = {"@id": prop, "@type": coercion}
+        return context
+
+    def _merged_prefixes(self, terms: ModelTerms) -> dict[str, str]:
+        """The models' prefixes, then the predeclared ones (which win)."""
+        reserved = {"$iri", "$types", "properties", "$id", "$etag", "$metadata"}
+        return {**{p: ns for p, ns in terms.prefixes.items() if p not in reserved},
+                **self._prefixes}
 
     def rdf_quads(self, twin_id: str, triples: Iterable[Quad]) -> list[Quad]:
         """A twin sent as RDF (Turtle, N-Triples): every statement must be about the twin
@@ -232,24 +266,38 @@ class TwinService:
         if "$id" in body and body["$id"] != twin_id:
             raise InvalidInput(f"$id {body['$id']!r} does not match the twin id {twin_id!r}")
         quads: list[Quad] = []
+        terms = self._model_terms(True)
+        prefixes = self._merged_prefixes(terms)
         types = body.get("$types", [])
         if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
             raise InvalidInput("$types must be a list of IRIs")
         for index, name in enumerate(types):
-            quads.append(Quad(iri, NamedNode(RDF_TYPE), self.expand(name, f"$types[{index}]"),
-                              iri))
+            quads.append(Quad(iri, NamedNode(RDF_TYPE),
+                              self.expand(name, f"$types[{index}]", prefixes), iri))
         properties = body.get("properties", {})
         if not isinstance(properties, dict):
             raise InvalidInput("properties must be an object")
         for key, value in properties.items():
-            predicate = self.expand(key, f"properties.{key}")
+            predicate = self.expand(key, f"properties.{key}", prefixes)
+            coercion = terms.coercions.get(predicate.value)
             values = value if isinstance(value, list) else [value]
             for index, item in enumerate(values):
                 where = f"properties.{key}" + (f"[{index}]" if isinstance(value, list) else "")
-                quads.append(Quad(iri, predicate, self._value_from_json(item, where), iri))
+                quads.append(Quad(iri, predicate,
+                                  self._value_from_json(item, where, coercion, prefixes), iri))
         return quads
 
-    def _value_from_json(self, value: Any, where: str) -> Term:
+    def _value_from_json(self, value: Any, where: str, coercion: str | None = None,
+                         prefixes: Mapping[str, str] | None = None) -> Term:
+        """A JSON value as an RDF term, read as a JSON-LD processor reads it under the
+        context: a plain value under a property the models type takes that type."""
+        if coercion == IRI_VALUES and isinstance(value, str):
+            return self.expand(value, where, prefixes)
+        if coercion is not None and coercion != IRI_VALUES and isinstance(
+                value, str | int | float | bool):
+            lexical = (("true" if value else "false") if isinstance(value, bool)
+                       else value if isinstance(value, str) else repr(value))
+            return Literal(lexical, datatype=NamedNode(coercion))
         if isinstance(value, bool):
             return Literal(value)
         if isinstance(value, int):
@@ -260,13 +308,13 @@ class TwinService:
             return Literal(value)
         if isinstance(value, dict):
             if set(value) == {"@id"} and isinstance(value["@id"], str):
-                return self.expand(value["@id"], where)
+                return self.expand(value["@id"], where, prefixes)
             if "@value" in value and isinstance(value["@value"], str):
                 if set(value) == {"@value", "@language"}:
                     return Literal(value["@value"], language=str(value["@language"]))
                 if set(value) == {"@value", "@type"}:
                     return Literal(value["@value"],
-                                   datatype=self.expand(str(value["@type"]), where))
+                                   datatype=self.expand(str(value["@type"]), where, prefixes))
                 if set(value) == {"@value"}:
                     return Literal(value["@value"])
         raise InvalidInput(f"{where}: {value!r} is not a twin value (a string, number, boolean, "
