@@ -211,8 +211,6 @@ VIRTUOSO_DEVIATIONS = {
     "put_get_default": "no separately addressable default graph (CLEAR DEFAULT refused)",
     "put_delete_get_delete": "blank nodes in INSERT templates fail with SR002 after DROP",
     "post_get_new_graph": "blank nodes in INSERT templates fail with SR002 after DROP",
-    "literals_keep_their_datatype": 'an integral xsd:decimal comes back as xsd:integer '
-                                    '("5"^^xsd:decimal as "5"^^xsd:integer)',
 }
 
 

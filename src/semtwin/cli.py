@@ -340,7 +340,8 @@ def validate(data: tuple[Path, ...], shapes_files: tuple[Path, ...], store_dir: 
                     shapes = active[0] if active else ShapesGraph(MemoryGraph())
                 else:
                     shapes = ShapesGraph(shapes_view)
-                report = Validator(shapes, data_view(runtime.store)).validate_all()
+                report = Validator(shapes, data_view(runtime.store),
+                                   stored_form=runtime.store.stored_form).validate_all()
         else:
             if shapes_view is None:
                 with _runtime(_settings(store_dir or None)) as runtime:

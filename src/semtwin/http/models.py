@@ -142,7 +142,8 @@ def build_router() -> APIRouter:
                 if isinstance(shapes.view, MemoryGraph):
                     for t in shapes.view.triples():
                         view.add(t.subject, t.predicate, t.object)
-            validator = Validator(shapes, view)
+            validator = Validator(shapes, view, stored_form=(
+                runtime.store.stored_form if mode == "store" else None))
             if mode == "store":
                 report = validator.validate_nodes({
                     shape: list(dict.fromkeys(t.subject for t in data.triples()))

@@ -139,7 +139,8 @@ class WriteValidator:
         if hierarchy_changed or shapes is not self._hierarchy_of:
             self._superclasses = {}  # recomputed from the store by the next write
             self._hierarchy_of = shapes
-        validator = Validator(shapes, post, {} if hierarchy_changed else self._superclasses)
+        validator = Validator(shapes, post, {} if hierarchy_changed else self._superclasses,
+                              self._store.stored_form)
         affected = scope.focus(validator, OverlayView(view, added, ()), changed)
         report = validator.validate_all() if affected is None else validator.validate_nodes(
             affected)

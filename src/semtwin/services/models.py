@@ -250,7 +250,8 @@ class ModelService:
         and do not count against this one."""
         record = self.get(iri, version)
         view = MemoryGraph(self.content(record))
-        report = Validator(ShapesGraph(view), data_view(self._store)).validate_all()
+        report = Validator(ShapesGraph(view), data_view(self._store),
+                           stored_form=self._store.stored_form).validate_all()
         current = [r for r in self.records(iri) if r.status == ACTIVE and r.graph != record.graph]
         compatibility = None
         if current:

@@ -51,9 +51,14 @@ class Validator:
     """One validation run: caches class closures and nested-shape conformance."""
 
     def __init__(self, shapes: ShapesGraph, data: GraphView,
-                 superclasses: dict[Term, frozenset[Term]] | None = None) -> None:
+                 superclasses: dict[Term, frozenset[Term]] | None = None,
+                 stored_form: Callable[[Literal], Literal] | None = None) -> None:
+        """``stored_form``: for data read from a store that keeps some literals as values
+        (``"7"^^xsd:int`` comes back as ``"7"^^xsd:integer``), what the store makes of a
+        literal; ``sh:datatype D`` then also accepts the stored form of a valid D literal."""
         self.shapes = shapes
         self.data = data
+        self.stored_form = stored_form
         self.classes = ClassIndex(data, superclasses)
         self._conforms: dict[tuple[Term, Term], bool] = {}
         self._compiled: dict[Term, list[tuple[str, Check]]] = {}
@@ -198,6 +203,10 @@ def _datatype(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterato
     for value in nodes:
         ok = isinstance(value, Literal) and value.datatype == datatype and (
             bool(value.language) if datatype == RDF_LANGSTRING else is_well_formed(value))
+        if not ok and v.stored_form is not None and isinstance(value, Literal) and isinstance(
+                datatype, NamedNode) and not value.language and datatype != RDF_LANGSTRING:
+            written = Literal(value.value, datatype=datatype)
+            ok = is_well_formed(written) and v.stored_form(written) == value
         if not ok:
             yield Finding(value, f"{_show(value)} is not a valid {_show(datatype)}")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
 from semtwin.deadline import Deadline
-from semtwin.rdf import BlankNode, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
+from semtwin.rdf import BlankNode, GraphName, Literal, NamedNode, Quad, RdfFormat, Term, Triple
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,13 @@ class TwinStore(Protocol):
         ...
 
     def count(self) -> int: ...
+
+    def stored_form(self, literal: Literal) -> Literal:
+        """The literal as this store gives it back after storing it. Stores keep some
+        datatypes as values (Oxigraph: ``"+7"^^xsd:int`` comes back as
+        ``"7"^^xsd:integer``; Virtuoso: ``"5"^^xsd:decimal`` as ``"5"^^xsd:integer``), so
+        validation of stored data asks what a written literal became."""
+        ...
 
     def backup(self, target: Path) -> None: ...
 

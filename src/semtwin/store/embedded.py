@@ -10,7 +10,17 @@ import pyoxigraph as ox
 
 from semtwin.deadline import Deadline
 from semtwin.errors import Conflict, InvalidInput, QueryTimeout, StoreLocked, StoreUnavailable
-from semtwin.rdf import BlankNode, DefaultGraph, GraphName, NamedNode, Quad, RdfFormat, Term, Triple
+from semtwin.rdf import (
+    BlankNode,
+    DefaultGraph,
+    GraphName,
+    Literal,
+    NamedNode,
+    Quad,
+    RdfFormat,
+    Term,
+    Triple,
+)
 from semtwin.sparqltext import add_group_filter, add_using_clauses
 from semtwin.store._protocol import (
     AskResult,
@@ -22,6 +32,7 @@ from semtwin.store._protocol import (
     UpdateDataset,
 )
 from semtwin.store._updates import add_quads_update
+from semtwin.store.scratch import oxigraph_stored_form
 
 T = TypeVar("T")
 
@@ -188,6 +199,9 @@ class EmbeddedStore:
             raise Conflict(f"{target} exists; a backup goes to a new directory")
         self._store.flush()
         self._store.backup(str(target))
+
+    def stored_form(self, literal: Literal) -> Literal:
+        return oxigraph_stored_form(literal)
 
     def flush(self) -> None:
         if self._path is not None:

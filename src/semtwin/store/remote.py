@@ -47,10 +47,12 @@ from semtwin.store._protocol import (
     UpdateDataset,
 )
 from semtwin.store._updates import add_quads_update, drop_graph_update
+from semtwin.store.scratch import oxigraph_stored_form
 
 log = logging.getLogger("semtwin.store.remote")
 
 
+_STORED_FORMS_KEPT = 4096
 _FORM = "application/x-www-form-urlencoded"
 _RESULT_ACCEPT = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
 _GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
@@ -141,6 +143,7 @@ class RemoteStore:
             timeout=httpx.Timeout(endpoints.timeout, connect=min(5.0, endpoints.timeout)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
+        self._stored_forms: dict[tuple[str, str], Literal] = {}
         union = endpoints.union_default_graph
         detected = self._probe_union_default_graph() if union == "auto" else union == "true"
         self._capabilities = StoreCapabilities(
@@ -382,7 +385,9 @@ class RemoteStore:
         return isinstance(result, AskResult) and result.value
 
     def named_graphs(self) -> list[NamedNode | BlankNode]:
-        result = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        # GROUP BY, not DISTINCT: Virtuoso 7.2 takes over a minute for DISTINCT ?g over
+        # 5,000 one-triple graphs, and 40 ms for the grouping
+        result = self._select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
         return [row[0] for row in result.rows if isinstance(row[0], NamedNode | BlankNode)]
 
     def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
@@ -428,6 +433,30 @@ class RemoteStore:
 
     def backup(self, target: Path) -> None:
         raise InvalidInput("back up a remote store with its own tools; `semtwin dump` works")
+
+    def stored_form(self, literal: Literal) -> Literal:
+        """Oxigraph server: its storage's rule, known locally. Any other store: written to a
+        scratch graph and read back once per lexical form and datatype (it is asked only
+        when a value's datatype differs from the one a shape requires)."""
+        if literal.language:
+            return literal
+        if self._endpoints.flavor == "oxigraph":
+            return oxigraph_stored_form(literal)
+        key = (literal.value, literal.datatype.value)
+        known = self._stored_forms.get(key)
+        if known is not None:
+            return known
+        graph = f"urn:semtwin:probe:{uuid.uuid4()}"
+        self._update_text(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}> <{graph}> {literal} }} }}")
+        try:
+            result = self._select(f"SELECT ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        finally:
+            self._update_text(f"DROP SILENT GRAPH <{graph}>")
+        stored = next((row[0] for row in result.rows if isinstance(row[0], Literal)), literal)
+        if len(self._stored_forms) >= _STORED_FORMS_KEPT:
+            self._stored_forms.clear()
+        self._stored_forms[key] = stored
+        return stored
 
     def flush(self) -> None:
         return None
