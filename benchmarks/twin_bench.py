@@ -116,7 +116,8 @@ def _wrk(url: str, script: str, seconds: int, work: Path,
     path = work / f"bench-{uuid.uuid4().hex}.lua"
     path.write_text(script)
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+        out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}",
+                              f"-d{seconds}s", "--latency",
                               "--timeout", "30s", "-s", str(path), url],
                              capture_output=True, text=True, check=True).stdout
     finally:

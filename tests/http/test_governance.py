@@ -315,6 +315,7 @@ def _as_json_ld(body: dict[str, object], context: dict[str, object]
                 ) -> set[tuple[str, str, str]]:
     """What an independent JSON-LD 1.1 processor (pyoxigraph's) reads from a body."""
     import orjson
+
     from semtwin.rdf import Literal, RdfFormat, parse
 
     quads = parse(orjson.dumps({"@context": context, **body}), format=RdfFormat.JSON_LD)

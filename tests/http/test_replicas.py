@@ -76,6 +76,66 @@ def test_store_outage_gives_503_then_recovers(start_server: type[ServerProcess],
     assert _count(api, "http://e/g") == 2
 
 
+def test_store_restart_in_the_middle_of_a_stream_of_writes(
+        start_server: type[ServerProcess], oxigraph: OxigraphServer) -> None:
+    """A client keeps writing twins while the store goes away and comes back: writes answer
+    201 or a clear 503, every acknowledged twin is whole, a refused one is absent or whole
+    (never half), and the change feed has every acknowledged twin once, gap-free."""
+    import threading
+    import time
+
+    api = start_server(store=oxigraph.location, port=free_port()).start()
+    statuses: dict[str, int] = {}
+    done = threading.Event()
+
+    def stream() -> None:
+        with httpx.Client(base_url=api.url, timeout=30) as client:
+            for i in range(2_000):  # bounded in count and in time
+                if done.is_set():
+                    return
+                twin = f"stream-{i}"
+                statuses[twin] = client.put(f"/api/v1/twins/{twin}", json={
+                    "$types": ["brick:VAV"], "properties": {
+                        "rdfs:label": f"VAV {i}", "https://ex.org/n": i,
+                        "https://ex.org/serial": f"S{i}"}}).status_code
+
+    writer = threading.Thread(target=stream)
+    writer.start()
+    time.sleep(1.0)
+    oxigraph.stop()
+    time.sleep(1.0)
+    oxigraph.start()
+    time.sleep(1.5)
+    done.set()
+    writer.join(60)
+    assert set(statuses.values()) <= {201, 503}, statuses
+    order = list(statuses)
+    refused = [t for t in order if statuses[t] == 503]
+    assert refused, "the store was down for a second: some writes must have been refused"
+    assert statuses[order[-1]] == 201, "writes succeed again after the restart"
+    for twin, status in statuses.items():
+        response = httpx.get(f"{api.url}/api/v1/twins/{twin}")
+        if status == 201:
+            assert response.status_code == 200
+        if response.status_code == 200:  # acknowledged, or landed before the store vanished
+            assert len(response.json()["properties"]) == 3 and response.json()["$types"]
+        else:
+            assert response.status_code == 404
+            assert not _count(api, f"urn:twin:{twin}")  # not even part of it
+    events: list[dict[str, object]] = []
+    while True:
+        page = httpx.get(f"{api.url}/api/v1/events", params={
+            "after": events[-1]["sequence"] if events else 0, "limit": 1000}).json()["events"]
+        if not page:
+            break
+        events += page
+    sequences = [e["sequence"] for e in events]
+    assert sequences == list(range(1, len(sequences) + 1))
+    created = [e["subject"] for e in events if str(e["type"]).endswith("twin.created")]
+    assert len(created) == len(set(created))
+    assert {f"urn:twin:{t}" for t, s in statuses.items() if s == 201} <= set(created)
+
+
 def test_slow_store_query_times_out_cleanly(start_server: type[ServerProcess],
                                             oxigraph: OxigraphServer) -> None:
     _clear_remote(oxigraph.location)

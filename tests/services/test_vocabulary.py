@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import brickschema
+
 from semtwin.rdf import RdfFormat, parse
 from semtwin.services.vocabulary import IRI_VALUES, derive_terms
 from semtwin.shacl import MemoryGraph
