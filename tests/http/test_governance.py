@@ -407,3 +407,38 @@ def test_values_the_store_normalizes_still_conform(server: ServerProcess, ns: st
         f"{ns}level": {"@value": "12", "@type": "xsd:short"}}},
         headers={"Content-Type": "application/merge-patch+json"})
     assert too_big.status_code == 422
+
+
+def test_sparql_constraints_run_on_validate_and_are_reported_on_writes(
+        server: ServerProcess, ns: str, twin_id: str) -> None:
+    """SHACL-SPARQL: evaluated by POST /validate (the data on its own), reported as not
+    evaluated where it cannot run (writes), and the model says so when it is uploaded."""
+    iri = ns.rstrip("#")
+    model = f"""
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+<{iri}> a owl:Ontology ; owl:versionInfo "1" ;
+  sh:declare [ sh:prefix "ex" ; sh:namespace "{ns}" ] .
+<{ns}OneMotorShape> a sh:NodeShape ; sh:targetClass <{ns}Pump> ;
+  sh:sparql [ sh:prefixes <{iri}> ; sh:message "{{$this}} drives {{?n}} motors" ;
+    sh:select '''SELECT $this (COUNT(?m) AS ?n) WHERE {{ $this ex:drives ?m }}
+                 GROUP BY $this HAVING (COUNT(?m) > 1)''' ] .
+"""
+    up = httpx.post(f"{server.url}/api/v1/models", content=model, headers=TURTLE)
+    assert up.status_code == 201, up.text
+    assert any("SHACL-SPARQL" in w for w in up.json()["warnings"])
+    assert _activate(server, iri, "1").status_code == 200
+    data = (f"<{ns}p1> a <{ns}Pump> ; <{ns}drives> <{ns}m1>, <{ns}m2> . "
+            f"<{ns}p2> a <{ns}Pump> ; <{ns}drives> <{ns}m3> .")
+    report = httpx.post(f"{server.url}/api/v1/validate", content=data, headers=TURTLE).json()
+    assert report["conforms"] is False
+    assert [(r["focusNode"], r["message"], r["sourceConstraintComponent"])
+            for r in report["results"]] == [
+        (f"{ns}p1", f"{ns}p1 drives 2 motors",
+         "http://www.w3.org/ns/shacl#SPARQLConstraintComponent")]
+    written = httpx.put(f"{server.url}/api/v1/twins/{twin_id}", json={
+        "$types": [f"{ns}Pump"], "properties": {f"{ns}drives": [{"@id": f"{ns}m1"},
+                                                                 {"@id": f"{ns}m2"}]}})
+    assert written.status_code == 201  # not evaluated on writes: said, not hidden
+    impact = httpx.get(f"{server.url}/api/v1/models/impact",
+                       params={"iri": iri, "version": "1"}).json()
+    assert impact["report"].get("unsupported") == ["sparql"]

@@ -59,3 +59,57 @@ def test_same_results_as_pyshacl(seed: int) -> None:
     assert ours[0] == theirs[0]
     assert ours[1] == theirs[1], (sorted(ours[1] - theirs[1])[:5], sorted(theirs[1] - ours[1])[:5])
     assert len(ours[1]) > 10, "generated data must exercise the shapes"
+
+
+def _brick_sparql_shapes() -> tuple[str, str, str]:
+    """Brick 1.4's own SHACL-SPARQL shapes (deprecated classes, timeseries references only on
+    points, virtual meters only on meters) with their prefix declarations, and the ontology."""
+    from pathlib import Path
+
+    import brickschema
+
+    text = (Path(brickschema.__file__).parent / "ontologies" / "1.4" / "Brick.ttl").read_text()
+    ontology = rdflib.Graph().parse(data=text, format="turtle")
+    shapes = rdflib.Graph()
+    pending = [s for s in ontology.subjects(SH.sparql, None)]
+    pending += [rdflib.URIRef("https://brickschema.org/schema/1.4/Brick")]
+    seen: set[object] = set()
+    while pending:
+        node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for p, o in ontology.predicate_objects(node):
+            if p in (SH.sparql, SH.select, SH.message, SH.prefixes, SH.severity,
+                     SH.targetClass, SH.declare, SH.prefix, SH.namespace, SH.targetSubjectsOf,
+                     rdflib.RDF.type):
+                shapes.add((node, p, o))
+                if isinstance(o, rdflib.BNode):
+                    pending.append(o)
+    brick = rdflib.Namespace("https://brickschema.org/schema/Brick#")
+    deprecated = next(c for c in ontology.subjects(rdflib.OWL.deprecated, rdflib.Literal(True))
+                      if (c, brick.isReplacedBy, None) in ontology)
+    return shapes.serialize(format="turtle"), text, str(deprecated)
+
+
+def test_brick_sparql_constraints_same_as_pyshacl() -> None:
+    shapes, ontology, deprecated = _brick_sparql_shapes()
+    assert shapes.count("sh:select") == 3
+    data = ontology + """
+@prefix brick: <https://brickschema.org/schema/Brick#> .
+@prefix ref: <https://brickschema.org/schema/Brick/ref#> .
+@prefix ex: <urn:ex:> .
+ex:meter a brick:Electrical_Meter ; brick:isVirtualMeter [ brick:value true ] .
+ex:ahu a brick:AHU ; brick:isVirtualMeter [ brick:value true ] .
+ex:sensor a brick:Temperature_Sensor ;
+  ref:hasExternalReference [ a ref:TimeseriesReference ; ref:hasTimeseriesId "t1" ] .
+ex:vav a brick:VAV ;
+  ref:hasExternalReference [ a ref:TimeseriesReference ; ref:hasTimeseriesId "t2" ] .
+"""
+    data += f"ex:old a <{deprecated}> .\n"
+    ours = semtwin_keys(data, shapes)
+    theirs = pyshacl_keys(data, shapes)
+    assert ours == theirs
+    focus = {key[0] for key in ours[1]}
+    assert {"urn:ex:ahu", "urn:ex:vav", "urn:ex:old"} <= focus
+    assert not {"urn:ex:meter", "urn:ex:sensor"} & focus

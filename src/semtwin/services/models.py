@@ -70,9 +70,17 @@ class ModelRecord:
             "graph": self.graph, "triples": self.triples, "etag": self.etag,
             "imports": list(self.imports), "updated": self.updated}
         if self.unsupported:
-            out["warnings"] = [f"not evaluated: sh:{name} constraints (SHACL-SPARQL)"
+            out["warnings"] = [_UNSUPPORTED_WARNINGS.get(name, f"not evaluated: {name}")
                                for name in self.unsupported]
         return out
+
+
+_UNSUPPORTED_WARNINGS = {
+    "sparql": "sh:sparql constraints (SHACL-SPARQL) are evaluated when data is validated on its "
+              "own (semtwin validate FILE, POST /api/v1/validate), not on writes or against the "
+              "store, where they are reported as unsupported",
+    "ConstraintComponent": "custom constraint components (sh:parameter) are not evaluated",
+}
 
 
 class ModelService:
@@ -225,7 +233,9 @@ class ModelService:
             raise Conflict(f"{iri} version {version} exists; versions are immutable, "
                            "upload a new version")
         record = ModelRecord(iri, version, "draft", graph.value, len(quads), etag,
-                             tuple(imports), unsupported=tuple(sorted(shapes.unsupported)))
+                             tuple(imports), unsupported=tuple(sorted(
+                                 shapes.unsupported | ({"sparql"} if shapes.has_sparql
+                                                       else set()))))
         changeset = Changeset(
             event_type="model.uploaded", subject=graph,
             add=[*(Quad(q.subject, q.predicate, q.object, graph) for q in quads),

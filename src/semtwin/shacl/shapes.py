@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from semtwin.rdf import Literal, NamedNode, Term
 from semtwin.shacl.graph import GraphView, rdf_list
 from semtwin.shacl.paths import Path, ShapesError, parse_path
+from semtwin.shacl.sparql import SparqlConstraint, compile_constraint
 from semtwin.shacl.vocab import (
     OWL_CLASS,
     RDF_TYPE,
@@ -37,7 +38,7 @@ _MULTI = ("equals", "disjoint", "lessThan", "lessThanOrEquals", "not", "and", "o
 _SHAPE_MARKERS = {sh(n) for n in ("targetClass", "targetNode", "targetSubjectsOf",
                                   "targetObjectsOf", "property", "path")}
 # Components this engine does not evaluate (reported, never silently passed).
-UNSUPPORTED = ("sparql",)
+UNSUPPORTED: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -95,6 +96,9 @@ class ShapesGraph:
         self.unsupported: set[str] = set()
         if next(iter(view.pairs(sh("parameter"))), None) is not None:
             self.unsupported.add("ConstraintComponent")
+        self._sparql: dict[Term, SparqlConstraint] = {}
+        for _, constraint in view.pairs(sh("sparql")):  # malformed ones refuse the graph now
+            self.sparql_constraint(constraint)
         self.targeted: list[Shape] = []
         for node in candidates:
             shape = self.shape(node)
@@ -105,6 +109,16 @@ class ShapesGraph:
 
     def __iter__(self) -> Iterator[Shape]:
         return iter(self._shapes.values())
+
+    @property
+    def has_sparql(self) -> bool:
+        return bool(self._sparql)
+
+    def sparql_constraint(self, node: Term) -> SparqlConstraint:
+        found = self._sparql.get(node)
+        if found is None:
+            found = self._sparql[node] = compile_constraint(self.view, node)
+        return found
 
     def property_shapes(self, shape: Shape) -> list[Shape]:
         found = self._property_shapes.get(shape.node)

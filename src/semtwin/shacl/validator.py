@@ -1,16 +1,19 @@
-"""SHACL Core validation over any ``GraphView``: all of a shapes graph's targets, or only the
-focus nodes a change can affect (``semtwin.shacl.incremental``)."""
+"""SHACL Core and SHACL-SPARQL validation over any ``GraphView``: all of a shapes graph's
+targets, or only the focus nodes a change can affect (``semtwin.shacl.incremental``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from semtwin.rdf import BlankNode, Literal, NamedNode, Term, Triple
-from semtwin.shacl.graph import ClassIndex, GraphView
+from semtwin.shacl.graph import ClassIndex, GraphView, MemoryGraph
 from semtwin.shacl.paths import Path, Pred, values
 from semtwin.shacl.shapes import NODE_KINDS, UNSUPPORTED, Shape, ShapesGraph
+from semtwin.shacl.sparql import MemorySparql, SparqlEngine
+from semtwin.shacl.sparql import message as sparql_message
 from semtwin.shacl.values import compare, is_well_formed, lexical
 from semtwin.shacl.vocab import RDF_LANGSTRING, SH_VIOLATION, sh
 
@@ -52,13 +55,17 @@ class Validator:
 
     def __init__(self, shapes: ShapesGraph, data: GraphView,
                  superclasses: dict[Term, frozenset[Term]] | None = None,
-                 stored_form: Callable[[Literal], Literal] | None = None) -> None:
+                 stored_form: Callable[[Literal], Literal] | None = None,
+                 sparql: SparqlEngine | None = None) -> None:
         """``stored_form``: for data read from a store that keeps some literals as values
         (``"7"^^xsd:int`` comes back as ``"7"^^xsd:integer``), what the store makes of a
         literal; ``sh:datatype D`` then also accepts the stored form of a valid D literal."""
         self.shapes = shapes
         self.data = data
         self.stored_form = stored_form
+        self.sparql: SparqlEngine | None = (
+            MemorySparql(data) if sparql is None and isinstance(data, MemoryGraph) else sparql)
+        """Where SPARQL-based constraints run; None: reported as unsupported."""
         self.classes = ClassIndex(data, superclasses)
         self._conforms: dict[tuple[Term, Term], bool] = {}
         self._compiled: dict[Term, list[tuple[str, Check]]] = {}
@@ -166,7 +173,8 @@ class Validator:
         return ValidationResult(
             focus=focus, shape=shape.node, component=_component(name),
             severity=shape.severity,
-            message=shape.messages[0].value if shape.messages else finding.message,
+            message=(finding.message if finding.own_message or not shape.messages
+                     else shape.messages[0].value),
             path=path, path_node=path_node, value=finding.value)
 
 
@@ -178,6 +186,8 @@ class Finding:
     """A nested property shape's own result, reported as it is."""
     predicate: NamedNode | None = None
     """The result path when it is not the shape's (sh:closed)."""
+    own_message: bool = False
+    """The message is the constraint's own (SHACL-SPARQL), not the shape's."""
 
 
 def _show(term: Term | None) -> str:
@@ -380,6 +390,32 @@ def _in(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Find
             yield Finding(value, f"{_show(value)} is not one of the allowed values")
 
 
+def _sparql(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
+    """SHACL-SPARQL constraints: one solution, one result (see ``semtwin.shacl.sparql``)."""
+    for node in s.params["sparql"]:
+        constraint = v.shapes.sparql_constraint(node)
+        if constraint.deactivated:
+            continue
+        query = constraint.select
+        if s.path is not None:
+            query = re.sub(r"\$PATH\b", str(s.path), query)
+        rows = None if v.sparql is None else v.sparql.select(
+            query, constraint.prefixes, {"this": focus, "currentShape": s.node})
+        if rows is None:
+            v.unsupported.add("sparql")
+            continue
+        for row in rows:
+            path = row.get("path") if s.path is None else None
+            own = row.get("message")
+            text = (own.value if isinstance(own, Literal)
+                    else sparql_message(constraint.messages[0], row, focus)
+                    if constraint.messages else s.messages[0].value if s.messages
+                    else f"{_show(focus)} violates the SPARQL constraint {_show(node)}")
+            yield Finding(row.get("value", focus if s.path is None else None), text,
+                          predicate=path if isinstance(path, NamedNode) else None,
+                          own_message=True)
+
+
 _CHECKS: dict[str, Check] = {
     "class": _class, "datatype": _datatype, "nodeKind": _node_kind,
     "minCount": lambda v, s, f, n: _count(v, s, f, n, "minCount"),
@@ -395,7 +431,7 @@ _CHECKS: dict[str, Check] = {
     "node": _node, "property": _property,
     "qualifiedMinCount": _qualified("qualifiedMinCount"),
     "qualifiedMaxCount": _qualified("qualifiedMaxCount"),
-    "closed": _closed, "hasValue": _has_value, "in": _in,
+    "closed": _closed, "hasValue": _has_value, "in": _in, "sparql": _sparql,
 }
 
 
@@ -407,4 +443,5 @@ def triple_of(result: ValidationResult) -> Triple | None:
 
 
 _COMPONENTS = MappingProxyType({
-    name: sh(name[0].upper() + name[1:] + "ConstraintComponent") for name in _CHECKS})
+    name: sh(("SPARQL" if name == "sparql" else name[0].upper() + name[1:])
+             + "ConstraintComponent") for name in _CHECKS})
