@@ -84,3 +84,25 @@ def test_bad_filters_are_refused(server: ServerProcess) -> None:
     injected = httpx.get(f"{server.url}/api/v1/twins",
                          params={"sort": "https://ex.org/area", "cursor": hostile})
     assert injected.status_code == 400
+
+
+def test_equality_filters_compare_values(server: ServerProcess) -> None:
+    """``eq`` is SPARQL's ``=``: a number equals itself in any numeric datatype (the filter is
+    answered by index lookups of the equal terms, so each form must be looked up)."""
+    tag = uuid.uuid4().hex[:8]
+    kind = f"https://ex.org/{tag}#Pump"
+    values = {"int": 5, "decimal": {"@value": "5.0", "@type": "xsd:decimal"},
+              "double": 5.0, "float": {"@value": "5", "@type": "xsd:float"},
+              "other": 6, "text": "5", "half": {"@value": "2.5", "@type": "xsd:decimal"}}
+    for name, value in values.items():
+        assert httpx.put(f"{server.url}/api/v1/twins/{tag}-{name}", json={
+            "$types": [kind], "properties": {"https://ex.org/rating": value}}
+        ).status_code == 201
+    base = {"type": kind, "limit": 3}
+    five = _all_pages(server, {**base, "where": "https://ex.org/rating eq 5"})
+    assert sorted(five) == [f"{tag}-{n}" for n in ("decimal", "double", "float", "int")]
+    assert _all_pages(server, {**base, "where": 'https://ex.org/rating eq "5"'}) == [
+        f"{tag}-text"]
+    assert _all_pages(server, {**base, "where": "https://ex.org/rating eq 2.5"}) == [
+        f"{tag}-half"]
+    assert _all_pages(server, {**base, "where": "https://ex.org/rating eq 7"}) == []

@@ -43,6 +43,15 @@ class ActiveShapes:
         self._checked = float("-inf")
 
     def active_graphs(self) -> tuple[tuple[str, str], ...]:
+        """The active model versions' graphs and ETags, read on every write: two pattern
+        lookups on an in-process store (no query to parse), one query over a remote one."""
+        if self._store.capabilities.in_process:
+            status = NamedNode(f"{ST}status")
+            etag = NamedNode(f"{ST}etag")
+            graphs = sorted(q.subject.value for q in self._store.quads(
+                None, status, Literal(ACTIVE), META) if isinstance(q.subject, NamedNode))
+            return tuple((g, q.object.value) for g in graphs  # type: ignore[union-attr]
+                         for q in self._store.quads(NamedNode(g), etag, None, META))
         result = self._store.query(
             f"SELECT ?g ?etag WHERE {{ GRAPH {META} {{ ?g <{ST}status> {Literal(ACTIVE)} ; "
             f"<{ST}etag> ?etag }} }} ORDER BY ?g", union_default_graph=False)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -28,6 +30,7 @@ RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 
+XSD = "http://www.w3.org/2001/XMLSchema#"
 _FEW = 2000  # matches sorted in Python rather than found by walking the twin index
 
 _OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -47,6 +50,27 @@ def _literal(text: str) -> str:
     if isinstance(value, bool | int | float | str):
         return str(Literal(value))
     raise InvalidInput(f"filter value {text!r} must be a number, a string or a boolean")
+
+
+def _equal_terms(text: str) -> list[str]:
+    """The terms SPARQL's ``=`` finds equal to a filter value: a number in each numeric
+    datatype (``5 = 5.0 = 5.0e0``), anything else itself."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [str(Literal(text))]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return [_literal(text)]
+    number = float(value)
+    single = struct.unpack("f", struct.pack("f", number))[0] == number  # exact as xsd:float
+    forms = [str(Literal(repr(number), datatype=NamedNode(f"{XSD}{kind}")))
+             for kind in ("double", "float") if kind == "double" or single]
+    decimal = str(value) if isinstance(value, int) else repr(value)
+    if "e" not in decimal.lower():
+        forms.append(str(Literal(decimal, datatype=NamedNode(f"{XSD}decimal"))))
+    if float(value).is_integer():
+        forms.append(str(Literal(int(value))))
+    return forms
 
 
 @dataclass(frozen=True)
@@ -104,8 +128,12 @@ class NavigationService:
             # Few matches (a selective filter): the store finds them all, unsorted, and they
             # are sorted here; a walk of the index would check every twin of the type.
             bound = f"FILTER(STR(?t) > {Literal(after)})" if after is not None else ""
-            # the twin's own patterns first, the ETag last: Oxigraph joins in this order
-            ordered = [*patterns[1:], patterns[0]]
+            # equality filters first (index lookups), then the twin's other patterns, the
+            # ETag last: Oxigraph joins in this order
+            lookups = [self._filter(c, i, lookup=True) for i, c in enumerate(where)]
+            ordered = sorted(patterns[1:len(patterns) - len(where)] + lookups,
+                             key=lambda p: not p.startswith("VALUES "))
+            ordered.append(patterns[0])
             found = [row[0].value for row in self._select(
                 f"SELECT DISTINCT ?t WHERE {{ {' '.join(ordered)} {bound} }} "
                 f"LIMIT {_FEW + 1}").rows if isinstance(row[0], NamedNode)]
@@ -142,7 +170,9 @@ class NavigationService:
                 continue  # deleted between the listing and the read
         return items
 
-    def _filter(self, condition: str, i: int) -> str:
+    def _filter(self, condition: str, i: int, lookup: bool = False) -> str:
+        """One ``where`` condition as SPARQL; ``lookup``: an equality as an index lookup of
+        the equal values (fast when it comes first and few twins match)."""
         parts = condition.split(None, 2)
         if len(parts) < 2 or parts[1] not in _OPERATORS:
             raise InvalidInput(f"where={condition!r}: give 'PROPERTY OP VALUE' with OP one of "
@@ -159,6 +189,10 @@ class NavigationService:
         elif op == "ne":
             return (f"FILTER NOT EXISTS {{ GRAPH ?t {{ ?t {prop} ?w{i} }} "
                     f"FILTER(?w{i} = {value}) }}")
+        elif op == "eq" and lookup:
+            # the values equal to it, looked up by index (selective), not a scan and a FILTER
+            return (f"VALUES ?w{i} {{ {' '.join(_equal_terms(parts[2]))} }} "
+                    f"GRAPH ?t {{ ?t {prop} ?w{i} }}")
         else:
             test = f"?w{i} {_OPERATORS[op]} {value}"
         return f"GRAPH ?t {{ ?t {prop} ?w{i} }} FILTER({test})"
