@@ -30,9 +30,9 @@ from semtwin.shacl.graph import GraphView, MemoryGraph
 from semtwin.shacl.paths import ShapesError
 from semtwin.shacl.vocab import sh
 
-_FORBIDDEN = [(re.compile(r"\bMINUS\b", re.IGNORECASE), "MINUS"),
-              (re.compile(r"\bVALUES\b", re.IGNORECASE), "VALUES"),
-              (re.compile(r"\bSERVICE\b", re.IGNORECASE), "SERVICE"),
+# keywords, not parts of names (``ex:values``, ``?minus``)
+_FORBIDDEN = [(re.compile(rf"(?<![\w:?$#/-]){word}(?![\w:-])", re.IGNORECASE), word)
+              for word in ("MINUS", "VALUES", "SERVICE")] + [
               (re.compile(r"\b[Aa][Ss]\s+[?$](this|currentShape|shapesGraph)\b"),
                "AS a pre-bound variable")]
 _SHAPES_GRAPH = re.compile(r"[?$]shapesGraph\b")
@@ -70,9 +70,19 @@ def compile_constraint(view: GraphView, node: Term) -> SparqlConstraint:
             for d in view.objects(node, sh("deactivated"))))
 
 
+# Available to every query, as in pyshacl and TopBraid: published shapes use them without
+# declaring them (the AAS 3.0 shapes' queries say ``rdf:type`` and declare only ``aas``).
+_STANDARD_PREFIXES = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+                      "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+                      "xsd": "http://www.w3.org/2001/XMLSchema#",
+                      "owl": "http://www.w3.org/2002/07/owl#",
+                      "sh": "http://www.w3.org/ns/shacl#"}
+
+
 def _declared_prefixes(view: GraphView, node: Term) -> dict[str, str]:
-    """``sh:prefixes``: the ``sh:declare`` of the given nodes and the ontologies they import."""
-    prefixes: dict[str, str] = {}
+    """``sh:prefixes``: the ``sh:declare`` of the given nodes and the ontologies they import,
+    over the standard prefixes."""
+    prefixes = dict(_STANDARD_PREFIXES)
     pending = list(view.objects(node, sh("prefixes")))
     seen: set[Term] = set()
     while pending:
