@@ -7,13 +7,13 @@ unbound), ``?path`` its path for node shapes, ``?message`` its message. Queries 
 out for pre-binding (``MINUS``, ``VALUES``, ``SERVICE``, a nested ``SELECT`` without ``$this``,
 ``AS`` a pre-bound variable) make the shapes graph invalid.
 
-Where the data is evaluated: a copy of an in-memory data graph (``semtwin validate FILE``,
-``POST /api/v1/validate``) in an in-memory pyoxigraph store; pre-bound IRIs and literals are
-written into the query (so inner ``FILTER``s see them, as SHACL's pre-binding says), blank
-nodes go through pyoxigraph's substitutions. Validation against the store (writes, impact,
-``validate --store``) has no SPARQL view of "the data graph" (every graph but semtwin's
-journal and metadata, as the change would leave it) and reports the constraint as
-unsupported, never as passed.
+Where the data is evaluated: a copy of an in-memory data graph (``semtwin validate
+FILE``, ``POST /api/v1/validate``) in a scratch in-memory store (``store/scratch``);
+pre-bound IRIs and literals are written into the query (so inner ``FILTER``s see them, as
+SHACL's pre-binding says), blank nodes go through pyoxigraph's substitutions. Validation
+against the store (writes, impact, ``validate --store``) has no SPARQL view of "the data
+graph" (every graph but semtwin's journal and metadata, as the change would leave it) and
+reports the constraint as unsupported, never as passed.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import pyoxigraph as ox
-
-from semtwin.rdf import BlankNode, Literal, NamedNode, Term
+from semtwin.errors import InvalidInput
+from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
 from semtwin.shacl.graph import GraphView, MemoryGraph
 from semtwin.shacl.paths import ShapesError
 from semtwin.shacl.vocab import sh
+from semtwin.store.scratch import ScratchStore
 
 # keywords, not parts of names (``ex:values``, ``?minus``)
 _FORBIDDEN = [(re.compile(rf"(?<![\w:?$#/-]){word}(?![\w:-])", re.IGNORECASE), word)
@@ -119,40 +119,36 @@ class SparqlEngine(Protocol):
 
 
 class MemorySparql:
-    """An in-memory data graph, copied once into an in-memory pyoxigraph store."""
+    """An in-memory data graph, copied once into a scratch in-memory store."""
 
     def __init__(self, data: MemoryGraph) -> None:
         self._data = data
-        self._store: ox.Store | None = None
+        self._store: ScratchStore | None = None
 
     def select(self, query: str, prefixes: Mapping[str, str],
                bindings: Mapping[str, Term]) -> list[dict[str, Term]] | None:
-        if self._store is None:
-            self._store = ox.Store()
-            self._store.extend(ox.Quad(t.subject, t.predicate, t.object)
-                               for t in self._data.triples())
         if _SHAPES_GRAPH.search(query):
             return None  # the shapes graph is not queryable beside the data here
+        if self._store is None:
+            self._store = ScratchStore(Quad(t.subject, t.predicate, t.object)
+                                       for t in self._data.triples())
         used = {k: v for k, v in bindings.items() if re.search(rf"[?$]{k}\b", query)}
-        text, substitutions = query, dict[ox.Variable, Term]()
+        text, substitutions = query, dict[str, Term]()
         for name, term in used.items():
             # SHACL pre-binding replaces the variable everywhere (inner FILTERs see it);
-            # pyoxigraph's substitution (SEP-0007) only for blank nodes, which text cannot name
+            # SEP-0007 substitution (pyoxigraph's) only for blank nodes, which text cannot name
             if isinstance(term, BlankNode):
-                substitutions[ox.Variable(name)] = term
+                substitutions[name] = term
             else:
                 text = _prebind_text(text, name, _rendered(term))
         try:
-            result = self._store.query(text, prefixes=dict(prefixes),
-                                       substitutions=substitutions)
-        except RuntimeError:  # a blank node for a variable the query does not project
-            return None
-        except SyntaxError as err:
-            raise ShapesError(f"SPARQL constraint query does not parse: {err}") from None
-        assert isinstance(result, ox.QuerySolutions)
-        names = [v.value for v in result.variables]
-        return [{name: row[name] for name in names if row[name] is not None}
-                for row in result]
+            result = self._store.select(text, prefixes=prefixes, substitutions=substitutions)
+        except InvalidInput as err:
+            if substitutions and "bind" in err.detail:
+                return None  # a blank node for a variable the query does not project
+            raise ShapesError(f"SPARQL constraint query does not parse: {err.detail}") from None
+        return [{name: value for name, value in zip(result.variables, row, strict=True)
+                 if value is not None} for row in result.rows]
 
 
 def _rendered(term: Term) -> str:

@@ -4,12 +4,12 @@ the graphs it reads when earlier operations of the same request changed them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 
 from semtwin.errors import InvalidInput
-from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.rdf import Literal, NamedNode, Quad, Term
 from semtwin.store._protocol import QueryDataset, SelectResult
 
 _PROBE = NamedNode("urn:semtwin:probe")
@@ -29,15 +29,24 @@ class ScratchStore:
             raise InvalidInput(f"the update cannot be applied: {err}") from None
 
     def select(self, sparql: str, *, dataset: QueryDataset | None = None,
-               base_iri: str | None = None) -> SelectResult:
+               base_iri: str | None = None, prefixes: Mapping[str, str] | None = None,
+               substitutions: Mapping[str, Term] | None = None) -> SelectResult:
+        """``substitutions``: variables bound before evaluation (SEP-0007); one the query
+        cannot take (not projected) is ``InvalidInput``."""
         kwargs: dict[str, object] = {}
         if dataset:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs]
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs]
+        if prefixes:
+            kwargs["prefixes"] = dict(prefixes)
+        if substitutions:
+            kwargs["substitutions"] = {ox.Variable(k): v for k, v in substitutions.items()}
         try:
             result = self._store.query(sparql, base_iri=base_iri, **kwargs)  # type: ignore[arg-type]
         except SyntaxError as err:
             raise InvalidInput(f"malformed SPARQL: {err.msg}") from None
+        except RuntimeError as err:
+            raise InvalidInput(f"cannot bind before evaluation: {err}") from None
         assert isinstance(result, ox.QuerySolutions)
         width = len(result.variables)
         return SelectResult([v.value for v in result.variables],
