@@ -381,7 +381,9 @@ def test_values_the_store_normalizes_still_conform(server: ServerProcess, ns: st
 <{ns}PumpShape> a sh:NodeShape ; sh:targetClass <{ns}Pump> ;
   sh:property [ sh:path <{ns}stages> ; sh:datatype xsd:int ] ;
   sh:property [ sh:path <{ns}ratio> ; sh:datatype xsd:decimal ] ;
-  sh:property [ sh:path <{ns}level> ; sh:datatype xsd:short ; sh:maxInclusive 10 ] .
+  sh:property [ sh:path <{ns}level> ; sh:datatype xsd:short ; sh:maxInclusive 10 ] ;
+  sh:property [ sh:path <{ns}grade> ; sh:in ( "1"^^xsd:int "2"^^xsd:int ) ] ;
+  sh:property [ sh:path <{ns}series> ; sh:hasValue "3"^^xsd:short ] .
 """
     assert httpx.post(f"{server.url}/api/v1/models", content=model,
                       headers=TURTLE).status_code == 201
@@ -389,7 +391,9 @@ def test_values_the_store_normalizes_still_conform(server: ServerProcess, ns: st
     url = f"{server.url}/api/v1/twins/{twin_id}"
     body = {"$types": [f"{ns}Pump"], "properties": {
         f"{ns}stages": {"@value": "7", "@type": "xsd:int"},
-        f"{ns}ratio": {"@value": "5", "@type": "xsd:decimal"}}}
+        f"{ns}ratio": {"@value": "5", "@type": "xsd:decimal"},
+        f"{ns}grade": {"@value": "1", "@type": "xsd:int"},
+        f"{ns}series": {"@value": "3", "@type": "xsd:short"}}}
     assert httpx.put(url, json=body).status_code == 201
     patched = httpx.patch(url, json={"properties": {"rdfs:label": "Pump 7"}},
                           headers={"Content-Type": "application/merge-patch+json"})

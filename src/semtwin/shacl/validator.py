@@ -377,16 +377,27 @@ def _closed(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[
                 yield Finding(o, f"<{p.value}> is not allowed on a closed shape", predicate=p)
 
 
+def _stored(v: Validator, term: Term) -> Term:
+    """A shape's literal as the store would keep it (for data read from a store)."""
+    if v.stored_form is not None and isinstance(term, Literal) and not term.language:
+        return v.stored_form(term)
+    return term
+
+
 def _has_value(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
     for wanted in s.params["hasValue"]:
-        if wanted not in nodes:
+        if wanted not in nodes and not (v.stored_form is not None and any(
+                _stored(v, n) == _stored(v, wanted) for n in nodes)):
             yield Finding(None, f"{_show(wanted)} is missing")
 
 
 def _in(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
+    """Stored data and stored shapes both come back in the store's forms, a write's new
+    values as written: with ``stored_form``, both sides are compared as the store keeps them."""
     allowed = s.in_values or frozenset()
     for value in nodes:
-        if value not in allowed:
+        if value not in allowed and not (v.stored_form is not None and isinstance(
+                value, Literal) and _stored(v, value) in {_stored(v, a) for a in allowed}):
             yield Finding(value, f"{_show(value)} is not one of the allowed values")
 
 
