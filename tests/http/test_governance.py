@@ -188,6 +188,16 @@ def test_activation_with_impact_is_refused_unless_forced(server: ServerProcess,
      "<http://www.w3.org/2002/07/owl#versionInfo> \"1\" ; "
      "<http://www.w3.org/2002/07/owl#imports> <urn:nowhere> .", 422, "urn:nowhere"),
     ("<urn:m3> a <http://www.w3.org/2002/07/owl#Ontology> .", 400, "version"),
+    ("<urn:m4> a <http://www.w3.org/2002/07/owl#Ontology> ; "
+     "<http://www.w3.org/2002/07/owl#versionInfo> \"1\" . "
+     "<urn:s4> <http://www.w3.org/ns/shacl#targetClass> <urn:C> ; "
+     "<http://www.w3.org/ns/shacl#sparql> [ <http://www.w3.org/ns/shacl#select> "
+     "\"SELECT $this WHERE { $this ?p }\" ] .", 422, "sh:select"),
+    ("<urn:m5> a <http://www.w3.org/2002/07/owl#Ontology> ; "
+     "<http://www.w3.org/2002/07/owl#versionInfo> \"1\" . "
+     "<urn:s5> <http://www.w3.org/ns/shacl#targetClass> <urn:C> ; "
+     "<http://www.w3.org/ns/shacl#sparql> [ <http://www.w3.org/ns/shacl#select> "
+     "\"SELECT $this WHERE { $this ?p ?o MINUS { $this a <urn:D> } }\" ] .", 422, "MINUS"),
 ])
 def test_bad_models_are_refused_and_nothing_is_stored(server: ServerProcess, body: str,
                                                       status: int, words: str) -> None:

@@ -63,8 +63,15 @@ def compile_constraint(view: GraphView, node: Term) -> SparqlConstraint:
     for nested in _SUBSELECT.finditer(query):
         if "$this" not in nested.group("projection"):
             raise ShapesError(f"SPARQL constraint {node} has a nested SELECT without $this")
+    prefixes = _declared_prefixes(view, node)
+    try:  # parsed now (on an empty store), so a broken query refuses the shapes graph
+        ScratchStore().select(query, prefixes=prefixes)
+    except InvalidInput as err:
+        reason = err.detail if len(err.detail) <= 160 else err.detail[:160] + "…"
+        raise ShapesError(f"the sh:select of SPARQL constraint {node} does not parse: "
+                          f"{reason}") from None
     return SparqlConstraint(
-        node, query, _declared_prefixes(view, node),
+        node, query, prefixes,
         tuple(m for m in view.objects(node, sh("message")) if isinstance(m, Literal)),
         any(isinstance(d, Literal) and d.value == "true"
             for d in view.objects(node, sh("deactivated"))))
