@@ -17,17 +17,6 @@ def test_the_suite_is_there() -> None:
     assert len(SPARQL) >= 20
 
 
-@pytest.mark.parametrize("case", CORE, ids=[t.name for t in CORE])
-def test_core(case: W3cTest) -> None:
-    conforms, keys, unsupported = case.run()
-    if case.expect_failure:
-        assert conforms is None, "a malformed shapes graph must be refused"
-        return
-    assert not unsupported
-    assert conforms == case.conforms
-    assert keys == case.expected
-
-
 # What semtwin does not evaluate, and says so in the report's ``unsupported``.
 UNSUPPORTED_SPARQL = {
     "sparql/component/optional-001": "custom SPARQL-based constraint component",
@@ -38,8 +27,8 @@ UNSUPPORTED_SPARQL = {
 }
 
 
-@pytest.mark.parametrize("case", SPARQL, ids=[t.name for t in SPARQL])
-def test_sparql_based(case: W3cTest) -> None:
+@pytest.mark.parametrize("case", CORE + SPARQL, ids=[t.name for t in CORE + SPARQL])
+def test_w3c_case(case: W3cTest) -> None:
     conforms, keys, unsupported = case.run()
     if case.name in UNSUPPORTED_SPARQL:
         assert unsupported, "a constraint was skipped without saying so"
