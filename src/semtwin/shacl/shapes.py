@@ -37,8 +37,6 @@ _MULTI = ("equals", "disjoint", "lessThan", "lessThanOrEquals", "not", "and", "o
           "node", "property", "sparql")
 _SHAPE_MARKERS = {sh(n) for n in ("targetClass", "targetNode", "targetSubjectsOf",
                                   "targetObjectsOf", "property", "path")}
-# Components this engine does not evaluate (reported, never silently passed).
-UNSUPPORTED: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -104,8 +102,6 @@ class ShapesGraph:
             shape = self.shape(node)
             if shape.has_targets and not shape.deactivated:
                 self.targeted.append(shape)
-        for shape in list(self._shapes.values()):
-            self.unsupported.update(name for name in UNSUPPORTED if name in shape.params)
 
     def __iter__(self) -> Iterator[Shape]:
         return iter(self._shapes.values())

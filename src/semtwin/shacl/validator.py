@@ -11,8 +11,8 @@ from types import MappingProxyType
 from semtwin.rdf import BlankNode, Literal, NamedNode, Term, Triple
 from semtwin.shacl.graph import ClassIndex, GraphView, MemoryGraph
 from semtwin.shacl.paths import Path, Pred, values
-from semtwin.shacl.shapes import NODE_KINDS, UNSUPPORTED, Shape, ShapesGraph
-from semtwin.shacl.sparql import MemorySparql, SparqlEngine
+from semtwin.shacl.shapes import NODE_KINDS, Shape, ShapesGraph
+from semtwin.shacl.sparql import MemorySparql, SparqlConstraint, SparqlEngine
 from semtwin.shacl.sparql import message as sparql_message
 from semtwin.shacl.values import compare, is_well_formed, lexical
 from semtwin.shacl.vocab import RDF_LANGSTRING, SH_VIOLATION, sh
@@ -131,8 +131,6 @@ class Validator:
                 check = _CHECKS.get(name)
                 if check is not None:
                     checks.append((name, check))
-                elif name in UNSUPPORTED:
-                    self.unsupported.add(name)
             self._compiled[shape.node] = checks
         return checks
 
@@ -378,38 +376,49 @@ def _closed(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[
 
 
 def _stored(v: Validator, term: Term) -> Term:
-    """A shape's literal as the store would keep it (for data read from a store)."""
+    """A literal as the store keeps it, when the data is read from a store."""
     if v.stored_form is not None and isinstance(term, Literal) and not term.language:
         return v.stored_form(term)
     return term
 
 
 def _has_value(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
+    """Stored data and stored shapes come back in the store's forms, a write's new values as
+    written: with ``stored_form`` both sides are compared as the store keeps them (the same
+    in ``sh:in``)."""
     for wanted in s.params["hasValue"]:
-        if wanted not in nodes and not (v.stored_form is not None and any(
-                _stored(v, n) == _stored(v, wanted) for n in nodes)):
+        if wanted in nodes:
+            continue
+        if v.stored_form is None or _stored(v, wanted) not in {_stored(v, n) for n in nodes}:
             yield Finding(None, f"{_show(wanted)} is missing")
 
 
 def _in(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
-    """Stored data and stored shapes both come back in the store's forms, a write's new
-    values as written: with ``stored_form``, both sides are compared as the store keeps them."""
     allowed = s.in_values or frozenset()
+    stored_allowed: set[Term] | None = None
     for value in nodes:
-        if value not in allowed and not (v.stored_form is not None and isinstance(
-                value, Literal) and _stored(v, value) in {_stored(v, a) for a in allowed}):
-            yield Finding(value, f"{_show(value)} is not one of the allowed values")
+        if value in allowed:
+            continue
+        if v.stored_form is not None and isinstance(value, Literal):
+            if stored_allowed is None:
+                stored_allowed = {_stored(v, a) for a in allowed}
+            if _stored(v, value) in stored_allowed:
+                continue
+        yield Finding(value, f"{_show(value)} is not one of the allowed values")
+
+
+_PATH_VARIABLE = re.compile(r"\$PATH\b")
 
 
 def _sparql(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
     """SHACL-SPARQL constraints: one solution, one result (see ``semtwin.shacl.sparql``)."""
+    path_text = None if s.path is None else str(s.path)  # $PATH, in SPARQL syntax
     for node in s.params["sparql"]:
         constraint = v.shapes.sparql_constraint(node)
         if constraint.deactivated:
             continue
-        query = constraint.select
-        if s.path is not None:
-            query = re.sub(r"\$PATH\b", str(s.path), query)
+        query = constraint.select if path_text is None else _PATH_VARIABLE.sub(
+            lambda _: path_text, constraint.select)
         rows = None if v.sparql is None else v.sparql.select(
             query, constraint.prefixes, {"this": focus, "currentShape": s.node})
         if rows is None:
@@ -417,14 +426,24 @@ def _sparql(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[
             continue
         for row in rows:
             path = row.get("path") if s.path is None else None
-            own = row.get("message")
-            text = (own.value if isinstance(own, Literal)
-                    else sparql_message(constraint.messages[0], row, focus)
-                    if constraint.messages else s.messages[0].value if s.messages
-                    else f"{_show(focus)} violates the SPARQL constraint {_show(node)}")
-            yield Finding(row.get("value", focus if s.path is None else None), text,
+            yield Finding(row.get("value", focus if s.path is None else None),
+                          _sparql_text(s, constraint, row, focus),
                           predicate=path if isinstance(path, NamedNode) else None,
                           own_message=True)
+
+
+def _sparql_text(s: Shape, constraint: SparqlConstraint, row: Mapping[str, Term],
+                 focus: Term) -> str:
+    """The solution's ``?message``, else the constraint's ``sh:message`` filled in, else the
+    shape's, else a default."""
+    own = row.get("message")
+    if isinstance(own, Literal):
+        return own.value
+    if constraint.messages:
+        return sparql_message(constraint.messages[0], row, focus)
+    if s.messages:
+        return s.messages[0].value
+    return f"{_show(focus)} violates the SPARQL constraint {_show(constraint.node)}"
 
 
 _CHECKS: dict[str, Check] = {
