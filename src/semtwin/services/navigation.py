@@ -15,6 +15,7 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -54,23 +55,22 @@ def _literal(text: str) -> str:
 
 def _equal_terms(text: str) -> list[str]:
     """The terms SPARQL's ``=`` finds equal to a filter value: a number in each numeric
-    datatype (``5 = 5.0 = 5.0e0``), anything else itself."""
+    datatype it can be written in (``5 = 5.0 = 5.0e0``), anything else itself."""
     try:
         value = json.loads(text)
     except ValueError:
-        return [str(Literal(text))]
+        value = None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return [_literal(text)]
     number = float(value)
-    single = struct.unpack("f", struct.pack("f", number))[0] == number  # exact as xsd:float
-    forms = [str(Literal(repr(number), datatype=NamedNode(f"{XSD}{kind}")))
-             for kind in ("double", "float") if kind == "double" or single]
-    decimal = str(value) if isinstance(value, int) else repr(value)
-    if "e" not in decimal.lower():
-        forms.append(str(Literal(decimal, datatype=NamedNode(f"{XSD}decimal"))))
-    if float(value).is_integer():
-        forms.append(str(Literal(int(value))))
-    return forms
+    exact_float = struct.unpack("f", struct.pack("f", number))[0] == number
+    forms = [Literal(repr(number), datatype=NamedNode(f"{XSD}double")),
+             Literal(format(Decimal(str(value)), "f"), datatype=NamedNode(f"{XSD}decimal"))]
+    if exact_float:
+        forms.append(Literal(repr(number), datatype=NamedNode(f"{XSD}float")))
+    if number.is_integer():
+        forms.append(Literal(int(value)))
+    return [str(form) for form in forms]
 
 
 @dataclass(frozen=True)
@@ -108,19 +108,20 @@ class NavigationService:
         """Twins by type (subclasses included), label search, property filters (``where``:
         ``PROPERTY OP VALUE``), sorted by IRI or by a property (``sort``, ``-`` for
         descending), paged with a keyset cursor that stays stable under concurrent writes."""
-        patterns = [f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"]
+        etag = f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"
+        own: list[str] = []  # the twin's type and label
         wanted = None
         if type_iri is not None:
             # subclasses included, from the ontology graphs of the whole store; FILTER IN
             # rather than VALUES ?c, which Oxigraph joins first (every twin of the type)
             wanted = self._subclasses(type_iri)
             classes = ", ".join(f"<{c}>" for c in sorted(wanted))
-            patterns.append(f"GRAPH ?t {{ ?t a ?c }} FILTER(?c IN ({classes}))")
+            own.append(f"GRAPH ?t {{ ?t a ?c }} FILTER(?c IN ({classes}))")
         if q:
-            patterns.append(f"GRAPH ?t {{ ?t <{RDFS_LABEL}> ?label }} "
-                            f"FILTER(CONTAINS(LCASE(STR(?label)), {Literal(q.lower())}))")
-        for i, condition in enumerate(where):
-            patterns.append(self._filter(condition, i))
+            own.append(f"GRAPH ?t {{ ?t <{RDFS_LABEL}> ?label }} "
+                       f"FILTER(CONTAINS(LCASE(STR(?label)), {Literal(q.lower())}))")
+        filters = [self._filter(condition, i) for i, condition in enumerate(where)]
+        patterns = [etag, *own, *(pattern for pattern, _ in filters)]
         if sort:
             return self._sorted(patterns, sort, limit, cursor)
         after = _decode(cursor) if cursor else None
@@ -128,12 +129,10 @@ class NavigationService:
             # Few matches (a selective filter): the store finds them all, unsorted, and they
             # are sorted here; a walk of the index would check every twin of the type.
             bound = f"FILTER(STR(?t) > {Literal(after)})" if after is not None else ""
-            # equality filters first (index lookups), then the twin's other patterns, the
-            # ETag last: Oxigraph joins in this order
-            lookups = [self._filter(c, i, lookup=True) for i, c in enumerate(where)]
-            ordered = sorted(patterns[1:len(patterns) - len(where)] + lookups,
-                             key=lambda p: not p.startswith("VALUES "))
-            ordered.append(patterns[0])
+            # equality filters first (index lookups), then the twin's own patterns and the
+            # other filters, the ETag last: Oxigraph joins in this order
+            ordered = [*(lookup for _, lookup in filters if lookup), *own,
+                       *(pattern for pattern, lookup in filters if lookup is None), etag]
             found = [row[0].value for row in self._select(
                 f"SELECT DISTINCT ?t WHERE {{ {' '.join(ordered)} {bound} }} "
                 f"LIMIT {_FEW + 1}").rows if isinstance(row[0], NamedNode)]
@@ -170,9 +169,9 @@ class NavigationService:
                 continue  # deleted between the listing and the read
         return items
 
-    def _filter(self, condition: str, i: int, lookup: bool = False) -> str:
-        """One ``where`` condition as SPARQL; ``lookup``: an equality as an index lookup of
-        the equal values (fast when it comes first and few twins match)."""
+    def _filter(self, condition: str, i: int) -> tuple[str, str | None]:
+        """One ``where`` condition as SPARQL, and for an equality the same as an index
+        lookup of the equal values (fast when it comes first and few twins match)."""
         parts = condition.split(None, 2)
         if len(parts) < 2 or parts[1] not in _OPERATORS:
             raise InvalidInput(f"where={condition!r}: give 'PROPERTY OP VALUE' with OP one of "
@@ -180,22 +179,20 @@ class NavigationService:
         prop = self._twins.expand(parts[0], "where")
         op = parts[1]
         if op == "exists":
-            return f"FILTER EXISTS {{ GRAPH ?t {{ ?t {prop} ?any{i} }} }}"
+            return f"FILTER EXISTS {{ GRAPH ?t {{ ?t {prop} ?any{i} }} }}", None
         if len(parts) < 3:
             raise InvalidInput(f"where={condition!r}: {op} needs a value")
         value = _literal(parts[2])
-        if op == "contains":
-            test = f"CONTAINS(LCASE(STR(?w{i})), LCASE(STR({value})))"
-        elif op == "ne":
+        if op == "ne":
             return (f"FILTER NOT EXISTS {{ GRAPH ?t {{ ?t {prop} ?w{i} }} "
-                    f"FILTER(?w{i} = {value}) }}")
-        elif op == "eq" and lookup:
-            # the values equal to it, looked up by index (selective), not a scan and a FILTER
-            return (f"VALUES ?w{i} {{ {' '.join(_equal_terms(parts[2]))} }} "
-                    f"GRAPH ?t {{ ?t {prop} ?w{i} }}")
-        else:
-            test = f"?w{i} {_OPERATORS[op]} {value}"
-        return f"GRAPH ?t {{ ?t {prop} ?w{i} }} FILTER({test})"
+                    f"FILTER(?w{i} = {value}) }}"), None
+        test = (f"CONTAINS(LCASE(STR(?w{i})), LCASE(STR({value})))" if op == "contains"
+                else f"?w{i} {_OPERATORS[op]} {value}")
+        pattern = f"GRAPH ?t {{ ?t {prop} ?w{i} }} FILTER({test})"
+        if op != "eq":
+            return pattern, None
+        return pattern, (f"VALUES ?w{i} {{ {' '.join(_equal_terms(parts[2]))} }} "
+                         f"GRAPH ?t {{ ?t {prop} ?w{i} }}")
 
     def _sorted(self, patterns: list[str], sort: str, limit: int,
                 cursor: str | None) -> Page:
