@@ -50,8 +50,9 @@ class ActiveShapes:
             etag = NamedNode(f"{ST}etag")
             graphs = sorted(q.subject.value for q in self._store.quads(
                 None, status, Literal(ACTIVE), META) if isinstance(q.subject, NamedNode))
-            return tuple((g, q.object.value) for g in graphs  # type: ignore[union-attr]
-                         for q in self._store.quads(NamedNode(g), etag, None, META))
+            return tuple((g, q.object.value) for g in graphs
+                         for q in self._store.quads(NamedNode(g), etag, None, META)
+                         if isinstance(q.object, Literal))
         result = self._store.query(
             f"SELECT ?g ?etag WHERE {{ GRAPH {META} {{ ?g <{ST}status> {Literal(ACTIVE)} ; "
             f"<{ST}etag> ?etag }} }} ORDER BY ?g", union_default_graph=False)
@@ -73,10 +74,15 @@ class ActiveShapes:
                       else (self._shapes, self._scope))
             return active, self._deprecated
 
+    def forget(self) -> None:
+        """The active models changed through this process: the next ``terms`` reads them."""
+        self._checked = float("-inf")
+
     def terms(self, fresh: bool = True) -> ModelTerms:
         """What the active models say about their properties' values and prefixes. Not
-        ``fresh``: as of the last check if it is under a second old (reads of twins ask on
-        every request; writes and this process's model changes always check)."""
+        ``fresh``: as of the last check if it is under a second old (twin reads and writes
+        ask on every request; a model change through this process is seen at once, one
+        through another process within the second, and validation always reads them)."""
         if not fresh and time.monotonic() - self._checked < TERMS_MAX_AGE_S:
             return self._terms
         fingerprint = self.active_graphs()

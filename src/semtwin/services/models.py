@@ -309,6 +309,7 @@ class ModelService:
             change.data.update(data)
             change.actor, change.request_id = actor, request_id
             self._pipeline.commit(change)
+        self._shapes.forget()  # this process reads the new set of active models at once
         result: dict[str, Any] = {"model": self.get(iri, version).json()}
         if impact is not None:
             result["impact"] = {k: impact[k] for k in ("breaking", "violations", "focusNodes")}

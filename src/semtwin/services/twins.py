@@ -37,6 +37,9 @@ from semtwin.store import TwinStore
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _TOP_LEVEL = {"$id", "$iri", "$types", "properties", "$etag", "$metadata", "@context"}
+# The twin JSON's own members in its JSON-LD context (never prefixes)
+_ENVELOPE: dict[str, str | None] = {"$iri": "@id", "$types": "@type", "properties": "@nest",
+                                     "$id": None, "$etag": None, "$metadata": None}
 
 
 def json_object(body: Any, members: set[str], what: str) -> dict[str, Any]:
@@ -223,9 +226,7 @@ class TwinService:
         apply, and every property the models type gets a term: ``@type: @id`` for IRI
         values, its datatype for literals, so plain JSON values mean what the models say."""
         terms = self._model_terms(True)
-        context: dict[str, Any] = {"@version": 1.1, "$iri": "@id", "$types": "@type",
-                                   "properties": "@nest", "$id": None, "$etag": None,
-                                   "$metadata": None}
+        context: dict[str, Any] = {"@version": 1.1, **_ENVELOPE}
         prefixes = self._merged_prefixes(terms)
         context |= dict(sorted(prefixes.items()))
         for prop, coercion in sorted(terms.coercions.items()):
@@ -240,8 +241,7 @@ class TwinService:
 
     def _merged_prefixes(self, terms: ModelTerms) -> dict[str, str]:
         """The models' prefixes, then the predeclared ones (which win)."""
-        reserved = {"$iri", "$types", "properties", "$id", "$etag", "$metadata"}
-        return {**{p: ns for p, ns in terms.prefixes.items() if p not in reserved},
+        return {**{p: ns for p, ns in terms.prefixes.items() if p not in _ENVELOPE},
                 **self._prefixes}
 
     def rdf_quads(self, twin_id: str, triples: Iterable[Quad]) -> list[Quad]:
@@ -266,7 +266,7 @@ class TwinService:
         if "$id" in body and body["$id"] != twin_id:
             raise InvalidInput(f"$id {body['$id']!r} does not match the twin id {twin_id!r}")
         quads: list[Quad] = []
-        terms = self._model_terms(True)
+        terms = self._model_terms(False)
         prefixes = self._merged_prefixes(terms)
         types = body.get("$types", [])
         if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
