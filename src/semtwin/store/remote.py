@@ -7,6 +7,7 @@ store makes a single update request (see docs/operations.md for what each store 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -232,16 +233,23 @@ class RemoteStore:
             return False
         return True
 
+    @contextlib.contextmanager
+    def _scratch_graph(self, obj: str) -> Iterator[str]:
+        """One triple ``<g> <g> obj`` in a fresh graph ``<g>`` (yielded), dropped after. Not
+        journaled: a probe of the store itself, never data (``urn:semtwin:probe:*``)."""
+        graph = f"urn:semtwin:probe:{uuid.uuid4()}"
+        self._update_text(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}> <{graph}> {obj} }} }}")
+        try:
+            yield graph
+        finally:
+            self._update_text(f"DROP SILENT GRAPH <{graph}>")
+
     def _probe_union_default_graph(self) -> bool:
         """Write one triple into a scratch named graph and look for it in the default graph."""
-        graph = f"urn:semtwin:probe:{uuid.uuid4()}"
         try:
-            self._update_text(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}> <{graph}> 1 }} }}")
-            try:
+            with self._scratch_graph("1") as graph:
                 result = self.query(f"ASK {{ <{graph}> <{graph}> 1 }}")
                 return isinstance(result, AskResult) and result.value
-            finally:
-                self._update_text(f"DROP SILENT GRAPH <{graph}>")
         except (InvalidInput, StoreUnavailable) as err:
             log.warning("could not probe the remote default graph (%s); assuming no union",
                         err.detail)
@@ -446,12 +454,8 @@ class RemoteStore:
         known = self._stored_forms.get(key)
         if known is not None:
             return known
-        graph = f"urn:semtwin:probe:{uuid.uuid4()}"
-        self._update_text(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}> <{graph}> {literal} }} }}")
-        try:
+        with self._scratch_graph(str(literal)) as graph:
             result = self._select(f"SELECT ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-        finally:
-            self._update_text(f"DROP SILENT GRAPH <{graph}>")
         stored = next((row[0] for row in result.rows if isinstance(row[0], Literal)), literal)
         if len(self._stored_forms) >= _STORED_FORMS_KEPT:
             self._stored_forms.clear()
