@@ -115,3 +115,41 @@ def fresh_virtuoso(work: Path, buffers: int = 170_000) -> Iterator[str]:
     finally:
         subprocess.run(["bash", str(VIRTUOSO_SCRIPT), "stop"], env=env, capture_output=True,
                        stdin=subprocess.DEVNULL)
+
+
+@contextmanager
+def loaded_remote_store(work: Path, nquads: Path, backend: str) -> Iterator[tuple[str, float]]:
+    """A remote store holding an N-Quads file, running: yields its ``--store`` location and
+    the load time in seconds (``oxigraph load`` for Oxigraph server, semtwin's bulk load over
+    SPARQL Update for a throwaway Virtuoso). Stopped at the end."""
+    import shutil
+
+    if backend == "virtuoso":
+        from semtwin.rdf import RdfFormat
+        from semtwin.settings import Settings
+        from semtwin.store import open_store
+
+        with fresh_virtuoso(work) as location:
+            store = open_store(Settings(store=location))
+            began = time.perf_counter()
+            with nquads.open("rb") as stream:
+                store.bulk_load(stream, RdfFormat.N_QUADS)
+            load_s = time.perf_counter() - began
+            store.close()
+            yield location, load_s
+        return
+    directory = work / f"oxigraph-{nquads.stem}"
+    shutil.rmtree(directory, ignore_errors=True)
+    binary = str(Path(sys.executable).with_name("oxigraph"))
+    began = time.perf_counter()
+    subprocess.run([binary, "load", "--location", str(directory), "--file", str(nquads)],
+                   check=True, capture_output=True)
+    load_s = time.perf_counter() - began
+    port = free_port()
+    server = Server("oxigraph store", [binary, "serve", "--location", str(directory), "--bind",
+                                       f"127.0.0.1:{port}"], "/query", port,
+                    work / f"oxigraph-{nquads.stem}.log").start()
+    try:
+        yield f"oxigraph+http://127.0.0.1:{port}", load_s
+    finally:
+        server.stop()

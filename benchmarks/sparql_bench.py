@@ -10,12 +10,10 @@ Virtuoso) with one and two API processes against the embedded store.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,15 @@ from typing import Any
 import httpx
 import pyoxigraph
 
-from benchmarks._servers import Server, oxigraph_server, rdflib_endpoint_server, semtwin_server
+from benchmarks._servers import (
+    Server,
+    loaded_remote_store,
+    oxigraph_server,
+    rdflib_endpoint_server,
+    semtwin_server,
+)
 from benchmarks._wrk import run_wrk, wrk_available
 from semtwin.demo.generator import BuildingSpec, generate_building_graph
-from semtwin.rdf import RdfFormat
 
 HEAVY_CONNECTIONS = 4
 PREFIXES = """PREFIX brick: <https://brickschema.org/schema/Brick#>
@@ -197,45 +200,6 @@ def _answers(server: Server, mix: dict[str, tuple[str, str]]) -> dict[str, list[
     return answers
 
 
-@contextlib.contextmanager
-def _remote_store(work: Path, data: Dataset, backend: str) -> Iterator[tuple[str, float]]:
-    """A remote store holding the dataset: its ``--store`` location and load rate (quads/s;
-    ``oxigraph load`` for Oxigraph server, ``semtwin``'s bulk load over HTTP for Virtuoso)."""
-    import shutil
-
-    from benchmarks._servers import free_port, fresh_virtuoso
-
-    if backend == "Virtuoso":
-        from semtwin.settings import Settings
-        from semtwin.store import open_store
-
-        with fresh_virtuoso(work) as location:
-            store = open_store(Settings(store=location))
-            began = time.perf_counter()
-            with data.nquads.open("rb") as stream:
-                store.bulk_load(stream, RdfFormat.N_QUADS)  # type: ignore[arg-type]
-            rate = data.quads / (time.perf_counter() - began)
-            store.close()
-            yield location, rate
-        return
-    directory = work / "oxigraph-remote"
-    shutil.rmtree(directory, ignore_errors=True)
-    binary = str(Path(sys.executable).with_name("oxigraph"))
-    began = time.perf_counter()
-    subprocess.run([binary, "load", "--location", str(directory), "--file", str(data.nquads)],
-                   check=True, capture_output=True)
-    rate = data.quads / (time.perf_counter() - began)
-    port = free_port()
-    server = Server("oxigraph store", [binary, "serve", "--location", str(directory), "--bind",
-                                       f"127.0.0.1:{port}"], "/query", port,
-                    work / "oxigraph-remote.log")
-    server.start()
-    try:
-        yield f"oxigraph+http://127.0.0.1:{port}", rate
-    finally:
-        server.stop()
-
-
 def run_remote(work: Path, data: Dataset, mix: dict[str, tuple[str, str]], *, seconds: int,
                connections: int) -> dict[str, Any]:
     """semtwin embedded vs semtwin over each remote store, with one and two API processes.
@@ -249,8 +213,8 @@ def run_remote(work: Path, data: Dataset, mix: dict[str, tuple[str, str]], *, se
     finally:
         embedded.stop()
     for backend in REMOTE_BACKENDS:
-        with _remote_store(work, data, backend) as (location, rate):
-            out["load_quads_per_s"][backend] = rate
+        with loaded_remote_store(work, data.nquads, backend.lower()) as (location, load_s):
+            out["load_quads_per_s"][backend] = data.quads / load_s
             apis = [semtwin_server(location, work / f"semtwin-remote-{i}.log")
                     for i in range(2)]
             try:

@@ -255,49 +255,20 @@ def run_remote(work: Path, twins: int, seconds: int, patches: int,
     and two API processes sharing a write lock."""
     import contextlib
     import shutil
-    import subprocess
-    import sys
 
-    from benchmarks._servers import Server, free_port, fresh_virtuoso
+    from benchmarks._servers import Server, loaded_remote_store
 
     build_store(work, twins)
-    backend_server: Server | None = None
+    data = work / f"twins-{twins}.nq"
+    if not data.exists():
+        with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as src, data.open("wb") as target:
+            shutil.copyfileobj(src, target)
     cleanup = contextlib.ExitStack()
-    if backend == "virtuoso":
-        from semtwin.rdf import RdfFormat as Format
-        from semtwin.settings import Settings
-        from semtwin.store import open_store
-
-        location = cleanup.enter_context(fresh_virtuoso(work))
-        remote = open_store(Settings(store=location))
-        began = time.perf_counter()
-        with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as stream:
-            remote.bulk_load(stream, Format.N_QUADS)  # type: ignore[arg-type]
-        load_s = time.perf_counter() - began
-        remote.close()
-    else:
-        data = work / f"twins-{twins}.nq"
-        if not data.exists():
-            with gzip.open(work / f"twins-{twins}.nq.gz", "rb") as src, data.open("wb") as out:
-                shutil.copyfileobj(src, out)
-        location_dir = work / f"ox-twins-{twins}"
-        shutil.rmtree(location_dir, ignore_errors=True)
-        binary = str(Path(sys.executable).with_name("oxigraph"))
-        began = time.perf_counter()
-        subprocess.run([binary, "load", "--location", str(location_dir), "--file", str(data)],
-                       check=True, capture_output=True)
-        load_s = time.perf_counter() - began
-        port = free_port()
-        backend_server = Server("oxigraph", [binary, "serve", "--location", str(location_dir),
-                                             "--bind", f"127.0.0.1:{port}"], "/query", port,
-                                work / "ox-twins.log")
-        location = f"oxigraph+http://127.0.0.1:{port}"
+    location, load_s = cleanup.enter_context(loaded_remote_store(work, data, backend))
     get_script = f'N = {twins}\nPATH = "/api/v1/twins/t%d"\n' + _LUA_GET
     out: dict[str, Any] = {"twins": twins, "backend": backend, "load_s": round(load_s, 1)}
     apis: list[Server] = []
     try:
-        if backend_server is not None:
-            backend_server.start()
         for i in range(2):
             api = semtwin_server(work / f"unused-{i}", work / f"twins-remote-{i}.log")
             api.command[api.command.index("--store") + 1] = location
@@ -322,8 +293,6 @@ def run_remote(work: Path, twins: int, seconds: int, patches: int,
     finally:
         for api in apis:
             api.stop()
-        if backend_server is not None:
-            backend_server.stop()
         cleanup.close()
     return out
 
