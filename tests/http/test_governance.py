@@ -423,10 +423,11 @@ def test_values_the_store_normalizes_still_conform(server: ServerProcess, ns: st
     assert too_big.status_code == 422
 
 
-def test_sparql_constraints_run_on_validate_and_are_reported_on_writes(
+def test_sparql_constraints_gate_writes_and_run_on_validate_and_impact(
         server: ServerProcess, ns: str, twin_id: str) -> None:
-    """SHACL-SPARQL: evaluated by POST /validate (the data on its own), reported as not
-    evaluated where it cannot run (writes), and the model says so when it is uploaded."""
+    """SHACL-SPARQL on every path: POST /validate (the data on its own), writes (on the
+    store as the change would leave it, for the focus nodes the change can reach, also
+    through another twin), and the impact of a model on the twins already there."""
     iri = ns.rstrip("#")
     model = f"""
 @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
@@ -435,12 +436,26 @@ def test_sparql_constraints_run_on_validate_and_are_reported_on_writes(
 <{ns}OneMotorShape> a sh:NodeShape ; sh:targetClass <{ns}Pump> ;
   sh:sparql [ sh:prefixes <{iri}> ; sh:message "{{$this}} drives {{?n}} motors" ;
     sh:select '''SELECT $this (COUNT(?m) AS ?n) WHERE {{ $this ex:drives ?m }}
-                 GROUP BY $this HAVING (COUNT(?m) > 1)''' ] .
+                 GROUP BY $this HAVING (COUNT(?m) > 1)''' ] ;
+  sh:sparql [ sh:prefixes <{iri}> ; sh:message "{{$this}} drives retired {{?value}}" ;
+    sh:select '''SELECT $this ?value WHERE {{ $this ex:drives ?value .
+                 ?value ex:status "retired" }}''' ] .
 """
     up = httpx.post(f"{server.url}/api/v1/models", content=model, headers=TURTLE)
     assert up.status_code == 201, up.text
-    assert any("SHACL-SPARQL" in w for w in up.json()["warnings"])
-    assert _activate(server, iri, "1").status_code == 200
+    assert "warnings" not in up.json()  # both queries hang on $this: evaluated everywhere
+    # a pump written before the model is active: the impact analysis must find it
+    early = f"{twin_id}-early"
+    assert httpx.put(f"{server.url}/api/v1/twins/{early}", json={
+        "$types": [f"{ns}Pump"], "properties": {f"{ns}drives": [
+            {"@id": f"{ns}m8"}, {"@id": f"{ns}m9"}]}}).status_code == 201
+    impact = httpx.get(f"{server.url}/api/v1/models/impact",
+                       params={"iri": iri, "version": "1"}).json()
+    assert "unsupported" not in impact["report"]
+    assert [(r["focusNode"], r["message"]) for r in impact["report"]["results"]] == [
+        (f"urn:twin:{early}", f"urn:twin:{early} drives 2 motors")]
+    assert _activate(server, iri, "1", force=True, reason="test").status_code == 200
+
     data = (f"<{ns}p1> a <{ns}Pump> ; <{ns}drives> <{ns}m1>, <{ns}m2> . "
             f"<{ns}p2> a <{ns}Pump> ; <{ns}drives> <{ns}m3> .")
     report = httpx.post(f"{server.url}/api/v1/validate", content=data, headers=TURTLE).json()
@@ -449,10 +464,59 @@ def test_sparql_constraints_run_on_validate_and_are_reported_on_writes(
             for r in report["results"]] == [
         (f"{ns}p1", f"{ns}p1 drives 2 motors",
          "http://www.w3.org/ns/shacl#SPARQLConstraintComponent")]
+
+    head = _head(server)
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    refused = httpx.put(url, json={"$types": [f"{ns}Pump"], "properties": {
+        f"{ns}drives": [{"@id": f"urn:twin:{twin_id}-m1"}, {"@id": f"urn:twin:{twin_id}-m2"}]}})
+    assert refused.status_code == 422, refused.text
+    results = refused.json()["report"]["results"]
+    assert [(r["focusNode"], r["message"]) for r in results] == [
+        (f"urn:twin:{twin_id}", f"urn:twin:{twin_id} drives 2 motors")]
+    assert httpx.get(url).status_code == 404 and _head(server) == head
+    motor = f"{server.url}/api/v1/twins/{twin_id}-m1"
+    assert httpx.put(motor, json={"properties": {f"{ns}status": "running"}}).status_code == 201
+    assert httpx.put(url, json={"$types": [f"{ns}Pump"], "properties": {
+        f"{ns}drives": {"@id": f"urn:twin:{twin_id}-m1"}}}).status_code == 201
+    # retiring the motor breaks the pump that drives it: a write to another twin
+    retired = httpx.patch(motor, json={"properties": {f"{ns}status": "retired"}},
+                          headers={"Content-Type": "application/merge-patch+json"})
+    assert retired.status_code == 422, retired.text
+    assert [(r["focusNode"], r["value"]) for r in retired.json()["report"]["results"]] == [
+        (f"urn:twin:{twin_id}", f"urn:twin:{twin_id}-m1")]
+    assert httpx.get(motor).json()["properties"][f"{ns}status"] == "running"
+    # once the pump drives another motor, the old one may retire
+    assert httpx.patch(url, json={"properties": {f"{ns}drives": {"@id": f"{ns}m7"}}},
+                       headers={"Content-Type": "application/merge-patch+json"}
+                       ).status_code == 200
+    assert httpx.patch(motor, json={"properties": {f"{ns}status": "retired"}},
+                       headers={"Content-Type": "application/merge-patch+json"}
+                       ).status_code == 200
+
+
+def test_unbounded_sparql_constraints_are_reported_not_passed(
+        server: ServerProcess, ns: str, twin_id: str) -> None:
+    """A query with a pattern no walk from $this reaches has no footprint: the model says
+    so at upload, a write says it was not evaluated, and the impact lists it unsupported."""
+    iri = ns.rstrip("#")
+    model = f"""
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+<{iri}> a owl:Ontology ; owl:versionInfo "1" ;
+  sh:declare [ sh:prefix "ex" ; sh:namespace "{ns}" ] .
+<{ns}UniqueSerialShape> a sh:NodeShape ; sh:targetClass <{ns}Pump> ;
+  sh:sparql [ sh:prefixes <{iri}> ;
+    sh:select '''SELECT $this WHERE {{ $this ex:serial ?s .
+                 {{ ?other ex:serial ?t }} UNION {{ ?other ex:code ?t }}
+                 FILTER (?other != $this && ?s = ?t) }}''' ] .
+"""
+    up = httpx.post(f"{server.url}/api/v1/models", content=model, headers=TURTLE)
+    assert up.status_code == 201, up.text
+    assert any("SHACL-SPARQL" in w for w in up.json()["warnings"])
+    assert _activate(server, iri, "1").status_code == 200
     written = httpx.put(f"{server.url}/api/v1/twins/{twin_id}", json={
-        "$types": [f"{ns}Pump"], "properties": {f"{ns}drives": [{"@id": f"{ns}m1"},
-                                                                 {"@id": f"{ns}m2"}]}})
-    assert written.status_code == 201  # not evaluated on writes: said, not hidden
+        "$types": [f"{ns}Pump"], "properties": {f"{ns}serial": "S1"}})
+    assert written.status_code == 201
+    assert "SPARQL-based constraint was not evaluated" in written.headers["semtwin-warning"]
     impact = httpx.get(f"{server.url}/api/v1/models/impact",
                        params={"iri": iri, "version": "1"}).json()
     assert impact["report"].get("unsupported") == ["sparql"]

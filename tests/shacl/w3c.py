@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from semtwin.rdf import BlankNode, Literal, NamedNode, RdfFormat, Term, parse
+from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, RdfFormat, Term, parse
 from semtwin.shacl import MemoryGraph, ShapesError, ShapesGraph, Validator
-from semtwin.shacl.graph import rdf_list
+from semtwin.shacl.graph import GraphView, StoreView, rdf_list
 from semtwin.shacl.paths import parse_path
 from semtwin.shacl.vocab import RDF_TYPE, sh
+from semtwin.store.embedded import EmbeddedStore
 
 SUITE = Path(__file__).resolve().parents[3] / "shared" / "data" / "shacl" / "w3c-test-suite"
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"
@@ -32,12 +33,19 @@ class W3cTest:
     expected: set[tuple[str, ...]]
     conforms: bool | None
 
-    def run(self) -> tuple[bool | None, set[tuple[str, ...]], set[str]]:
-        """(conforms, result keys, unsupported components); conforms None = shapes error."""
+    def run(self, on_store: bool = False) -> tuple[bool | None, set[tuple[str, ...]], set[str]]:
+        """(conforms, result keys, unsupported components); conforms None = shapes error.
+        ``on_store``: the data graph is read from a real (in-memory) store, as writes and
+        ``validate --store`` read it, instead of from an in-memory index."""
         data, shapes_view = load(self.data), load(self.shapes)
+        view: GraphView = data
+        if on_store:
+            store = EmbeddedStore(None)
+            store.add_quads([Quad(t.subject, t.predicate, t.object) for t in data.triples()])
+            view = StoreView(store)
         try:
             shapes = ShapesGraph(shapes_view)
-            report = Validator(shapes, data).validate_all()
+            report = Validator(shapes, view).validate_all()
         except ShapesError:
             return None, set(), set()
         keys = {result_key(shapes_view, r.focus, r.path_node, r.value, r.severity,

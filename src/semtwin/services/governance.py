@@ -159,6 +159,9 @@ class WriteValidator:
         affected = scope.focus(validator, OverlayView(view, added, ()), changed)
         report = validator.validate_all() if affected is None else validator.validate_nodes(
             affected)
+        if "sparql" in report.unsupported and bucket is not None:
+            bucket.append("a SPARQL-based constraint was not evaluated for this change (its "
+                          "query has no footprint here); semtwin validate --store reports it")
         violations = report.violations
         if violations:
             blocking = ValidationReport(results=violations, focus_nodes=report.focus_nodes)

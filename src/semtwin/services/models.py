@@ -76,8 +76,9 @@ class ModelRecord:
 
 
 _UNSUPPORTED_WARNINGS = {
-    "sparql": "sh:sparql constraints (SHACL-SPARQL) are evaluated when data is validated on its "
-              "own (semtwin validate FILE, POST /api/v1/validate), not on writes or against the "
+    "sparql": "some sh:sparql constraints (SHACL-SPARQL) read triples not connected to $this "
+              "by their patterns: they are evaluated when data is validated on its own "
+              "(semtwin validate FILE, POST /api/v1/validate), not on writes or against the "
               "store, where they are reported as unsupported",
     "ConstraintComponent": "custom constraint components (sh:parameter) are not evaluated",
 }
@@ -234,7 +235,7 @@ class ModelService:
                            "upload a new version")
         record = ModelRecord(iri, version, "draft", graph.value, len(quads), etag,
                              tuple(imports), unsupported=tuple(sorted(
-                                 shapes.unsupported | ({"sparql"} if shapes.has_sparql
+                                 shapes.unsupported | ({"sparql"} if shapes.unbounded_sparql()
                                                        else set()))))
         changeset = Changeset(
             event_type="model.uploaded", subject=graph,

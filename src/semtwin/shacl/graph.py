@@ -33,6 +33,10 @@ class GraphView(Protocol):
         """Whether any triple has ``node`` as its object."""
         ...
 
+    def incoming(self, node: Term) -> list[tuple[Term, NamedNode]]:
+        """Every (subject, predicate) pointing to a node."""
+        ...
+
 
 class MemoryGraph:
     """A triple index in Python dictionaries: the fastest view for data that fits in memory."""
@@ -75,6 +79,12 @@ class MemoryGraph:
         if by_p is None:
             return []
         return [(p, o) for p, objects in by_p.items() for o in objects]
+
+    def incoming(self, node: Term) -> list[tuple[Term, NamedNode]]:
+        """Every (subject, predicate) pointing to a node."""
+        if node not in self._targets:
+            return []
+        return [(s, p) for p, by_o in self._pos.items() for s in by_o.get(node, ())]
 
     def pairs(self, predicate: NamedNode) -> Iterator[tuple[Term, Term]]:
         for o, subjects in list(self._pos.get(predicate, {}).items()):
@@ -131,6 +141,10 @@ class StoreView:
         hidden = self._hidden
         return any(q.graph_name not in hidden
                    for q in self._store.quads(None, None, node, None))
+
+    def incoming(self, node: Term) -> list[tuple[Term, NamedNode]]:
+        return list(dict.fromkeys((q.subject, q.predicate) for q in self._visible(
+            self._store.quads(None, None, node, None))))
 
     def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
         key = (predicate, obj)
@@ -191,6 +205,12 @@ class OverlayView:
         if self._removed_set:
             base = [(p, o) for p, o in base if (subject, p, o) not in self._removed_set]
         return list(dict.fromkeys([*base, *self.added.outgoing(subject)]))
+
+    def incoming(self, node: Term) -> list[tuple[Term, NamedNode]]:
+        base = self._base.incoming(node)
+        if self._removed_set:
+            base = [(s, p) for s, p in base if (s, p, node) not in self._removed_set]
+        return list(dict.fromkeys([*base, *self.added.incoming(node)]))
 
     def has_incoming(self, node: Term) -> bool:
         """Conservative: removed triples are not subtracted."""

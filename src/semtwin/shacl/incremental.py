@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from semtwin.rdf import Literal, NamedNode, Term, Triple
+from semtwin.shacl.footprint import QueryPlan, Unbounded
 from semtwin.shacl.graph import GraphView
 from semtwin.shacl.paths import predicates_of, readers, sources
 from semtwin.shacl.shapes import Shape, ShapesGraph
+from semtwin.shacl.sparql import constraint_query, plan_for
 from semtwin.shacl.validator import Validator
 from semtwin.shacl.vocab import RDF_TYPE, RDFS_SUBCLASS
 
@@ -47,6 +49,7 @@ class ChangeScope:
         self._objects_of: dict[NamedNode, list[Shape]] = {}
         self.by_class: dict[Term, list[Shape]] = {}
         self._nested: dict[Term, list[Shape]] = {}
+        self._sparql_plans: dict[Term, list[QueryPlan]] = {}
         for shape in shapes.targeted:
             reads = self.predicates(shape)
             if ANY in reads:
@@ -82,6 +85,8 @@ class ChangeScope:
             return False
         if shape.path is not None and RDF_TYPE in predicates_of(shape.path):
             return True
+        if any(plan.reads(RDF_TYPE) for plan in self._plans(shape)):
+            return True
         return any(self._type_on_path(nested, stack | {shape.node})
                    for nested in self._nested_shapes(shape))
 
@@ -109,6 +114,10 @@ class ChangeScope:
             found.add(ANY)
         for name in ("equals", "disjoint", "lessThan", "lessThanOrEquals"):
             found.update(p for p in shape.params.get(name, ()) if isinstance(p, NamedNode))
+        for plan in self._plans(shape):
+            if plan.any_predicate:
+                found.add(ANY)
+            found |= plan.predicates
         for ref in self.nested(shape):
             if ref not in stack:
                 found |= self.predicates(self.shapes.shape(ref), stack | {shape.node})
@@ -117,11 +126,31 @@ class ChangeScope:
             self._reads[shape.node] = result
         return result
 
-    def affected(self, either: GraphView,
-                 changed: Iterable[Triple]) -> tuple[dict[Shape, set[Term]], set[Term]] | None:
+    def _plans(self, shape: Shape) -> list[QueryPlan]:
+        """Footprint plans of the shape's own SPARQL constraints (those without one are
+        never evaluated on a store, so no change affects them)."""
+        cached = self._sparql_plans.get(shape.node)
+        if cached is not None:
+            return cached
+        plans = []
+        for node in shape.params.get("sparql", ()):
+            constraint = self.shapes.sparql_constraint(node)
+            plan = None if constraint.deactivated else plan_for(
+                self.shapes.sparql_plans, constraint_query(constraint, shape.path),
+                constraint.prefixes)
+            if plan is not None:
+                plans.append(plan)
+        self._sparql_plans[shape.node] = plans
+        return plans
+
+    def affected(self, either: GraphView, changed: Iterable[Triple],
+                 unbounded: set[Term] | None = None,
+                 ) -> tuple[dict[Shape, set[Term]], set[Term]] | None:
         """Candidate focus nodes per targeted shape, and the nodes whose types changed (they
         may have become targets of class-targeted shapes: ``focus`` resolves them); None
-        when everything must be checked."""
+        when everything must be checked. Shapes whose SPARQL constraint's walk back from a
+        changed triple grew past its limit go into ``unbounded``."""
+        unbounded = set() if unbounded is None else unbounded
         changed = list(changed)
         if any(t.predicate == RDFS_SUBCLASS for t in changed):
             return None
@@ -129,7 +158,7 @@ class ChangeScope:
         typed: set[Term] = set()
         for t in changed:
             s, p, o = t.subject, t.predicate, t.object
-            memo: dict[object, frozenset[Term]] = {}
+            memo: dict[object, frozenset[Term]] = {("unbounded",): frozenset()}
             if p == RDF_TYPE:
                 typed.add(s)
                 if _unreachable(either, s):
@@ -154,12 +183,16 @@ class ChangeScope:
                 nodes = self._readers(either, shape, s, p, o, frozenset(), memo)
                 if nodes:
                     out.setdefault(shape, set()).update(nodes)
+            unbounded |= memo[("unbounded",)]
         return out, typed
 
     def focus(self, validator: Validator, either: GraphView,
               changed: Iterable[Triple]) -> dict[Shape, set[Term]] | None:
         """The (shape, focus nodes) a change needs validated; None: validate everything."""
-        found = self.affected(either, changed)
+        unbounded: set[Term] = set()
+        found = self.affected(either, changed, unbounded)
+        if unbounded:
+            validator.unsupported.add("sparql")
         if found is None:
             return None
         nodes, typed = found
@@ -190,6 +223,12 @@ class ChangeScope:
         for name in ("equals", "disjoint", "lessThan", "lessThanOrEquals"):
             if p in shape.params.get(name, ()):
                 focus_level.add(s)
+        for plan in self._plans(shape):  # $this of a SPARQL constraint is the shape's focus
+            if plan.reads(p):
+                try:
+                    focus_level |= plan.focus_candidates(view, Triple(s, p, o))  # type: ignore[arg-type]
+                except Unbounded:
+                    memo[("unbounded",)] |= {shape.node}
         if shape.path is not None:
             focus_level.update(readers(view, shape.path, s, p, o))
             if value_level:

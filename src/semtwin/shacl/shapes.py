@@ -8,9 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from semtwin.rdf import Literal, NamedNode, Term
+from semtwin.shacl.footprint import QueryPlan
 from semtwin.shacl.graph import GraphView, rdf_list
 from semtwin.shacl.paths import Path, ShapesError, parse_path
-from semtwin.shacl.sparql import SparqlConstraint, compile_constraint
+from semtwin.shacl.sparql import (
+    SparqlConstraint,
+    compile_constraint,
+    constraint_query,
+    plan_for,
+)
 from semtwin.shacl.vocab import (
     OWL_CLASS,
     RDF_TYPE,
@@ -95,6 +101,9 @@ class ShapesGraph:
         if next(iter(view.pairs(sh("parameter"))), None) is not None:
             self.unsupported.add("ConstraintComponent")
         self._sparql: dict[Term, SparqlConstraint] = {}
+        self.sparql_plans: dict[tuple[str, tuple[tuple[str, str], ...]],
+                                QueryPlan | None] = {}
+        """Footprint plans of the constraints' queries (``semtwin.shacl.sparql.plan_for``)."""
         for _, constraint in view.pairs(sh("sparql")):  # malformed ones refuse the graph now
             self.sparql_constraint(constraint)
         self.targeted: list[Shape] = []
@@ -106,9 +115,18 @@ class ShapesGraph:
     def __iter__(self) -> Iterator[Shape]:
         return iter(self._shapes.values())
 
-    @property
-    def has_sparql(self) -> bool:
-        return bool(self._sparql)
+    def unbounded_sparql(self) -> list[Term]:
+        """SPARQL constraints with no known footprint (``semtwin.shacl.footprint``): they
+        run on data validated on its own, and are reported unsupported on a store."""
+        found: dict[Term, None] = {}
+        for shape in self:
+            for node in shape.params.get("sparql", ()):
+                constraint = self.sparql_constraint(node)
+                if not constraint.deactivated and plan_for(
+                        self.sparql_plans, constraint_query(constraint, shape.path),
+                        constraint.prefixes) is None:
+                    found[node] = None
+        return list(found)
 
     def sparql_constraint(self, node: Term) -> SparqlConstraint:
         found = self._sparql.get(node)

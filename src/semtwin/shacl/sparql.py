@@ -25,8 +25,9 @@ from typing import Protocol
 
 from semtwin.errors import InvalidInput
 from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
+from semtwin.shacl.footprint import QueryPlan, Unbounded
 from semtwin.shacl.graph import GraphView, MemoryGraph
-from semtwin.shacl.paths import ShapesError
+from semtwin.shacl.paths import Path, ShapesError
 from semtwin.shacl.vocab import sh
 from semtwin.store.scratch import ScratchStore
 
@@ -48,6 +49,17 @@ class SparqlConstraint:
     prefixes: Mapping[str, str] = field(default_factory=dict)
     messages: tuple[Literal, ...] = ()
     deactivated: bool = False
+
+
+_PATH_VARIABLE = re.compile(r"\$PATH\b")
+
+
+def constraint_query(constraint: SparqlConstraint, path: Path | None) -> str:
+    """The constraint's query for a shape: ``$PATH`` is its path in SPARQL syntax."""
+    if path is None:
+        return constraint.select
+    text = str(path)
+    return _PATH_VARIABLE.sub(lambda _: text, constraint.select)
 
 
 def compile_constraint(view: GraphView, node: Term) -> SparqlConstraint:
@@ -139,23 +151,70 @@ class MemorySparql:
         if self._store is None:
             self._store = ScratchStore(Quad(t.subject, t.predicate, t.object)
                                        for t in self._data.triples())
-        used = {k: v for k, v in bindings.items() if re.search(rf"[?$]{k}\b", query)}
-        text, substitutions = query, dict[str, Term]()
-        for name, term in used.items():
-            # SHACL pre-binding replaces the variable everywhere (inner FILTERs see it);
-            # SEP-0007 substitution (pyoxigraph's) only for blank nodes, which text cannot name
-            if isinstance(term, BlankNode):
-                substitutions[name] = term
-            else:
-                text = _prebind_text(text, name, _rendered(term))
+        return _prebound_select(self._store, query, prefixes, bindings)
+
+
+class FootprintSparql:
+    """Any data view (a store, a store as a change would leave it): each query runs on a
+    scratch copy of its footprint at the focus node (``semtwin.shacl.footprint``). A query
+    whose footprint is not known (unbounded) is not evaluated (None)."""
+
+    def __init__(self, data: GraphView,
+                 plans: dict[tuple[str, tuple[tuple[str, str], ...]], QueryPlan | None]
+                 ) -> None:
+        self._data = data
+        self._plans = plans
+
+    def select(self, query: str, prefixes: Mapping[str, str],
+               bindings: Mapping[str, Term]) -> list[dict[str, Term]] | None:
+        if _SHAPES_GRAPH.search(query):
+            return None
+        plan = plan_for(self._plans, query, prefixes)
+        if plan is None:
+            return None
         try:
-            result = self._store.select(text, prefixes=prefixes, substitutions=substitutions)
-        except InvalidInput as err:
-            if substitutions and "bind" in err.detail:
-                return None  # a blank node for a variable the query does not project
-            raise ShapesError(f"SPARQL constraint query does not parse: {err.detail}") from None
-        return [{name: value for name, value in zip(result.variables, row, strict=True)
-                 if value is not None} for row in result.rows]
+            triples = plan.footprint(self._data, bindings["this"])
+        except Unbounded:
+            return None
+        store = ScratchStore(Quad(t.subject, t.predicate, t.object) for t in triples)
+        return _prebound_select(store, query, prefixes, bindings)
+
+
+def plan_for(plans: dict[tuple[str, tuple[tuple[str, str], ...]], QueryPlan | None],
+             query: str, prefixes: Mapping[str, str]) -> QueryPlan | None:
+    """The footprint plan of a query, made once per shapes graph; None when it has no
+    known footprint (rdflib cannot read it, or a pattern hangs on nothing)."""
+    key = (query, tuple(sorted(prefixes.items())))
+    if key not in plans:
+        try:
+            plan: QueryPlan | None = QueryPlan(query, prefixes)
+            if plan is not None and not plan.anchored():
+                plan = None
+        except Exception:
+            plan = None
+        plans[key] = plan
+    return plans[key]
+
+
+def _prebound_select(store: ScratchStore, query: str, prefixes: Mapping[str, str],
+                     bindings: Mapping[str, Term]) -> list[dict[str, Term]] | None:
+    used = {k: v for k, v in bindings.items() if re.search(rf"[?$]{k}\b", query)}
+    text, substitutions = query, dict[str, Term]()
+    for name, term in used.items():
+        # SHACL pre-binding replaces the variable everywhere (inner FILTERs see it);
+        # SEP-0007 substitution (pyoxigraph's) only for blank nodes, which text cannot name
+        if isinstance(term, BlankNode):
+            substitutions[name] = term
+        else:
+            text = _prebind_text(text, name, _rendered(term))
+    try:
+        result = store.select(text, prefixes=prefixes, substitutions=substitutions)
+    except InvalidInput as err:
+        if substitutions and "bind" in err.detail:
+            return None  # a blank node for a variable the query does not project
+        raise ShapesError(f"SPARQL constraint query does not parse: {err.detail}") from None
+    return [{name: value for name, value in zip(result.variables, row, strict=True)
+             if value is not None} for row in result.rows]
 
 
 def _rendered(term: Term) -> str:

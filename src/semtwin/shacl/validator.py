@@ -3,7 +3,6 @@ targets, or only the focus nodes a change can affect (``semtwin.shacl.incrementa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -12,7 +11,13 @@ from semtwin.rdf import BlankNode, Literal, NamedNode, Term, Triple
 from semtwin.shacl.graph import ClassIndex, GraphView, MemoryGraph
 from semtwin.shacl.paths import Path, Pred, values
 from semtwin.shacl.shapes import NODE_KINDS, Shape, ShapesGraph
-from semtwin.shacl.sparql import MemorySparql, SparqlConstraint, SparqlEngine
+from semtwin.shacl.sparql import (
+    FootprintSparql,
+    MemorySparql,
+    SparqlConstraint,
+    SparqlEngine,
+    constraint_query,
+)
 from semtwin.shacl.sparql import message as sparql_message
 from semtwin.shacl.values import compare, is_well_formed, lexical
 from semtwin.shacl.vocab import RDF_LANGSTRING, SH_VIOLATION, sh
@@ -63,9 +68,12 @@ class Validator:
         self.shapes = shapes
         self.data = data
         self.stored_form = stored_form
-        self.sparql: SparqlEngine | None = (
-            MemorySparql(data) if sparql is None and isinstance(data, MemoryGraph) else sparql)
-        """Where SPARQL-based constraints run; None: reported as unsupported."""
+        if sparql is None:
+            sparql = (MemorySparql(data) if isinstance(data, MemoryGraph)
+                      else FootprintSparql(data, shapes.sparql_plans))
+        self.sparql = sparql
+        """Where SPARQL-based constraints run (a query it cannot evaluate is reported as
+        unsupported)."""
         self.classes = ClassIndex(data, superclasses)
         self._conforms: dict[tuple[Term, Term], bool] = {}
         self._compiled: dict[Term, list[tuple[str, Check]]] = {}
@@ -407,19 +415,14 @@ def _in(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Find
         yield Finding(value, f"{_show(value)} is not one of the allowed values")
 
 
-_PATH_VARIABLE = re.compile(r"\$PATH\b")
-
-
 def _sparql(v: Validator, s: Shape, focus: Term, nodes: list[Term]) -> Iterator[Finding]:
     """SHACL-SPARQL constraints: one solution, one result (see ``semtwin.shacl.sparql``)."""
-    path_text = None if s.path is None else str(s.path)  # $PATH, in SPARQL syntax
     for node in s.params["sparql"]:
         constraint = v.shapes.sparql_constraint(node)
         if constraint.deactivated:
             continue
-        query = constraint.select if path_text is None else _PATH_VARIABLE.sub(
-            lambda _: path_text, constraint.select)
-        rows = None if v.sparql is None else v.sparql.select(
+        query = constraint_query(constraint, s.path)
+        rows = v.sparql.select(
             query, constraint.prefixes, {"this": focus, "currentShape": s.node})
         if rows is None:
             v.unsupported.add("sparql")

@@ -1,0 +1,419 @@
+"""Footprints of SPARQL-based constraints: what a query can read for one focus node.
+
+A SHACL-SPARQL query runs with ``$this`` pre-bound. When every triple pattern of the query is
+connected to ``$this`` (or to a constant) through other patterns, a solution can only use
+triples reached by walking those patterns from ``$this`` over the data: the constraint's
+*footprint* at that node. Copied into a scratch store, the footprint gives the query the
+same solutions as the whole data graph would, so constraints can be evaluated on any view
+(a store, or a store as a change would leave it) without a SPARQL view of it.
+
+The walk follows the query's algebra (parsed with rdflib): joins pass their bindings on,
+``OPTIONAL``/``EXISTS``/``NOT EXISTS`` read with the bindings of their left side, ``UNION``
+branches separately; a variable bound only by ``BIND``, one side of a ``UNION`` or an
+``OPTIONAL`` anchors nothing after it. A pattern the walk cannot reach from a bound term
+makes the query *unbounded* (it may read any triple): such constraints stay unsupported
+outside in-memory data. Walks are capped (``LIMIT`` triples) so a hub cannot stall a write.
+
+The reverse question, which focus nodes a changed triple can affect, walks from every
+pattern the triple can match back towards ``$this`` (``focus_candidates``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib import BNode as RBNode
+from rdflib import Literal as RLiteral
+from rdflib import URIRef, Variable
+from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
+from rdflib.plugins.sparql import algebra
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from semtwin.rdf import Literal, NamedNode, Term, Triple
+from semtwin.shacl.graph import GraphView, MemoryGraph
+
+LIMIT = 100_000
+"""Most triples a footprint (or a reverse walk) may collect before it gives up."""
+
+THIS = "?this"
+
+
+class Unbounded(Exception):
+    """The query can read triples no walk from ``$this`` reaches (or more than ``LIMIT``)."""
+
+
+Env = dict[str, set[Term]]
+
+
+@dataclass
+class _Walk:
+    view: GraphView
+    triples: set[Triple] = field(default_factory=set)
+
+    def add(self, s: Term, p: NamedNode, o: Term) -> None:
+        self.triples.add(Triple(s, p, o))  # type: ignore[arg-type]
+        if len(self.triples) > LIMIT:
+            raise Unbounded(f"the footprint exceeds {LIMIT} triples")
+
+    def step(self, path: Any, start: Term, forward: bool) -> set[Term]:
+        """The nodes ``path`` leads to from ``start`` (against it when not ``forward``),
+        recording the triples it crosses."""
+        view = self.view
+        if isinstance(path, URIRef):
+            p = NamedNode(str(path))
+            if forward:
+                found = set(view.objects(start, p))
+                for o in found:
+                    self.add(start, p, o)
+            else:
+                found = set(view.subjects(p, start))
+                for s in found:
+                    self.add(s, p, start)
+            return found
+        if isinstance(path, Variable | RBNode):  # any predicate
+            return self._any(start, forward, frozenset())
+        if isinstance(path, InvPath):
+            return self.step(path.arg, start, not forward)
+        if isinstance(path, SequencePath):
+            frontier = {start}
+            for part in (path.args if forward else reversed(path.args)):
+                frontier = {n for node in frontier for n in self.step(part, node, forward)}
+            return frontier
+        if isinstance(path, AlternativePath):
+            return {n for part in path.args for n in self.step(part, start, forward)}
+        if isinstance(path, MulPath):
+            reached = {start} if path.zero else set()
+            frontier = {start}
+            seen = {start}
+            while frontier:
+                nxt = {n for node in frontier for n in self.step(path.path, node, forward)}
+                reached |= nxt
+                if not path.more:
+                    break
+                frontier = nxt - seen
+                seen |= nxt
+            return reached
+        if isinstance(path, NegatedPath):
+            negated: set[Term] = set()
+            ahead = [a for a in path.args if isinstance(a, URIRef)]
+            # ^p inside !(…): rdflib may keep it unparsed; then no predicate is excluded
+            behind = [a for a in path.args if not isinstance(a, URIRef)]
+            if ahead or not behind:
+                negated |= self._any(start, forward, frozenset(map(str, ahead)))
+            if behind:
+                excluded = frozenset(str(a.arg) for a in behind if isinstance(a, InvPath)
+                                     and isinstance(a.arg, URIRef))
+                negated |= self._any(start, not forward,
+                                     excluded if len(excluded) == len(behind) else frozenset())
+            return negated
+        raise Unbounded(f"unsupported path {path!r}")
+
+    def _any(self, start: Term, forward: bool, excluded: frozenset[str]) -> set[Term]:
+        found: set[Term] = set()
+        if forward:
+            for p, o in self.view.outgoing(start):
+                if p.value not in excluded:
+                    self.add(start, p, o)
+                    found.add(o)
+        else:
+            for s, p in self.view.incoming(start):
+                if p.value not in excluded:
+                    self.add(s, p, start)
+                    found.add(s)
+        return found
+
+
+def _key(term: Any) -> str | None:
+    """The variable a pattern position names (blank nodes in patterns are variables)."""
+    if isinstance(term, Variable):
+        return f"?{term}"
+    if isinstance(term, RBNode):
+        return f"_:{term}"
+    return None
+
+
+def _term(term: Any) -> Term:
+    if isinstance(term, URIRef):
+        return NamedNode(str(term))
+    if isinstance(term, RLiteral):
+        if term.language:
+            return Literal(str(term), language=term.language)
+        if term.datatype:
+            return Literal(str(term), datatype=NamedNode(str(term.datatype)))
+        return Literal(str(term))
+    raise Unbounded(f"unsupported term {term!r}")
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    subject: Any
+    path: Any
+    object: Any
+
+
+class QueryPlan:
+    """A parsed constraint query: its footprint at a focus node, the predicates it reads,
+    and the focus nodes a changed triple can affect."""
+
+    def __init__(self, query: str, prefixes: Mapping[str, str]) -> None:
+        parsed = algebra.translateQuery(parseQuery(query), initNs=dict(prefixes))
+        self._algebra: CompValue = parsed.algebra
+        self.patterns: list[_Pattern] = []
+        self._collect(self._algebra)
+        predicates: set[NamedNode] = set()
+        self.any_predicate = False
+        for pattern in self.patterns:
+            self.any_predicate |= _predicates(pattern.path, predicates)
+        self.predicates = frozenset(predicates)
+        self._distance = self._distances()
+
+    def anchored(self) -> bool:
+        """Whether every pattern hangs on ``$this`` or a constant (a walk over no data)."""
+        try:
+            self.footprint(MemoryGraph(), NamedNode("urn:semtwin:probe"))
+        except Unbounded:
+            return False
+        return True
+
+    # -- the forward walk ------------------------------------------------------------------
+    def footprint(self, view: GraphView, focus: Term) -> set[Triple]:
+        """Every triple a solution at ``focus`` can read; ``Unbounded`` if that is not
+        known."""
+        walk = _Walk(view)
+        self._expand(self._algebra, {THIS: {focus}}, walk)
+        return walk.triples
+
+    def _expand(self, node: Any, env: Env, walk: _Walk) -> Env:
+        name = node.name
+        if name == "BGP":
+            return self._bgp([_Pattern(*t) for t in node.triples], env, walk)
+        if name == "Join":
+            try:
+                return self._expand(node.p2, self._expand(node.p1, env, walk), walk)
+            except Unbounded:  # the right side may be what anchors the left one
+                return self._expand(node.p1, self._expand(node.p2, env, walk), walk)
+        if name == "LeftJoin":
+            left = self._expand(node.p1, env, walk)
+            self._expand(node.p2, left, walk)
+            self._exists(node.get("expr"), left, walk)
+            return left  # what only the optional part binds anchors nothing after it
+        if name == "Filter":
+            inner = self._expand(node.p, env, walk)
+            self._exists(node.expr, inner, walk)
+            return inner
+        if name == "Union":
+            left = self._expand(node.p1, env, walk)
+            right = self._expand(node.p2, env, walk)
+            return {k: left[k] | right[k] for k in left.keys() & right.keys()}
+        if name in ("Extend", "AggregateJoin", "Group", "Project", "Distinct", "Reduced",
+                    "Slice", "OrderBy", "ToMultiSet", "SelectQuery", "SubSelect"):
+            inner = self._expand(node.p, env, walk)
+            if name == "Extend":
+                self._exists(node.expr, inner, walk)
+                inner = {k: v for k, v in inner.items() if k != _key(node.var)}
+            if name == "Project" and node is not self._algebra.p:
+                kept = {_key(v) for v in node.PV} | env.keys()
+                inner = {k: v for k, v in inner.items() if k in kept}
+            return inner
+        if name == "Graph":
+            return self._expand(node.p, env, walk)
+        raise Unbounded(f"unsupported query form {name}")
+
+    def _exists(self, expr: Any, env: Env, walk: _Walk) -> None:
+        """``EXISTS``/``NOT EXISTS`` patterns inside an expression read with ``env``."""
+        for graph in _exists_patterns(expr):
+            self._expand(graph, env, walk)
+
+    def _bgp(self, patterns: list[_Pattern], env: Env, walk: _Walk) -> Env:
+        env = {k: set(v) for k, v in env.items()}
+        pending = list(patterns)
+        while pending:
+            pattern, forward = self._next(pending, env)
+            pending.remove(pattern)
+            start, end = ((pattern.subject, pattern.object) if forward
+                          else (pattern.object, pattern.subject))
+            start_key = _key(start)
+            starts = env[start_key] if start_key is not None else {_term(start)}
+            end_key = _key(end)
+            reached: set[Term] = set()
+            for node in starts:
+                reached |= walk.step(pattern.path, node, forward)
+            if end_key is not None:
+                env[end_key] = env[end_key] & reached if end_key in env else reached
+        return env
+
+    @staticmethod
+    def _next(pending: list[_Pattern], env: Env) -> tuple[_Pattern, bool]:
+        """The pattern to walk next and its direction: from a bound subject, else a bound
+        object, else a constant subject, else a constant object (a class, say: many nodes
+        may point to it, so it comes last)."""
+        for rank in range(4):
+            for pattern in pending:
+                s, o = _key(pattern.subject), _key(pattern.object)
+                if rank == 0 and s is not None and s in env:
+                    return pattern, True
+                if rank == 1 and o is not None and o in env:
+                    return pattern, False
+                if rank == 2 and s is None:
+                    return pattern, True
+                if rank == 3 and o is None:
+                    return pattern, False
+        raise Unbounded("a triple pattern is not connected to $this or a constant")
+
+    # -- the reverse walk ------------------------------------------------------------------
+    def reads(self, predicate: NamedNode) -> bool:
+        return self.any_predicate or predicate in self.predicates
+
+    def focus_candidates(self, view: GraphView, changed: Triple) -> set[Term]:
+        """The ``$this`` nodes whose footprint (before or after the change, on a ``view``
+        holding both) can hold ``changed``: from each pattern it can match, back along
+        the shortest chain of patterns to ``$this``."""
+        walk = _Walk(view)
+        found: set[Term] = set()
+        for index, pattern in enumerate(self.patterns):
+            if not (self.any_predicate or _may_cross(pattern.path, changed.predicate)):
+                continue
+            seeds = _seeds(pattern, changed, walk)
+            if seeds is None:
+                continue
+            for key, nodes in seeds.items():
+                found |= self._towards_this(key, nodes, walk, skip=index)
+        return found
+
+    def _towards_this(self, key: str, nodes: set[Term], walk: _Walk, skip: int) -> set[Term]:
+        """Walk every pattern that leads one hop closer to ``$this``, level by level (a
+        solution satisfies all of a join's patterns, but a union or an optional part may
+        hold the one that does)."""
+        distance = self._distance.get(key)
+        if distance is None:
+            return set()
+        level = {key: nodes}
+        while distance > 0:
+            nxt: dict[str, set[Term]] = {}
+            for at, found in level.items():
+                for index, pattern in enumerate(self.patterns):
+                    if index == skip or not self._leads_closer(pattern, at, distance):
+                        continue
+                    forward = _key(pattern.subject) == at
+                    target = _key(pattern.object if forward else pattern.subject)
+                    assert target is not None
+                    bucket = nxt.setdefault(target, set())
+                    for node in found:
+                        bucket |= walk.step(pattern.path, node, forward)
+            level, distance, skip = nxt, distance - 1, -1
+        return level.get(THIS, set())
+
+    def _leads_closer(self, pattern: _Pattern, key: str, distance: int) -> bool:
+        s, o = _key(pattern.subject), _key(pattern.object)
+        return ((s == key and o is not None and self._distance.get(o) == distance - 1)
+                or (o == key and s is not None and self._distance.get(s) == distance - 1))
+
+    def _distances(self) -> dict[str, int]:
+        """Hops from ``$this`` to each variable over the patterns (as undirected edges)."""
+        distance = {THIS: 0}
+        frontier = [THIS]
+        while frontier:
+            nxt = []
+            for key in frontier:
+                for pattern in self.patterns:
+                    s, o = _key(pattern.subject), _key(pattern.object)
+                    for a, b in ((s, o), (o, s)):
+                        if a == key and b is not None and b not in distance:
+                            distance[b] = distance[key] + 1
+                            nxt.append(b)
+            frontier = nxt
+        return distance
+
+    # -- parsing ---------------------------------------------------------------------------
+    def _collect(self, node: Any) -> None:
+        if isinstance(node, CompValue):
+            if node.name == "BGP":
+                self.patterns.extend(_Pattern(*t) for t in node.triples)
+            for graph in _exists_patterns(node) if node.name.startswith("Builtin_") else ():
+                self._collect(graph)
+            for key, value in node.items():
+                if key not in ("_vars", "PV", "triples"):
+                    self._collect(value)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                self._collect(item)
+
+
+def _exists_patterns(expr: Any) -> Iterable[CompValue]:
+    """The (translated) graph patterns of the ``EXISTS``/``NOT EXISTS`` in an expression."""
+    if isinstance(expr, CompValue):
+        if expr.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+            graph = expr.graph
+            yield (algebra.translateGroupGraphPattern(graph)
+                   if graph.name == "GroupGraphPatternSub" else graph)
+            return
+        for key, value in expr.items():
+            if key != "_vars":
+                yield from _exists_patterns(value)
+    elif isinstance(expr, list | tuple):
+        for item in expr:
+            yield from _exists_patterns(item)
+
+
+def _predicates(path: Any, into: set[NamedNode]) -> bool:
+    """Add the predicates ``path`` crosses to ``into``; True when it may cross any."""
+    if isinstance(path, URIRef):
+        into.add(NamedNode(str(path)))
+        return False
+    if isinstance(path, Variable | RBNode | NegatedPath):
+        return True
+    if isinstance(path, InvPath):
+        return _predicates(path.arg, into)
+    if isinstance(path, MulPath):
+        return _predicates(path.path, into)
+    if isinstance(path, SequencePath | AlternativePath):
+        return any([_predicates(part, into) for part in path.args])
+    return True
+
+
+def _may_cross(path: Any, predicate: NamedNode) -> bool:
+    found: set[NamedNode] = set()
+    return _predicates(path, found) or predicate in found
+
+
+def _seeds(pattern: _Pattern, changed: Triple, walk: _Walk) -> dict[str, set[Term]] | None:
+    """The variables of ``pattern`` bound by a match that crosses ``changed``; None when
+    it cannot match it. A path is matched anywhere along it: its ends may be any node its
+    predicates connect to the changed triple's ends."""
+    s_key, o_key = _key(pattern.subject), _key(pattern.object)
+    simple = isinstance(pattern.path, URIRef | Variable | RBNode)
+    if simple:
+        seeds: dict[str, set[Term]] = {}
+        for key, term, value in ((s_key, pattern.subject, changed.subject),
+                                 (o_key, pattern.object, changed.object)):
+            if key is None:
+                if not isinstance(term, RLiteral) and _term(term) != value:
+                    return None  # a constant IRI the triple does not have
+            else:
+                seeds[key] = {value}
+        return seeds
+    reach = _closure(walk, pattern.path, {changed.subject, changed.object})
+    return {key: reach for key in (s_key, o_key) if key is not None}
+
+
+def _closure(walk: _Walk, path: Any, nodes: set[Term]) -> set[Term]:
+    """Nodes connected to ``nodes`` by any number of the path's steps (a superset of
+    where a match through them can start or end)."""
+    found: set[NamedNode] = set()
+    any_predicate = _predicates(path, found)
+    reached, frontier = set(nodes), set(nodes)
+    while frontier:
+        nxt: set[Term] = set()
+        for node in frontier:
+            if any_predicate:
+                nxt |= walk.step(Variable("p"), node, True)
+                nxt |= walk.step(Variable("p"), node, False)
+            for p in found:
+                nxt |= walk.step(URIRef(p.value), node, True)
+                nxt |= walk.step(URIRef(p.value), node, False)
+        frontier = nxt - reached
+        reached |= nxt
+    return reached
