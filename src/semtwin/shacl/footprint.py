@@ -161,6 +161,7 @@ class QueryPlan:
     def __init__(self, query: str, prefixes: Mapping[str, str]) -> None:
         parsed = algebra.translateQuery(parseQuery(query), initNs=dict(prefixes))
         self._algebra: CompValue = parsed.algebra
+        self._translated: dict[int, CompValue] = {}
         self.patterns: list[_Pattern] = []
         self._collect(self._algebra)
         predicates: set[NamedNode] = set()
@@ -169,6 +170,9 @@ class QueryPlan:
             self.any_predicate |= _predicates(pattern.path, predicates)
         self.predicates = frozenset(predicates)
         self._distance = self._distances()
+        self._anchors: dict[_Pattern, str | None] = {}
+        """Per pattern, the variable the forward walk reaches it from (None: a constant)."""
+        self.bounded = self.anchored()
 
     def anchored(self) -> bool:
         """Whether every pattern hangs on ``$this`` or a constant (a walk over no data)."""
@@ -224,7 +228,7 @@ class QueryPlan:
 
     def _exists(self, expr: Any, env: Env, walk: _Walk) -> None:
         """``EXISTS``/``NOT EXISTS`` patterns inside an expression read with ``env``."""
-        for graph in _exists_patterns(expr):
+        for graph in self._exists_patterns(expr):
             self._expand(graph, env, walk)
 
     def _bgp(self, patterns: list[_Pattern], env: Env, walk: _Walk) -> Env:
@@ -236,6 +240,7 @@ class QueryPlan:
             start, end = ((pattern.subject, pattern.object) if forward
                           else (pattern.object, pattern.subject))
             start_key = _key(start)
+            self._anchors[pattern] = start_key
             starts = env[start_key] if start_key is not None else {_term(start)}
             end_key = _key(end)
             reached: set[Term] = set()
@@ -267,20 +272,30 @@ class QueryPlan:
     def reads(self, predicate: NamedNode) -> bool:
         return self.any_predicate or predicate in self.predicates
 
-    def focus_candidates(self, view: GraphView, changed: Triple) -> set[Term]:
+    def focus_candidates(self, view: GraphView, changed: Triple) -> set[Term] | None:
         """The ``$this`` nodes whose footprint (before or after the change, on a ``view``
-        holding both) can hold ``changed``: from each pattern it can match, back along
-        the shortest chain of patterns to ``$this``."""
+        holding both) can hold ``changed``: for each pattern it can match, from the end the
+        forward walk reaches that pattern from, back along the patterns to ``$this``.
+        None: every focus node (a pattern only constants anchor, global to the query)."""
         walk = _Walk(view)
         found: set[Term] = set()
         for index, pattern in enumerate(self.patterns):
             if not (self.any_predicate or _may_cross(pattern.path, changed.predicate)):
                 continue
-            seeds = _seeds(pattern, changed, walk)
-            if seeds is None:
+            if pattern not in self._anchors:
+                return None
+            anchor = self._anchors[pattern]
+            if anchor is None:
+                if _could_match(pattern, changed):
+                    return None
                 continue
-            for key, nodes in seeds.items():
-                found |= self._towards_this(key, nodes, walk, skip=index)
+            forward = anchor == _key(pattern.subject)
+            nodes = _starts(pattern.path, changed, forward, walk)
+            constant = pattern.object if forward else pattern.subject
+            if nodes and _key(constant) is None and not _ends_at(
+                    pattern.path, changed, forward, _term(constant), walk):
+                continue  # it crosses the triple but cannot end at the pattern's constant
+            found |= self._towards_this(anchor, nodes, walk, skip=index)
         return found
 
     def _towards_this(self, key: str, nodes: set[Term], walk: _Walk, skip: int) -> set[Term]:
@@ -328,11 +343,33 @@ class QueryPlan:
         return distance
 
     # -- parsing ---------------------------------------------------------------------------
+    def _exists_patterns(self, expr: Any) -> Iterable[CompValue]:
+        """The graph patterns of the ``EXISTS``/``NOT EXISTS`` in an expression, translated
+        once (rdflib leaves them parsed; a translation names its blank nodes anew)."""
+        if isinstance(expr, CompValue):
+            if expr.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+                graph = expr.graph
+                if graph.name == "GroupGraphPatternSub":
+                    translated = self._translated.get(id(graph))
+                    if translated is None:
+                        translated = self._translated[id(graph)] = (
+                            algebra.translateGroupGraphPattern(graph))
+                    graph = translated
+                yield graph
+                return
+            for key, value in expr.items():
+                if key != "_vars":
+                    yield from self._exists_patterns(value)
+        elif isinstance(expr, list | tuple):
+            for item in expr:
+                yield from self._exists_patterns(item)
+
     def _collect(self, node: Any) -> None:
         if isinstance(node, CompValue):
             if node.name == "BGP":
                 self.patterns.extend(_Pattern(*t) for t in node.triples)
-            for graph in _exists_patterns(node) if node.name.startswith("Builtin_") else ():
+            for graph in (self._exists_patterns(node) if node.name.startswith("Builtin_")
+                          else ()):
                 self._collect(graph)
             for key, value in node.items():
                 if key not in ("_vars", "PV", "triples"):
@@ -340,22 +377,6 @@ class QueryPlan:
         elif isinstance(node, list | tuple):
             for item in node:
                 self._collect(item)
-
-
-def _exists_patterns(expr: Any) -> Iterable[CompValue]:
-    """The (translated) graph patterns of the ``EXISTS``/``NOT EXISTS`` in an expression."""
-    if isinstance(expr, CompValue):
-        if expr.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
-            graph = expr.graph
-            yield (algebra.translateGroupGraphPattern(graph)
-                   if graph.name == "GroupGraphPatternSub" else graph)
-            return
-        for key, value in expr.items():
-            if key != "_vars":
-                yield from _exists_patterns(value)
-    elif isinstance(expr, list | tuple):
-        for item in expr:
-            yield from _exists_patterns(item)
 
 
 def _predicates(path: Any, into: set[NamedNode]) -> bool:
@@ -379,41 +400,52 @@ def _may_cross(path: Any, predicate: NamedNode) -> bool:
     return _predicates(path, found) or predicate in found
 
 
-def _seeds(pattern: _Pattern, changed: Triple, walk: _Walk) -> dict[str, set[Term]] | None:
-    """The variables of ``pattern`` bound by a match that crosses ``changed``; None when
-    it cannot match it. A path is matched anywhere along it: its ends may be any node its
-    predicates connect to the changed triple's ends."""
-    s_key, o_key = _key(pattern.subject), _key(pattern.object)
-    simple = isinstance(pattern.path, URIRef | Variable | RBNode)
-    if simple:
-        seeds: dict[str, set[Term]] = {}
-        for key, term, value in ((s_key, pattern.subject, changed.subject),
-                                 (o_key, pattern.object, changed.object)):
-            if key is None:
-                if not isinstance(term, RLiteral) and _term(term) != value:
-                    return None  # a constant IRI the triple does not have
-            else:
-                seeds[key] = {value}
-        return seeds
-    reach = _closure(walk, pattern.path, {changed.subject, changed.object})
-    return {key: reach for key in (s_key, o_key) if key is not None}
+def _could_match(pattern: _Pattern, changed: Triple) -> bool:
+    """Whether a match of ``pattern`` can cross ``changed`` (its constants agree)."""
+    if not isinstance(pattern.path, URIRef | Variable | RBNode):
+        return True
+    for term, value in ((pattern.subject, changed.subject), (pattern.object, changed.object)):
+        if _key(term) is None and not isinstance(term, RLiteral) and _term(term) != value:
+            return False
+    return True
 
 
-def _closure(walk: _Walk, path: Any, nodes: set[Term]) -> set[Term]:
-    """Nodes connected to ``nodes`` by any number of the path's steps (a superset of
-    where a match through them can start or end)."""
-    found: set[NamedNode] = set()
-    any_predicate = _predicates(path, found)
-    reached, frontier = set(nodes), set(nodes)
-    while frontier:
-        nxt: set[Term] = set()
-        for node in frontier:
-            if any_predicate:
-                nxt |= walk.step(Variable("p"), node, True)
-                nxt |= walk.step(Variable("p"), node, False)
-            for p in found:
-                nxt |= walk.step(URIRef(p.value), node, True)
-                nxt |= walk.step(URIRef(p.value), node, False)
-        frontier = nxt - reached
-        reached |= nxt
-    return reached
+def _ends_at(path: Any, changed: Triple, forward: bool, constant: Term, walk: _Walk) -> bool:
+    """Whether a traversal crossing ``changed`` can end at a constant: a simple predicate
+    ends at the triple's far end; longer paths are not checked (they may)."""
+    if isinstance(path, URIRef | Variable | RBNode) and not isinstance(constant, Literal):
+        return (changed.object if forward else changed.subject) == constant
+    return True
+
+
+def _starts(path: Any, changed: Triple, forward: bool, walk: _Walk) -> set[Term]:
+    """The nodes where a traversal of ``path`` (along it when ``forward``, else against it)
+    that crosses ``changed`` can begin."""
+    if isinstance(path, URIRef):
+        if NamedNode(str(path)) != changed.predicate:
+            return set()
+        return {changed.subject if forward else changed.object}
+    if isinstance(path, Variable | RBNode | NegatedPath):
+        return {changed.subject if forward else changed.object, *(
+            {changed.object if forward else changed.subject}
+            if isinstance(path, NegatedPath) else ())}
+    if isinstance(path, InvPath):
+        return _starts(path.arg, changed, not forward, walk)
+    if isinstance(path, AlternativePath):
+        return {n for part in path.args for n in _starts(part, changed, forward, walk)}
+    if isinstance(path, SequencePath):
+        parts = list(path.args if forward else reversed(path.args))
+        found: set[Term] = set()
+        for index, part in enumerate(parts):
+            inner = _starts(part, changed, forward, walk)
+            for before in reversed(parts[:index]):  # back over the steps before it
+                inner = {n for node in inner for n in walk.step(before, node, not forward)}
+            found |= inner
+        return found
+    if isinstance(path, MulPath):
+        inner = _starts(path.path, changed, forward, walk)
+        if not inner or not path.more:
+            return inner
+        back = MulPath(path.path, "*")  # any number of earlier rounds
+        return {n for node in inner for n in walk.step(back, node, not forward)}
+    raise Unbounded(f"unsupported path {path!r}")

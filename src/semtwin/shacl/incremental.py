@@ -184,6 +184,8 @@ class ChangeScope:
                 if nodes:
                     out.setdefault(shape, set()).update(nodes)
             unbounded |= memo[("unbounded",)]
+            if ("everything",) in memo:
+                return None
         return out, typed
 
     def focus(self, validator: Validator, either: GraphView,
@@ -226,9 +228,14 @@ class ChangeScope:
         for plan in self._plans(shape):  # $this of a SPARQL constraint is the shape's focus
             if plan.reads(p):
                 try:
-                    focus_level |= plan.focus_candidates(view, Triple(s, p, o))  # type: ignore[arg-type]
+                    found = plan.focus_candidates(view, Triple(s, p, o))  # type: ignore[arg-type]
                 except Unbounded:
                     memo[("unbounded",)] |= {shape.node}
+                    continue
+                if found is None:  # a part of the query every focus node shares
+                    memo[("everything",)] = frozenset({shape.node})
+                else:
+                    focus_level |= found
         if shape.path is not None:
             focus_level.update(readers(view, shape.path, s, p, o))
             if value_level:
