@@ -28,9 +28,9 @@ def main() -> None:
     parser.add_argument("--pyshacl-timeout", type=float, default=1800,
                         help="validation: seconds pyshacl gets per size")
     parser.add_argument("--parts", default=None,
-                        help="validation: full,writes; sparql: local,remote,small; twins: "
-                             "get,curve,neighbors,listing,patch,create,remote (all by default; "
-                             "a part not run keeps its last saved numbers)")
+                        help="validation: full,writes,writes-sparql; sparql: local,remote,"
+                             "small; twins: get,curve,neighbors,listing,patch,create,remote "
+                             "(all by default; a part not run keeps its last saved numbers)")
     parser.add_argument("--validation-writes", type=int, default=500,
                         help="validation: twin writes per size")
     parser.add_argument("--twins", default="100000,1000000",
@@ -92,7 +92,7 @@ def main() -> None:
         report = validation_bench.run(
             args.work / "validation", [int(s) for s in args.sizes.split(",")],
             args.pyshacl_timeout, args.validation_writes, args.seconds,
-            tuple((args.parts or "full,writes").split(",")),
+            tuple((args.parts or "full,writes,writes-sparql").split(",")),
             json.loads(saved.read_text()) if saved.exists() else None)
         out.mkdir(parents=True, exist_ok=True)
         (out / "validation.json").write_text(json.dumps(report, indent=2))
