@@ -108,6 +108,23 @@ request = function()
 end
 """
 
+# POST /api/v1/batch with BATCH new twins (the create above, BATCH at a time)
+_LUA_BATCH = """
+counter = 0
+request = function()
+  local ops = {}
+  for i = 1, BATCH do
+    counter = counter + 1
+    local id = "batch-" .. math.random(1, 1000000000) .. "-" .. counter
+    ops[i] = '{"op": "put", "id": "' .. id .. '", "twin": {"$types": ["brick:VAV"], ' ..
+      '"properties": {"rdfs:label": "New ' .. counter .. '", "https://ex.org/power": ' ..
+      counter .. '}}}'
+  end
+  local body = '{"operations": [' .. table.concat(ops, ", ") .. ']}'
+  return wrk.format("POST", "/api/v1/batch", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
 
 def _wrk(url: str, script: str, seconds: int, work: Path,
          connections: int = CONNECTIONS) -> dict[str, Any]:
@@ -191,7 +208,8 @@ def _patches(base: str | list[str], twins: int, count: int, threads: int) -> dic
             "count": len(ids)}
 
 
-PARTS = ("get", "curve", "neighbors", "listing", "patch", "create", "remote")
+PARTS = ("get", "curve", "neighbors", "listing", "patch", "create", "batch", "remote")
+BATCH = 50
 CURVE = (1, 2, 4, 8, 16, 32)
 
 
@@ -239,6 +257,11 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int,
                 _idle(url)
             if "create" in parts:
                 row["create"] = _wrk(url, _LUA_CREATE, seconds, work)
+                _idle(url)
+            if "batch" in parts:
+                batch = _wrk(url, f"BATCH = {BATCH}\n" + _LUA_BATCH, seconds, work)
+                row["batch_create"] = batch | {"twins_per_batch": BATCH,
+                                               "twins_per_s": batch["per_s"] * BATCH}
         finally:
             server.stop()
         rows[twins] = row
@@ -316,6 +339,16 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {connections} | " + " | ".join(
                 f"{row['get_curve'][i]['per_s']:,.0f}/s, {row['get_curve'][i]['p50_ms']:.2f} "
                 f"ms, {row['get_curve'][i]['p99_ms']:.2f} ms" for row in curves) + " |")
+    batches = [row for row in report["sizes"] if "batch_create" in row]
+    if batches:
+        lines += ["", "| twins | create, one per request | create, "
+                  f"{batches[0]['batch_create']['twins_per_batch']} per POST /api/v1/batch |",
+                  "|---|---|---|"]
+        lines += [f"| {row['twins']:,} | {row['create']['per_s']:,.0f} twins/s | "
+                  f"{row['batch_create']['twins_per_s']:,.0f} twins/s "
+                  f"({row['batch_create']['per_s']:,.1f} batches/s, p50 "
+                  f"{row['batch_create']['p50_ms']:.0f} ms, p99 "
+                  f"{row['batch_create']['p99_ms']:.0f} ms) |" for row in batches]
     lines.append("")
     lines += [f"Twin index built by the first listing: {row.get('listing_index_build_s')} s at "
               f"{row['twins']:,} twins." for row in report["sizes"]]

@@ -36,6 +36,7 @@ BOUNDED = [
     "SELECT $this ?v WHERE { $this ex:p ?v . FILTER NOT EXISTS { ?v ex:q [] } }",
     "SELECT $this ?v WHERE { $this ex:p ?v . FILTER NOT EXISTS { ex:n0 ex:q ex:n1 } }",
     "SELECT $this ?v WHERE { $this (ex:p/^ex:q)|ex:r* ?v . ?v ex:q \"v1\" }",
+    "SELECT (COUNT(?v) AS ?n) WHERE { $this ex:p ?v . ?v a ex:C } HAVING (COUNT(?v) = 0)",
 ]
 UNBOUNDED = [
     "SELECT $this WHERE { ?a ex:p ?b }",

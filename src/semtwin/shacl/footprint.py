@@ -51,6 +51,8 @@ Env = dict[str, set[Term]]
 @dataclass
 class _Walk:
     view: GraphView
+    shortcut: bool = False
+    """Stop walking a part of the query as soon as it cannot have a solution."""
     triples: set[Triple] = field(default_factory=set)
 
     def add(self, s: Term, p: NamedNode, o: Term) -> None:
@@ -65,7 +67,7 @@ class _Walk:
         if isinstance(path, URIRef):
             p = NamedNode(str(path))
             if forward:
-                found = set(view.objects(start, p))
+                found = set(view.lookup_objects(start, p))
                 for o in found:
                     self.add(start, p, o)
             else:
@@ -177,44 +179,61 @@ class QueryPlan:
     def anchored(self) -> bool:
         """Whether every pattern hangs on ``$this`` or a constant (a walk over no data)."""
         try:
-            self.footprint(MemoryGraph(), NamedNode("urn:semtwin:probe"))
+            self._expand(self._algebra, {THIS: {NamedNode("urn:semtwin:probe")}},
+                         _Walk(MemoryGraph(), shortcut=False))
         except Unbounded:
             return False
         return True
 
     # -- the forward walk ------------------------------------------------------------------
-    def footprint(self, view: GraphView, focus: Term) -> set[Triple]:
-        """Every triple a solution at ``focus`` can read; ``Unbounded`` if that is not
-        known."""
-        walk = _Walk(view)
-        self._expand(self._algebra, {THIS: {focus}}, walk)
+    def footprint(self, view: GraphView, focus: Term) -> set[Triple] | None:
+        """Every triple a solution at ``focus`` can read; None when the walk already shows
+        there is no solution (a pattern every solution needs matches nothing); ``Unbounded``
+        if the footprint is not known."""
+        walk = _Walk(view, shortcut=True)
+        if self._expand(self._algebra, {THIS: {focus}}, walk) is None:
+            return None
         return walk.triples
 
-    def _expand(self, node: Any, env: Env, walk: _Walk) -> Env:
+    def _expand(self, node: Any, env: Env, walk: _Walk) -> Env | None:
+        """The bindings after ``node`` (supersets of the values that matter); None, when
+        the walk takes shortcuts, if ``node`` has no solution."""
         name = node.name
         if name == "BGP":
             return self._bgp([_Pattern(*t) for t in node.triples], env, walk)
         if name == "Join":
             try:
-                return self._expand(node.p2, self._expand(node.p1, env, walk), walk)
+                left = self._expand(node.p1, env, walk)
+                return None if left is None else self._expand(node.p2, left, walk)
             except Unbounded:  # the right side may be what anchors the left one
-                return self._expand(node.p1, self._expand(node.p2, env, walk), walk)
+                right = self._expand(node.p2, env, walk)
+                return None if right is None else self._expand(node.p1, right, walk)
         if name == "LeftJoin":
             left = self._expand(node.p1, env, walk)
-            self._expand(node.p2, left, walk)
-            self._exists(node.get("expr"), left, walk)
+            if left is not None:
+                self._expand(node.p2, left, walk)
+                self._exists(node.get("expr"), left, walk)
             return left  # what only the optional part binds anchors nothing after it
         if name == "Filter":
             inner = self._expand(node.p, env, walk)
-            self._exists(node.expr, inner, walk)
+            if inner is not None:
+                self._exists(node.expr, inner, walk)
             return inner
         if name == "Union":
             left = self._expand(node.p1, env, walk)
             right = self._expand(node.p2, env, walk)
+            if left is None or right is None:
+                return right if left is None else left
             return {k: left[k] | right[k] for k in left.keys() & right.keys()}
+        if name == "Group" and not node.get("expr"):
+            # aggregates without GROUP BY answer one row even when nothing matches
+            inner = self._expand(node.p, env, walk)
+            return dict(env) if inner is None else inner
         if name in ("Extend", "AggregateJoin", "Group", "Project", "Distinct", "Reduced",
                     "Slice", "OrderBy", "ToMultiSet", "SelectQuery", "SubSelect"):
             inner = self._expand(node.p, env, walk)
+            if inner is None:
+                return None
             if name == "Extend":
                 self._exists(node.expr, inner, walk)
                 inner = {k: v for k, v in inner.items() if k != _key(node.var)}
@@ -227,11 +246,16 @@ class QueryPlan:
         raise Unbounded(f"unsupported query form {name}")
 
     def _exists(self, expr: Any, env: Env, walk: _Walk) -> None:
-        """``EXISTS``/``NOT EXISTS`` patterns inside an expression read with ``env``."""
+        """``EXISTS``/``NOT EXISTS`` patterns inside an expression read with ``env`` (all of
+        them: a shortcut there would change the answer)."""
         for graph in self._exists_patterns(expr):
-            self._expand(graph, env, walk)
+            shortcut, walk.shortcut = walk.shortcut, False
+            try:
+                self._expand(graph, env, walk)
+            finally:
+                walk.shortcut = shortcut
 
-    def _bgp(self, patterns: list[_Pattern], env: Env, walk: _Walk) -> Env:
+    def _bgp(self, patterns: list[_Pattern], env: Env, walk: _Walk) -> Env | None:
         env = {k: set(v) for k, v in env.items()}
         pending = list(patterns)
         while pending:
@@ -248,6 +272,13 @@ class QueryPlan:
                 reached |= walk.step(pattern.path, node, forward)
             if end_key is not None:
                 env[end_key] = env[end_key] & reached if end_key in env else reached
+                matched = bool(env[end_key])
+            elif isinstance(end, RLiteral):  # lexical forms may differ: any literal
+                matched = any(isinstance(n, Literal) for n in reached)
+            else:
+                matched = _term(end) in reached
+            if walk.shortcut and not matched:
+                return None
         return env
 
     @staticmethod

@@ -37,6 +37,11 @@ class GraphView(Protocol):
         """Every (subject, predicate) pointing to a node."""
         ...
 
+    def lookup_objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
+        """``objects`` for one predicate of a node the caller reads nothing else of (a
+        class in an ontology: SHACL-SPARQL footprints): no read of all its triples."""
+        ...
+
 
 class MemoryGraph:
     """A triple index in Python dictionaries: the fastest view for data that fits in memory."""
@@ -67,6 +72,8 @@ class MemoryGraph:
         if by_p is None:
             return []
         return list(by_p.get(predicate, ()))
+
+    lookup_objects = objects
 
     def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
         by_o = self._pos.get(predicate)
@@ -111,6 +118,7 @@ class StoreView:
         self._hidden: frozenset[GraphName] = frozenset(hidden)
         self._out: dict[Term, dict[NamedNode, list[Term]]] = {}
         self._subjects: dict[tuple[NamedNode, Term], list[Term]] = {}
+        self._lookups: dict[tuple[Term, NamedNode], list[Term]] = {}
 
     def _visible(self, quads: Iterator[Quad]) -> Iterator[Quad]:
         hidden = self._hidden
@@ -136,6 +144,21 @@ class StoreView:
 
     def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
         return self._outgoing(subject).get(predicate, [])
+
+    def lookup_objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
+        found = self._out.get(subject)
+        if found is not None:
+            return found.get(predicate, [])
+        key = (subject, predicate)
+        objects = self._lookups.get(key)
+        if objects is None:
+            objects = [] if not isinstance(subject, NamedNode | BlankNode | Triple) else list(
+                dict.fromkeys(q.object for q in self._visible(
+                    self._store.quads(subject, predicate, None, None))))
+            if len(self._lookups) >= self.CACHE_LIMIT:
+                self._lookups.clear()
+            self._lookups[key] = objects
+        return objects
 
     def has_incoming(self, node: Term) -> bool:
         hidden = self._hidden
@@ -190,6 +213,12 @@ class OverlayView:
 
     def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
         base = self._base.objects(subject, predicate)
+        if self._removed_set:
+            base = [o for o in base if (subject, predicate, o) not in self._removed_set]
+        return list(dict.fromkeys([*base, *self.added.objects(subject, predicate)]))
+
+    def lookup_objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
+        base = self._base.lookup_objects(subject, predicate)
         if self._removed_set:
             base = [o for o in base if (subject, predicate, o) not in self._removed_set]
         return list(dict.fromkeys([*base, *self.added.objects(subject, predicate)]))

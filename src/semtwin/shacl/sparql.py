@@ -176,6 +176,8 @@ class FootprintSparql:
             triples = plan.footprint(self._data, bindings["this"])
         except Unbounded:
             return None
+        if triples is None:
+            return []  # a pattern every solution needs matches nothing
         store = ScratchStore(Quad(t.subject, t.predicate, t.object) for t in triples)
         return _prebound_select(store, query, prefixes, bindings)
 
