@@ -92,6 +92,9 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
             "SEMTWIN_JWT_JWKS), or bind 127.0.0.1 or ::1.")
     empty = next(iter(runtime.store.quads()), None) is None  # count() reads every quad
     runtime.models.ensure_core()
+    # compile the active shapes now, not in the first write (with Brick's 1,675 shapes that
+    # is about a second every concurrent first write would wait for)
+    runtime.active_shapes.snapshot()
     if demo and empty:
         from semtwin.demo import demo_quads
         from semtwin.rdf import NamedNode
