@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from tests.shacl.generated import EX, SHAPES, data_turtle
+from tests.shacl.generated import EX, PREFIXES, SHAPES, data_turtle
 
 from semtwin.rdf import Literal, NamedNode, RdfFormat, Term, Triple, parse
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, Validator
@@ -40,12 +40,34 @@ def _random_triple(rng: random.Random, twins: int) -> Triple:
     return Triple(s, p, o)
 
 
+# One direction per shape: a type change matters to these only through the value's incoming
+# (forward path) or outgoing (inverse path) link, which is what the pruning of type changes
+# by the paths' last steps decides on.
+DIRECTED_SHAPES = [PREFIXES + """
+ex:RoomFedShape a sh:NodeShape ; sh:targetClass ex:Room ;
+  sh:property [ sh:path [ sh:inversePath ex:feeds ] ; sh:class ex:Equipment ] .
+""", PREFIXES + """
+ex:PumpFeedsShape a sh:NodeShape ; sh:targetClass ex:Pump ;
+  sh:property [ sh:path ex:feeds ; sh:node [ sh:not [ sh:class ex:Room ] ] ] .
+"""]
+
+
 @pytest.mark.parametrize("seed", range(80))
 def test_incremental_equals_full(seed: int) -> None:
+    _incremental_equals_full(seed, SHAPES)
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("shapes_text", DIRECTED_SHAPES, ids=["inverse", "forward"])
+def test_incremental_equals_full_one_direction(seed: int, shapes_text: str) -> None:
+    _incremental_equals_full(seed, shapes_text)
+
+
+def _incremental_equals_full(seed: int, shapes_text: str) -> None:
     rng = random.Random(seed)
     twins = 60
     base = MemoryGraph(parse(data_turtle(seed, twins).encode(), format=RdfFormat.TURTLE))
-    shapes = ShapesGraph(MemoryGraph(parse(SHAPES.encode(), format=RdfFormat.TURTLE)))
+    shapes = ShapesGraph(MemoryGraph(parse(shapes_text.encode(), format=RdfFormat.TURTLE)))
     scope = ChangeScope(shapes)
     existing = list(base.triples())
     removed = [t for t in rng.sample(existing, rng.randrange(1, 6))
@@ -91,3 +113,29 @@ def _top_shapes(shapes: ShapesGraph) -> dict[Term, Term]:
         for prop in shape.params.get("property", ()):
             top[prop] = shape.node
     return top
+
+
+@pytest.mark.parametrize(("shapes_text", "focus", "link", "change"), [
+    # the value reaches the focus through an inverse path: only its outgoing link leads there
+    (DIRECTED_SHAPES[0], "r", "ex:x ex:feeds ex:r .",
+     Triple(NamedNode(f"{EX}x"), RDF_TYPE, NamedNode(f"{EX}Pump"))),
+    # through a forward path: only its incoming link leads there
+    (DIRECTED_SHAPES[1], "p", "ex:p ex:feeds ex:x .",
+     Triple(NamedNode(f"{EX}x"), RDF_TYPE, NamedNode(f"{EX}Room"))),
+], ids=["inverse", "forward"])
+def test_a_type_change_reaches_the_focus_its_node_is_a_value_of(
+        shapes_text: str, focus: str, link: str, change: Triple) -> None:
+    data = f"""@prefix ex: <{EX}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Pump rdfs:subClassOf ex:Equipment .
+ex:r a ex:Room . ex:p a ex:Pump . ex:x a ex:Other . {link}
+"""
+    base = MemoryGraph(parse(data.encode(), format=RdfFormat.TURTLE))
+    shapes = ShapesGraph(MemoryGraph(parse(shapes_text.encode(), format=RdfFormat.TURTLE)))
+    post = OverlayView(base, [change], [])
+    validator = Validator(shapes, post)
+    affected = ChangeScope(shapes).focus(validator, post, [change])
+    assert affected is not None
+    before = {r.focus for r in Validator(shapes, base).validate_all().results}
+    after = {r.focus for r in Validator(shapes, post).validate_all().results}
+    assert before != after, "the change must alter the focus's results"
+    assert NamedNode(f"{EX}{focus}") in {n for nodes in affected.values() for n in nodes}

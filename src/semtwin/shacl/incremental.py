@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from semtwin.rdf import Literal, NamedNode, Term, Triple
 from semtwin.shacl.footprint import QueryPlan, Unbounded
 from semtwin.shacl.graph import GraphView
-from semtwin.shacl.paths import predicates_of, readers, sources
+from semtwin.shacl.paths import arrivals, predicates_of, readers, sources
 from semtwin.shacl.shapes import Shape, ShapesGraph
 from semtwin.shacl.sparql import constraint_query, plan_for
 from semtwin.shacl.validator import Validator
@@ -50,6 +50,7 @@ class ChangeScope:
         self.by_class: dict[Term, list[Shape]] = {}
         self._nested: dict[Term, list[Shape]] = {}
         self._sparql_plans: dict[Term, list[QueryPlan]] = {}
+        self._class_arrivals: dict[Term, frozenset[tuple[NamedNode, bool]] | None] = {}
         for shape in shapes.targeted:
             reads = self.predicates(shape)
             if ANY in reads:
@@ -126,6 +127,40 @@ class ChangeScope:
             self._reads[shape.node] = result
         return result
 
+    def _arrivals_of_class_reads(self, shape: Shape) -> frozenset[tuple[NamedNode, bool]] | None:
+        """For a targeted shape that reads ``rdf:type`` only as ``sh:class`` of value nodes
+        reached along its paths (at any nesting): the last steps of those paths. A type
+        triple of a node none of them arrives at is not read by it. None: it may read types
+        otherwise (its own focus's, along a path, a closed shape, a SPARQL query, a path that
+        can be empty)."""
+        if shape.node in self._class_arrivals:
+            return self._class_arrivals[shape.node]
+        found: set[tuple[NamedNode, bool]] | None = set()
+        if self._reads_own_type(shape, frozenset()):
+            found = None
+        pending, seen = [shape], {shape.node}
+        while pending and found is not None:
+            current = pending.pop()
+            if (current.closed_allowed is not None or any(
+                    plan.reads(RDF_TYPE) for plan in self._plans(current)) or any(
+                    RDF_TYPE in current.params.get(name, ()) for name in (
+                        "equals", "disjoint", "lessThan", "lessThanOrEquals"))):
+                found = None
+                break
+            if current.path is not None:
+                last, empty = arrivals(current.path)
+                if empty or RDF_TYPE in predicates_of(current.path):
+                    found = None
+                    break
+                found |= last
+            for nested in self._nested_shapes(current):
+                if nested.node not in seen:
+                    seen.add(nested.node)
+                    pending.append(nested)
+        result = None if found is None else frozenset(found)
+        self._class_arrivals[shape.node] = result
+        return result
+
     def _plans(self, shape: Shape) -> list[QueryPlan]:
         """Footprint plans of the shape's own SPARQL constraints (those without one are
         never evaluated on a store, so no change affects them)."""
@@ -179,7 +214,17 @@ class ChangeScope:
                 out.setdefault(shape, set()).add(s)
             for shape in self._objects_of.get(p, ()):
                 out.setdefault(shape, set()).add(o)
+            edges: frozenset[tuple[NamedNode, bool]] | None = None
             for shape in (*self._by_predicate.get(p, ()), *self._any):
+                if p == RDF_TYPE:
+                    steps = self._arrivals_of_class_reads(shape)
+                    if steps is not None:
+                        if edges is None:  # how paths can arrive at s: read once
+                            edges = frozenset(
+                                {(q, False) for _, q in either.incoming(s)}
+                                | {(q, True) for q, _ in either.outgoing(s)})
+                        if not steps & edges:
+                            continue  # no path of the shape ends at s
                 nodes = self._readers(either, shape, s, p, o, frozenset(), memo)
                 if nodes:
                     out.setdefault(shape, set()).update(nodes)

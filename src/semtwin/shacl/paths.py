@@ -170,3 +170,26 @@ def predicates_of(path: Path) -> set[NamedNode]:
     if isinstance(path, Alt):
         return set().union(*(predicates_of(o) for o in path.options))
     return predicates_of(path.inner)
+
+
+def arrivals(path: Path) -> tuple[frozenset[tuple[NamedNode, bool]], bool]:
+    """The steps a traversal of ``path`` can end with, as (predicate, inverse), and whether it
+    can be empty (end where it started). A node none of these steps arrives at (no incoming
+    ``p`` for a forward step, no outgoing ``p`` for an inverse one) is never a value of it
+    but at its own focus."""
+    if isinstance(path, Pred):
+        return frozenset({(path.iri, path.inverse)}), False
+    if isinstance(path, Seq):
+        found: set[tuple[NamedNode, bool]] = set()
+        for step in reversed(path.steps):
+            last, empty = arrivals(step)
+            found |= last
+            if not empty:
+                return frozenset(found), False
+        return frozenset(found), True
+    if isinstance(path, Alt):
+        parts = [arrivals(option) for option in path.options]
+        return (frozenset().union(*(last for last, _ in parts)),
+                any(empty for _, empty in parts))
+    last, empty = arrivals(path.inner)
+    return last, empty or not path.min_one
