@@ -423,16 +423,22 @@ def test_values_the_store_normalizes_still_conform(server: ServerProcess, ns: st
     assert too_big.status_code == 422
 
 
+def _sparql_model(ns: str) -> str:
+    """The head of a model whose SPARQL queries may say ``ex:`` for ``ns``."""
+    iri = ns.rstrip("#")
+    return f"""
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+<{iri}> a owl:Ontology ; owl:versionInfo "1" ;
+  sh:declare [ sh:prefix "ex" ; sh:namespace "{ns}" ] ."""
+
+
 def test_sparql_constraints_gate_writes_and_run_on_validate_and_impact(
         server: ServerProcess, ns: str, twin_id: str) -> None:
     """SHACL-SPARQL on every path: POST /validate (the data on its own), writes (on the
     store as the change would leave it, for the focus nodes the change can reach, also
     through another twin), and the impact of a model on the twins already there."""
     iri = ns.rstrip("#")
-    model = f"""
-@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
-<{iri}> a owl:Ontology ; owl:versionInfo "1" ;
-  sh:declare [ sh:prefix "ex" ; sh:namespace "{ns}" ] .
+    model = _sparql_model(ns) + f"""
 <{ns}OneMotorShape> a sh:NodeShape ; sh:targetClass <{ns}Pump> ;
   sh:sparql [ sh:prefixes <{iri}> ; sh:message "{{$this}} drives {{?n}} motors" ;
     sh:select '''SELECT $this (COUNT(?m) AS ?n) WHERE {{ $this ex:drives ?m }}
@@ -499,10 +505,7 @@ def test_unbounded_sparql_constraints_are_reported_not_passed(
     """A query with a pattern no walk from $this reaches has no footprint: the model says
     so at upload, a write says it was not evaluated, and the impact lists it unsupported."""
     iri = ns.rstrip("#")
-    model = f"""
-@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
-<{iri}> a owl:Ontology ; owl:versionInfo "1" ;
-  sh:declare [ sh:prefix "ex" ; sh:namespace "{ns}" ] .
+    model = _sparql_model(ns) + f"""
 <{ns}UniqueSerialShape> a sh:NodeShape ; sh:targetClass <{ns}Pump> ;
   sh:sparql [ sh:prefixes <{iri}> ;
     sh:select '''SELECT $this WHERE {{ $this ex:serial ?s .
