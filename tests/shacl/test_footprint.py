@@ -37,6 +37,7 @@ BOUNDED = [
     "SELECT $this ?v WHERE { $this ex:p ?v . FILTER NOT EXISTS { ex:n0 ex:q ex:n1 } }",
     "SELECT $this ?v WHERE { $this (ex:p/^ex:q)|ex:r* ?v . ?v ex:q \"v1\" }",
     "SELECT (COUNT(?v) AS ?n) WHERE { $this ex:p ?v . ?v a ex:C } HAVING (COUNT(?v) = 0)",
+    "SELECT $this ?v WHERE { $this ex:p ?v . FILTER NOT EXISTS { ex:n0 ex:q ?a . ?a ex:r ?b } }",
 ]
 UNBOUNDED = [
     "SELECT $this WHERE { ?a ex:p ?b }",
@@ -131,3 +132,22 @@ def test_a_new_type_triple_names_its_own_node_not_every_instance_of_the_class() 
         "http://www.w3.org/2001/XMLSchema#boolean")))
     assert plan.focus_candidates(OverlayView(graph, [deprecated], []), deprecated) == set(
         instances)
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT $this ?v WHERE { $this ex:p ?v . FILTER NOT EXISTS { ex:n0 ex:q ?a . ?a ex:r ?b } }",
+    # ?a is linked to $this by the other branch, but in this one only the constant binds it
+    "SELECT $this ?v ?b WHERE { $this ex:p ?v . { $this ex:p ?a } UNION { ex:n0 ex:q ?a . "
+    "?a ex:r ?b } }",
+])
+def test_a_change_to_a_part_only_constants_anchor_concerns_every_focus_node(query: str) -> None:
+    plan = QueryPlan(query, PREFIXES)
+    graph = MemoryGraph([Triple(NODES[0], PREDICATES[1], NODES[1]),
+                         Triple(NODES[2], PREDICATES[0], NODES[3])])
+    for change in (Triple(NODES[1], PREDICATES[2], NODES[4]),   # reached through ?a
+                   Triple(NODES[0], PREDICATES[1], NODES[5])):  # the constant's own pattern
+        assert plan.focus_candidates(OverlayView(graph, [change], []), change) is None
+    before = _results(query, graph)
+    after = _results(query, MemoryGraph([*graph.triples(),
+                                         Triple(NODES[1], PREDICATES[2], NODES[4])]))
+    assert before[NODES[2]] != after[NODES[2]]  # the change does alter a focus node

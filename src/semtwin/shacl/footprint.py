@@ -39,6 +39,9 @@ LIMIT = 100_000
 """Most triples a footprint (or a reverse walk) may collect before it gives up."""
 
 THIS = "?this"
+LOCAL = "!local:"
+"""Env marker (an empty set under ``LOCAL + key``): the variable's values derive from
+``$this``, not only from constants (a part of the query every focus node shares)."""
 
 
 class Unbounded(Exception):
@@ -173,13 +176,15 @@ class QueryPlan:
         self.predicates = frozenset(predicates)
         self._distance = self._distances()
         self._anchors: dict[_Pattern, str | None] = {}
-        """Per pattern, the variable the forward walk reaches it from (None: a constant)."""
+        """Per pattern, the variable the forward walk reaches it from, when its values derive
+        from ``$this`` (None: from constants only)."""
         self.bounded = self.anchored()
 
     def anchored(self) -> bool:
         """Whether every pattern hangs on ``$this`` or a constant (a walk over no data)."""
         try:
-            self._expand(self._algebra, {THIS: {NamedNode("urn:semtwin:probe")}},
+            self._expand(self._algebra, {THIS: {NamedNode("urn:semtwin:probe")},
+                                         LOCAL + THIS: set()},
                          _Walk(MemoryGraph(), shortcut=False))
         except Unbounded:
             return False
@@ -191,7 +196,7 @@ class QueryPlan:
         there is no solution (a pattern every solution needs matches nothing); ``Unbounded``
         if the footprint is not known."""
         walk = _Walk(view, shortcut=True)
-        if self._expand(self._algebra, {THIS: {focus}}, walk) is None:
+        if self._expand(self._algebra, {THIS: {focus}, LOCAL + THIS: set()}, walk) is None:
             return None
         return walk.triples
 
@@ -236,10 +241,11 @@ class QueryPlan:
                 return None
             if name == "Extend":
                 self._exists(node.expr, inner, walk)
-                inner = {k: v for k, v in inner.items() if k != _key(node.var)}
+                bound = _key(node.var)
+                inner = {k: v for k, v in inner.items() if k.removeprefix(LOCAL) != bound}
             if name == "Project" and node is not self._algebra.p:
                 kept = {_key(v) for v in node.PV} | env.keys()
-                inner = {k: v for k, v in inner.items() if k in kept}
+                inner = {k: v for k, v in inner.items() if k.removeprefix(LOCAL) in kept}
             return inner
         if name == "Graph":
             return self._expand(node.p, env, walk)
@@ -264,7 +270,8 @@ class QueryPlan:
             start, end = ((pattern.subject, pattern.object) if forward
                           else (pattern.object, pattern.subject))
             start_key = _key(start)
-            self._anchors[pattern] = start_key
+            local = start_key is not None and LOCAL + start_key in env
+            self._anchors[pattern] = start_key if local else None
             starts = env[start_key] if start_key is not None else {_term(start)}
             end_key = _key(end)
             reached: set[Term] = set()
@@ -272,6 +279,8 @@ class QueryPlan:
                 reached |= walk.step(pattern.path, node, forward)
             if end_key is not None:
                 env[end_key] = env[end_key] & reached if end_key in env else reached
+                if local:
+                    env[LOCAL + end_key] = set()
                 matched = bool(env[end_key])
             elif isinstance(end, RLiteral):  # lexical forms may differ: any literal
                 matched = any(isinstance(n, Literal) for n in reached)
@@ -316,7 +325,9 @@ class QueryPlan:
             if pattern not in self._anchors:
                 return None
             anchor = self._anchors[pattern]
-            if anchor is None:
+            if anchor is None or anchor not in self._distance:
+                # anchored by constants only (directly or through variables they bind): a
+                # part of the query every focus node shares
                 if _could_match(pattern, changed):
                     return None
                 continue
