@@ -151,3 +151,19 @@ def test_a_change_to_a_part_only_constants_anchor_concerns_every_focus_node(quer
     after = _results(query, MemoryGraph([*graph.triples(),
                                          Triple(NODES[1], PREDICATES[2], NODES[4])]))
     assert before[NODES[2]] != after[NODES[2]]  # the change does alter a focus node
+
+
+def test_the_walk_back_takes_every_branch_that_binds_the_variable() -> None:
+    """?a is bound from $this by either branch: a change at ?a's far side reaches the focus
+    nodes of both (the longer branch too)."""
+    query = ("SELECT $this ?b WHERE { { $this ex:p ?a } UNION { $this ex:q ?c . ?c ex:r ?a } "
+             "?a ex:q ?b }")
+    plan = QueryPlan(query, PREFIXES)
+    p, q, r = PREDICATES
+    graph = MemoryGraph([Triple(NODES[1], q, NODES[2]), Triple(NODES[2], r, NODES[3]),
+                         Triple(NODES[5], p, NODES[3])])
+    change = Triple(NODES[3], q, NODES[4])
+    candidates = plan.focus_candidates(OverlayView(graph, [change], []), change)
+    assert candidates is not None and {NODES[1], NODES[5]} <= candidates
+    after = MemoryGraph([*graph.triples(), change])
+    assert _results(query, graph)[NODES[1]] != _results(query, after)[NODES[1]]

@@ -56,6 +56,8 @@ class _Walk:
     view: GraphView
     shortcut: bool = False
     """Stop walking a part of the query as soon as it cannot have a solution."""
+    record: bool = False
+    """Note how each pattern is reached (the plan's walk over no data)."""
     triples: set[Triple] = field(default_factory=set)
 
     def add(self, s: Term, p: NamedNode, o: Term) -> None:
@@ -174,10 +176,12 @@ class QueryPlan:
         for pattern in self.patterns:
             self.any_predicate |= _predicates(pattern.path, predicates)
         self.predicates = frozenset(predicates)
-        self._distance = self._distances()
         self._anchors: dict[_Pattern, str | None] = {}
         """Per pattern, the variable the forward walk reaches it from, when its values derive
         from ``$this`` (None: from constants only)."""
+        self._binders: dict[str, set[tuple[_Pattern, str, bool]]] = {}
+        """Per variable, the (pattern, variable it was walked from, direction) that first
+        bound it in some part of the query. Both are filled by the walk over no data below."""
         self.bounded = self.anchored()
 
     def anchored(self) -> bool:
@@ -185,7 +189,7 @@ class QueryPlan:
         try:
             self._expand(self._algebra, {THIS: {NamedNode("urn:semtwin:probe")},
                                          LOCAL + THIS: set()},
-                         _Walk(MemoryGraph(), shortcut=False))
+                         _Walk(MemoryGraph(), shortcut=False, record=True))
         except Unbounded:
             return False
         return True
@@ -271,9 +275,12 @@ class QueryPlan:
                           else (pattern.object, pattern.subject))
             start_key = _key(start)
             local = start_key is not None and LOCAL + start_key in env
-            self._anchors[pattern] = start_key if local else None
-            starts = env[start_key] if start_key is not None else {_term(start)}
             end_key = _key(end)
+            if walk.record:
+                self._anchors[pattern] = start_key if local else None
+                if start_key is not None and end_key is not None and end_key not in env:
+                    self._binders.setdefault(end_key, set()).add((pattern, start_key, forward))
+            starts = env[start_key] if start_key is not None else {_term(start)}
             reached: set[Term] = set()
             for node in starts:
                 reached |= walk.step(pattern.path, node, forward)
@@ -319,13 +326,13 @@ class QueryPlan:
         None: every focus node (a pattern only constants anchor, global to the query)."""
         walk = _Walk(view)
         found: set[Term] = set()
-        for index, pattern in enumerate(self.patterns):
+        for pattern in self.patterns:
             if not (self.any_predicate or _may_cross(pattern.path, changed.predicate)):
                 continue
             if pattern not in self._anchors:
                 return None
             anchor = self._anchors[pattern]
-            if anchor is None or anchor not in self._distance:
+            if anchor is None:
                 # anchored by constants only (directly or through variables they bind): a
                 # part of the query every focus node shares
                 if _could_match(pattern, changed):
@@ -337,52 +344,31 @@ class QueryPlan:
             if nodes and _key(constant) is None and not _ends_at(
                     pattern.path, changed, forward, _term(constant), walk):
                 continue  # it crosses the triple but cannot end at the pattern's constant
-            found |= self._towards_this(anchor, nodes, walk, skip=index)
+            found |= self._walk_back(anchor, nodes, walk)
         return found
 
-    def _towards_this(self, key: str, nodes: set[Term], walk: _Walk, skip: int) -> set[Term]:
-        """Walk every pattern that leads one hop closer to ``$this``, level by level (a
-        solution satisfies all of a join's patterns, but a union or an optional part may
-        hold the one that does)."""
-        distance = self._distance.get(key)
-        if distance is None:
-            return set()
-        level = {key: nodes}
-        while distance > 0:
-            nxt: dict[str, set[Term]] = {}
-            for at, found in level.items():
-                for index, pattern in enumerate(self.patterns):
-                    if index == skip or not self._leads_closer(pattern, at, distance):
-                        continue
-                    forward = _key(pattern.subject) == at
-                    target = _key(pattern.object if forward else pattern.subject)
-                    assert target is not None
-                    bucket = nxt.setdefault(target, set())
-                    for node in found:
-                        bucket |= walk.step(pattern.path, node, forward)
-            level, distance, skip = nxt, distance - 1, -1
-        return level.get(THIS, set())
-
-    def _leads_closer(self, pattern: _Pattern, key: str, distance: int) -> bool:
-        s, o = _key(pattern.subject), _key(pattern.object)
-        return ((s == key and o is not None and self._distance.get(o) == distance - 1)
-                or (o == key and s is not None and self._distance.get(s) == distance - 1))
-
-    def _distances(self) -> dict[str, int]:
-        """Hops from ``$this`` to each variable over the patterns (as undirected edges)."""
-        distance = {THIS: 0}
-        frontier = [THIS]
-        while frontier:
-            nxt = []
-            for key in frontier:
-                for pattern in self.patterns:
-                    s, o = _key(pattern.subject), _key(pattern.object)
-                    for a, b in ((s, o), (o, s)):
-                        if a == key and b is not None and b not in distance:
-                            distance[b] = distance[key] + 1
-                            nxt.append(b)
-            frontier = nxt
-        return distance
+    def _walk_back(self, key: str, nodes: set[Term], walk: _Walk) -> set[Term]:
+        """The ``$this`` nodes whose walk binds ``key`` to one of ``nodes``: back along the
+        patterns that bound each variable in the forward walk (every branch's), to
+        ``$this``."""
+        found: set[Term] = set()
+        seen: dict[str, set[Term]] = {}
+        pending = [(key, nodes)]
+        while pending:
+            at, reached = pending.pop()
+            new = reached - seen.setdefault(at, set())
+            if not new:
+                continue
+            seen[at] |= new
+            if at == THIS:
+                found |= new
+                continue
+            for pattern, start, forward in self._binders.get(at, ()):
+                back: set[Term] = set()
+                for node in new:
+                    back |= walk.step(pattern.path, node, not forward)
+                pending.append((start, back))
+        return found
 
     # -- parsing ---------------------------------------------------------------------------
     def _exists_patterns(self, expr: Any) -> Iterable[CompValue]:
