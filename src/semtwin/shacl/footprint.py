@@ -277,7 +277,10 @@ class QueryPlan:
             local = start_key is not None and LOCAL + start_key in env
             end_key = _key(end)
             if walk.record:
-                self._anchors[pattern] = start_key if local else None
+                anchor = start_key if local else None
+                # the same pattern reached differently in two places: treat it as global
+                self._anchors[pattern] = (anchor if self._anchors.get(pattern, anchor) == anchor
+                                          else None)
                 if start_key is not None and end_key is not None and end_key not in env:
                     self._binders.setdefault(end_key, set()).add((pattern, start_key, forward))
             starts = env[start_key] if start_key is not None else {_term(start)}
