@@ -10,8 +10,10 @@ rdflib = pytest.importorskip("rdflib")
 
 from tests.shacl.generated import SHAPES, data_turtle  # noqa: E402
 
-from semtwin.rdf import BlankNode, RdfFormat, parse  # noqa: E402
+from semtwin.rdf import BlankNode, Quad, RdfFormat, parse  # noqa: E402
 from semtwin.shacl import MemoryGraph, ShapesGraph, Validator  # noqa: E402
+from semtwin.shacl.graph import GraphView, StoreView  # noqa: E402
+from semtwin.store.embedded import EmbeddedStore  # noqa: E402
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 
@@ -24,8 +26,16 @@ def _key_part(term: object, shapes: object) -> str:
     return str(term.value if hasattr(term, "value") else term)
 
 
-def semtwin_keys(data: str, shapes: str) -> tuple[bool, set[tuple[str, ...]]]:
-    view = MemoryGraph(parse(data.encode(), format=RdfFormat.TURTLE))
+def semtwin_keys(data: str, shapes: str, on_store: bool = False
+                 ) -> tuple[bool, set[tuple[str, ...]]]:
+    """``on_store``: the data read from a real (in-memory) store, as writes and
+    ``validate --store`` read it (SHACL-SPARQL through footprints)."""
+    memory = MemoryGraph(parse(data.encode(), format=RdfFormat.TURTLE))
+    view: GraphView = memory
+    if on_store:
+        store = EmbeddedStore(None)
+        store.add_quads([Quad(t.subject, t.predicate, t.object) for t in memory.triples()])
+        view = StoreView(store)
     shapes_graph = ShapesGraph(MemoryGraph(parse(shapes.encode(), format=RdfFormat.TURTLE)))
     report = Validator(shapes_graph, view).validate_all()
     keys = set()
@@ -110,6 +120,7 @@ ex:vav a brick:VAV ;
     ours = semtwin_keys(data, shapes)
     theirs = pyshacl_keys(data, shapes)
     assert ours == theirs
+    assert semtwin_keys(data, shapes, on_store=True) == ours
     focus = {key[0] for key in ours[1]}
     assert {"urn:ex:ahu", "urn:ex:vav", "urn:ex:old"} <= focus
     assert not {"urn:ex:meter", "urn:ex:sensor"} & focus
