@@ -156,14 +156,22 @@ def test_validate_the_whole_store(tmp_path: Path) -> None:
     shapes = tmp_path / "shapes.ttl"
     shapes.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> . <urn:S> a sh:NodeShape ; "
                       "sh:targetClass <urn:Pump> ; sh:property [ sh:path <urn:power> ; "
-                      "sh:minCount 1 ; sh:maxInclusive 100 ] .")
+                      "sh:minCount 1 ; sh:maxInclusive 100 ] ; "
+                      # SHACL-SPARQL on the store: a pump must not feed itself through others
+                      "sh:sparql [ sh:select 'SELECT $this WHERE { $this <urn:feeds>+ $this }' "
+                      "] .")
+    loop = tmp_path / "loop.ttl"
+    loop.write_text("<urn:b> <urn:feeds> <urn:c> . <urn:c> <urn:feeds> <urn:b> .")
+    semtwin("load", str(loop), "--store", store, "--graph", "urn:g:loop")
     result = semtwin("validate", "--store", store, "--shapes", str(shapes), "--format", "json",
                      check=False)
     assert result.returncode == 1, result.stderr
+    assert "not evaluated" not in result.stderr
     found = {(r["focusNode"], r["sourceConstraintComponent"].rsplit("#")[1])
              for r in json.loads(result.stdout)["results"]}
     assert found == {("urn:a", "MaxInclusiveConstraintComponent"),
-                     ("urn:b", "MinCountConstraintComponent")}
+                     ("urn:b", "MinCountConstraintComponent"),
+                     ("urn:b", "SPARQLConstraintComponent")}
 
 
 def test_replay_rebuilds_the_store_from_the_journal(start_server: type[ServerProcess],
