@@ -345,7 +345,7 @@ class QueryPlan:
             nodes = _starts(pattern.path, changed, forward, walk)
             constant = pattern.object if forward else pattern.subject
             if nodes and _key(constant) is None and not _ends_at(
-                    pattern.path, changed, forward, _term(constant), walk):
+                    pattern.path, changed, forward, _term(constant)):
                 continue  # it crosses the triple but cannot end at the pattern's constant
             found |= self._walk_back(anchor, nodes, walk)
         return found
@@ -441,7 +441,7 @@ def _could_match(pattern: _Pattern, changed: Triple) -> bool:
     return True
 
 
-def _ends_at(path: Any, changed: Triple, forward: bool, constant: Term, walk: _Walk) -> bool:
+def _ends_at(path: Any, changed: Triple, forward: bool, constant: Term) -> bool:
     """Whether a traversal crossing ``changed`` can end at a constant: a simple predicate
     ends at the triple's far end; longer paths are not checked (they may)."""
     if isinstance(path, URIRef | Variable | RBNode) and not isinstance(constant, Literal):

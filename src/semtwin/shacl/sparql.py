@@ -190,7 +190,7 @@ def plan_for(plans: dict[tuple[str, tuple[tuple[str, str], ...]], QueryPlan | No
     if key not in plans:
         try:
             plan: QueryPlan | None = QueryPlan(query, prefixes)
-            if plan is not None and not plan.anchored():
+            if plan is not None and not plan.bounded:
                 plan = None
         except Exception:
             plan = None
