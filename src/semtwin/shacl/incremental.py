@@ -20,7 +20,6 @@ from semtwin.shacl.footprint import QueryPlan, Unbounded
 from semtwin.shacl.graph import GraphView
 from semtwin.shacl.paths import arrivals, predicates_of, readers, sources
 from semtwin.shacl.shapes import Shape, ShapesGraph
-from semtwin.shacl.sparql import constraint_query, plan_for
 from semtwin.shacl.validator import Validator
 from semtwin.shacl.vocab import RDF_TYPE, RDFS_SUBCLASS
 
@@ -165,18 +164,10 @@ class ChangeScope:
         """Footprint plans of the shape's own SPARQL constraints (those without one are
         never evaluated on a store, so no change affects them)."""
         cached = self._sparql_plans.get(shape.node)
-        if cached is not None:
-            return cached
-        plans = []
-        for node in shape.params.get("sparql", ()):
-            constraint = self.shapes.sparql_constraint(node)
-            plan = None if constraint.deactivated else plan_for(
-                self.shapes.sparql_plans, constraint_query(constraint, shape.path),
-                constraint.prefixes)
-            if plan is not None:
-                plans.append(plan)
-        self._sparql_plans[shape.node] = plans
-        return plans
+        if cached is None:
+            cached = self._sparql_plans[shape.node] = [
+                plan for _, plan in self.shapes.sparql_plans(shape) if plan is not None]
+        return cached
 
     def affected(self, either: GraphView, changed: Iterable[Triple],
                  unbounded: set[Term] | None = None,

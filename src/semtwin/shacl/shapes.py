@@ -4,19 +4,14 @@ parameters, read once from a ``GraphView`` so validation never looks at the shap
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from semtwin.rdf import Literal, NamedNode, Term
 from semtwin.shacl.footprint import QueryPlan
 from semtwin.shacl.graph import GraphView, rdf_list
 from semtwin.shacl.paths import Path, ShapesError, parse_path
-from semtwin.shacl.sparql import (
-    SparqlConstraint,
-    compile_constraint,
-    constraint_query,
-    plan_for,
-)
+from semtwin.shacl.sparql import SparqlConstraint, compile_constraint, constraint_query
 from semtwin.shacl.vocab import (
     OWL_CLASS,
     RDF_TYPE,
@@ -101,9 +96,7 @@ class ShapesGraph:
         if next(iter(view.pairs(sh("parameter"))), None) is not None:
             self.unsupported.add("ConstraintComponent")
         self._sparql: dict[Term, SparqlConstraint] = {}
-        self.sparql_plans: dict[tuple[str, tuple[tuple[str, str], ...]],
-                                QueryPlan | None] = {}
-        """Footprint plans of the constraints' queries (``semtwin.shacl.sparql.plan_for``)."""
+        self._plans: dict[tuple[str, tuple[tuple[str, str], ...]], QueryPlan | None] = {}
         for _, constraint in view.pairs(sh("sparql")):  # malformed ones refuse the graph now
             self.sparql_constraint(constraint)
         self.targeted: list[Shape] = []
@@ -115,18 +108,34 @@ class ShapesGraph:
     def __iter__(self) -> Iterator[Shape]:
         return iter(self._shapes.values())
 
+    def query_plan(self, query: str, prefixes: Mapping[str, str]) -> QueryPlan | None:
+        """The footprint plan of a constraint query (``semtwin.shacl.footprint``), made once
+        per shapes graph; None when it has none (rdflib cannot read the query, or one of its
+        patterns hangs on neither ``$this`` nor a constant)."""
+        key = (query, tuple(sorted(prefixes.items())))
+        if key not in self._plans:
+            try:
+                plan: QueryPlan | None = QueryPlan(query, prefixes)
+            except Exception:  # rdflib's parser and algebra raise many kinds
+                plan = None
+            self._plans[key] = plan if plan is not None and plan.bounded else None
+        return self._plans[key]
+
+    def sparql_plans(self, shape: Shape) -> list[tuple[Term, QueryPlan | None]]:
+        """The shape's active SPARQL constraints and the plans of their queries."""
+        found = []
+        for node in shape.params.get("sparql", ()):
+            constraint = self.sparql_constraint(node)
+            if not constraint.deactivated:
+                found.append((node, self.query_plan(constraint_query(constraint, shape.path),
+                                                    constraint.prefixes)))
+        return found
+
     def unbounded_sparql(self) -> list[Term]:
-        """SPARQL constraints with no known footprint (``semtwin.shacl.footprint``): they
-        run on data validated on its own, and are reported unsupported on a store."""
-        found: dict[Term, None] = {}
-        for shape in self:
-            for node in shape.params.get("sparql", ()):
-                constraint = self.sparql_constraint(node)
-                if not constraint.deactivated and plan_for(
-                        self.sparql_plans, constraint_query(constraint, shape.path),
-                        constraint.prefixes) is None:
-                    found[node] = None
-        return list(found)
+        """SPARQL constraints with no known footprint: they run on data validated on its
+        own, and are reported unsupported on a store."""
+        return list(dict.fromkeys(node for shape in self
+                                  for node, plan in self.sparql_plans(shape) if plan is None))
 
     def sparql_constraint(self, node: Term) -> SparqlConstraint:
         found = self._sparql.get(node)

@@ -7,19 +7,19 @@ unbound), ``?path`` its path for node shapes, ``?message`` its message. Queries 
 out for pre-binding (``MINUS``, ``VALUES``, ``SERVICE``, a nested ``SELECT`` without ``$this``,
 ``AS`` a pre-bound variable) make the shapes graph invalid.
 
-Where the data is evaluated: a copy of an in-memory data graph (``semtwin validate
-FILE``, ``POST /api/v1/validate``) in a scratch in-memory store (``store/scratch``);
-pre-bound IRIs and literals are written into the query (so inner ``FILTER``s see them, as
-SHACL's pre-binding says), blank nodes go through pyoxigraph's substitutions. Validation
-against the store (writes, impact, ``validate --store``) has no SPARQL view of "the data
-graph" (every graph but semtwin's journal and metadata, as the change would leave it) and
-reports the constraint as unsupported, never as passed.
+Where the data is evaluated, always in a scratch in-memory store (``store/scratch``): a copy
+of an in-memory data graph (``semtwin validate FILE``, ``POST /api/v1/validate``), or, for
+data read from a store (writes, impact, ``validate --store``), a copy of the query's
+footprint at the focus node (``semtwin.shacl.footprint``; a query without one is reported as
+unsupported, never as passed). Pre-bound IRIs and literals are written into the query (so
+inner ``FILTER``s see them, as SHACL's pre-binding says), blank nodes go through
+pyoxigraph's substitutions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -160,16 +160,16 @@ class FootprintSparql:
     whose footprint is not known (unbounded) is not evaluated (None)."""
 
     def __init__(self, data: GraphView,
-                 plans: dict[tuple[str, tuple[tuple[str, str], ...]], QueryPlan | None]
-                 ) -> None:
+                 plan: Callable[[str, Mapping[str, str]], QueryPlan | None]) -> None:
+        """``plan``: the footprint plan of a query (``ShapesGraph.query_plan``)."""
         self._data = data
-        self._plans = plans
+        self._plan = plan
 
     def select(self, query: str, prefixes: Mapping[str, str],
                bindings: Mapping[str, Term]) -> list[dict[str, Term]] | None:
         if _SHAPES_GRAPH.search(query):
             return None
-        plan = plan_for(self._plans, query, prefixes)
+        plan = self._plan(query, prefixes)
         if plan is None:
             return None
         try:
@@ -180,22 +180,6 @@ class FootprintSparql:
             return []  # a pattern every solution needs matches nothing
         store = ScratchStore(Quad(t.subject, t.predicate, t.object) for t in triples)
         return _prebound_select(store, query, prefixes, bindings)
-
-
-def plan_for(plans: dict[tuple[str, tuple[tuple[str, str], ...]], QueryPlan | None],
-             query: str, prefixes: Mapping[str, str]) -> QueryPlan | None:
-    """The footprint plan of a query, made once per shapes graph; None when it has no
-    known footprint (rdflib cannot read it, or a pattern hangs on nothing)."""
-    key = (query, tuple(sorted(prefixes.items())))
-    if key not in plans:
-        try:
-            plan: QueryPlan | None = QueryPlan(query, prefixes)
-            if plan is not None and not plan.bounded:
-                plan = None
-        except Exception:
-            plan = None
-        plans[key] = plan
-    return plans[key]
 
 
 def _prebound_select(store: ScratchStore, query: str, prefixes: Mapping[str, str],

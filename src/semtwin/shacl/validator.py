@@ -70,7 +70,7 @@ class Validator:
         self.stored_form = stored_form
         if sparql is None:
             sparql = (MemorySparql(data) if isinstance(data, MemoryGraph)
-                      else FootprintSparql(data, shapes.sparql_plans))
+                      else FootprintSparql(data, shapes.query_plan))
         self.sparql = sparql
         """Where SPARQL-based constraints run (a query it cannot evaluate is reported as
         unsupported)."""
