@@ -14,6 +14,7 @@ every class check, so it asks for full validation instead.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from semtwin.rdf import Literal, NamedNode, Term, Triple
 from semtwin.shacl.footprint import QueryPlan, Unbounded
@@ -24,6 +25,7 @@ from semtwin.shacl.validator import Validator
 from semtwin.shacl.vocab import RDF_TYPE, RDFS_SUBCLASS
 
 ANY = NamedNode("urn:semtwin:any-predicate")
+_COMPARISONS = ("equals", "disjoint", "lessThan", "lessThanOrEquals")
 _NESTED_SINGLE = ("node", "not", "qualifiedValueShape")
 
 
@@ -33,6 +35,20 @@ def _unreachable(view: GraphView, node: Term) -> bool:
     if view.has_incoming(node):
         return False
     return all(p == RDF_TYPE or isinstance(o, Literal) for p, o in view.outgoing(node))
+
+
+@dataclass
+class _Scan:
+    """What the walk for one changed triple keeps besides the focus nodes it finds."""
+
+    sources: dict[tuple[object, frozenset[Term]], frozenset[Term]] = field(
+        default_factory=dict)
+    """Nodes that reach some value nodes along a path, per (path, value nodes): shapes share
+    nested shapes and paths."""
+    unbounded: set[Term] = field(default_factory=set)
+    """Shapes whose SPARQL constraint's walk back passed its limit."""
+    everything: bool = False
+    """A SPARQL constraint's part every focus node shares can read the triple."""
 
 
 class ChangeScope:
@@ -66,8 +82,8 @@ class ChangeScope:
         # node, directly or through nested node-level shapes)
         self._focus_type_readers = [shape for shape in shapes.targeted
                                     if self._reads_own_type(shape, frozenset())]
-        # shapes that walk rdf:type itself along a path (they may read a type triple from
-        # its class's side)
+        # shapes that walk rdf:type itself along a path or in a SPARQL query (they may read a
+        # type triple from its class's side)
         self._type_path_readers = [shape for shape in shapes.targeted
                                    if self._type_on_path(shape, frozenset())]
 
@@ -112,7 +128,7 @@ class ChangeScope:
             found.add(RDF_TYPE)
         if shape.closed_allowed is not None:
             found.add(ANY)
-        for name in ("equals", "disjoint", "lessThan", "lessThanOrEquals"):
+        for name in _COMPARISONS:
             found.update(p for p in shape.params.get(name, ()) if isinstance(p, NamedNode))
         for plan in self._plans(shape):
             if plan.any_predicate:
@@ -142,8 +158,7 @@ class ChangeScope:
             current = pending.pop()
             if (current.closed_allowed is not None or any(
                     plan.reads(RDF_TYPE) for plan in self._plans(current)) or any(
-                    RDF_TYPE in current.params.get(name, ()) for name in (
-                        "equals", "disjoint", "lessThan", "lessThanOrEquals"))):
+                    RDF_TYPE in current.params.get(name, ()) for name in _COMPARISONS)):
                 found = None
                 break
             if current.path is not None:
@@ -184,7 +199,7 @@ class ChangeScope:
         typed: set[Term] = set()
         for t in changed:
             s, p, o = t.subject, t.predicate, t.object
-            memo: dict[object, frozenset[Term]] = {("unbounded",): frozenset()}
+            scan = _Scan()
             if p == RDF_TYPE:
                 typed.add(s)
                 if _unreachable(either, s):
@@ -197,7 +212,7 @@ class ChangeScope:
                     for shape in self._objects_of.get(p, ()):
                         out.setdefault(shape, set()).add(o)
                     for shape in self._type_path_readers:
-                        nodes = self._readers(either, shape, s, p, o, frozenset(), memo)
+                        nodes = self._readers(either, shape, s, p, o, frozenset(), scan)
                         if nodes:
                             out.setdefault(shape, set()).update(nodes)
                     continue
@@ -216,11 +231,11 @@ class ChangeScope:
                                 | {(q, True) for q, _ in either.outgoing(s)})
                         if not steps & edges:
                             continue  # no path of the shape ends at s
-                nodes = self._readers(either, shape, s, p, o, frozenset(), memo)
+                nodes = self._readers(either, shape, s, p, o, frozenset(), scan)
                 if nodes:
                     out.setdefault(shape, set()).update(nodes)
-            unbounded |= memo[("unbounded",)]
-            if ("everything",) in memo:
+            unbounded |= scan.unbounded
+            if scan.everything:
                 return None
         return out, typed
 
@@ -241,10 +256,9 @@ class ChangeScope:
         return nodes
 
     def _readers(self, view: GraphView, shape: Shape, s: Term, p: NamedNode, o: Term,
-                 stack: frozenset[Term], memo: dict[object, frozenset[Term]]
-                 ) -> frozenset[Term]:
-        """Nodes at which validating ``shape`` reads ``(s, p, o)``; ``memo`` holds what
-        was found for this triple already (shapes share nested shapes and paths)."""
+                 stack: frozenset[Term], scan: _Scan) -> frozenset[Term]:
+        """Nodes at which validating ``shape`` reads ``(s, p, o)``; ``scan`` holds what was
+        found for this triple already."""
         if shape.node in stack:
             return frozenset()
         inner = stack | {shape.node}
@@ -256,9 +270,9 @@ class ChangeScope:
         for nested in self._nested_shapes(shape):
             reads = self.predicates(nested)
             if p in reads or ANY in reads:
-                value_level |= self._readers(view, nested, s, p, o, inner, memo)
+                value_level |= self._readers(view, nested, s, p, o, inner, scan)
         focus_level: set[Term] = set()
-        for name in ("equals", "disjoint", "lessThan", "lessThanOrEquals"):
+        for name in _COMPARISONS:
             if p in shape.params.get(name, ()):
                 focus_level.add(s)
         for plan in self._plans(shape):  # $this of a SPARQL constraint is the shape's focus
@@ -266,20 +280,20 @@ class ChangeScope:
                 try:
                     found = plan.focus_candidates(view, Triple(s, p, o))  # type: ignore[arg-type]
                 except Unbounded:
-                    memo[("unbounded",)] |= {shape.node}
+                    scan.unbounded.add(shape.node)
                     continue
                 if found is None:  # a part of the query every focus node shares
-                    memo[("everything",)] = frozenset({shape.node})
+                    scan.everything = True
                 else:
                     focus_level |= found
         if shape.path is not None:
             focus_level.update(readers(view, shape.path, s, p, o))
             if value_level:
                 key = (shape.path, frozenset(value_level))
-                reached = memo.get(key)
+                reached = scan.sources.get(key)
                 if reached is None:
                     reached = frozenset(sources(view, shape.path, value_level))
-                    memo[key] = reached
+                    scan.sources[key] = reached
                 focus_level.update(reached)
             result = frozenset(focus_level)
         else:
