@@ -161,7 +161,8 @@ class WriteValidator:
             affected)
         if "sparql" in report.unsupported and bucket is not None:
             bucket.append("a SPARQL-based constraint was not evaluated for this change (its "
-                          "query has no footprint here); semtwin validate --store reports it")
+                          "query has no footprint, or one past the limit a write walks); "
+                          "docs/governance.md says which")
         violations = report.violations
         if violations:
             blocking = ValidationReport(results=violations, focus_nodes=report.focus_nodes)

@@ -25,13 +25,12 @@ from semtwin.services.pipeline import META, ST, WritePipeline
 from semtwin.services.relationships import NAME, RELATIONSHIP, SOURCE, TARGET
 from semtwin.services.twin_index import TwinIndex
 from semtwin.services.twins import TwinService
+from semtwin.shacl.vocab import XSD_NS
 from semtwin.store import SelectResult, TwinStore
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
-
-XSD = "http://www.w3.org/2001/XMLSchema#"
 _FEW = 2000  # matches sorted in Python rather than found by walking the twin index
 
 _OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -64,10 +63,10 @@ def _equal_terms(text: str) -> list[str]:
         return [_literal(text)]
     number = float(value)
     exact_float = struct.unpack("f", struct.pack("f", number))[0] == number
-    forms = [Literal(repr(number), datatype=NamedNode(f"{XSD}double")),
-             Literal(format(Decimal(str(value)), "f"), datatype=NamedNode(f"{XSD}decimal"))]
+    forms = [Literal(repr(number), datatype=NamedNode(f"{XSD_NS}double")),
+             Literal(format(Decimal(str(value)), "f"), datatype=NamedNode(f"{XSD_NS}decimal"))]
     if exact_float:
-        forms.append(Literal(repr(number), datatype=NamedNode(f"{XSD}float")))
+        forms.append(Literal(repr(number), datatype=NamedNode(f"{XSD_NS}float")))
     if number.is_integer():
         forms.append(Literal(int(value)))
     return [str(form) for form in forms]

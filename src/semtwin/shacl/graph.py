@@ -212,13 +212,13 @@ class OverlayView:
                              for t in self.removed.triples()}
 
     def objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
-        base = self._base.objects(subject, predicate)
-        if self._removed_set:
-            base = [o for o in base if (subject, predicate, o) not in self._removed_set]
-        return list(dict.fromkeys([*base, *self.added.objects(subject, predicate)]))
+        return self._objects(self._base.objects(subject, predicate), subject, predicate)
 
     def lookup_objects(self, subject: Term, predicate: NamedNode) -> list[Term]:
-        base = self._base.lookup_objects(subject, predicate)
+        return self._objects(self._base.lookup_objects(subject, predicate), subject, predicate)
+
+    def _objects(self, base: list[Term], subject: Term, predicate: NamedNode) -> list[Term]:
+        """The base's objects of (subject, predicate) with the change applied."""
         if self._removed_set:
             base = [o for o in base if (subject, predicate, o) not in self._removed_set]
         return list(dict.fromkeys([*base, *self.added.objects(subject, predicate)]))
