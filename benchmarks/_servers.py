@@ -153,3 +153,10 @@ def loaded_remote_store(work: Path, nquads: Path, backend: str) -> Iterator[tupl
         yield f"oxigraph+http://127.0.0.1:{port}", load_s
     finally:
         server.stop()
+
+
+def minimal_server(store: Path, log: Path) -> Server:
+    """``benchmarks.minimal_server``: the single-process ceiling for light queries."""
+    port = free_port()
+    return Server("minimal ASGI", [sys.executable, "-m", "benchmarks.minimal_server",
+                                   str(store), str(port)], "/sparql", port, log)

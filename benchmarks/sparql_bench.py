@@ -2,7 +2,9 @@
 
 semtwin ``/sparql`` and ``oxigraph serve`` (same data, same machine, union default graph)
 side by side; semtwin and ``rdflib-endpoint`` side by side on a smaller graph that
-rdflib can load. Load speed against raw pyoxigraph ``bulk_load`` and ``oxigraph load``, and
+rdflib can load. On light queries both also run against ``benchmarks.minimal_server`` (the
+least a Python endpoint over pyoxigraph can do per request), the single-process ceiling.
+Load speed against raw pyoxigraph ``bulk_load`` and ``oxigraph load``, and
 each server's peak memory. Then semtwin over remote stores (Oxigraph server, a throwaway
 Virtuoso) with one and two API processes against the embedded store.
 ``--parts local,remote,small`` picks parts; one not run keeps its saved numbers.
@@ -24,6 +26,7 @@ import pyoxigraph
 from benchmarks._servers import (
     Server,
     loaded_remote_store,
+    minimal_server,
     oxigraph_server,
     rdflib_endpoint_server,
     semtwin_server,
@@ -105,6 +108,18 @@ def measure_loads(work: Path, data: Dataset) -> dict[str, float]:
     return results
 
 
+def store_copy(source: Path, target: Path) -> Path:
+    """A copy of a closed store directory (a RocksDB checkpoint: hard links), for a second
+    server process: a store directory is locked to one process."""
+    import shutil
+
+    shutil.rmtree(target, ignore_errors=True)
+    store = pyoxigraph.Store(str(source))
+    store.backup(str(target))
+    del store
+    return target
+
+
 def check_agreement(servers: list[Server], mix: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """Every server must give the same number of result rows before it is timed."""
     counts: dict[str, Any] = {}
@@ -122,13 +137,16 @@ def check_agreement(servers: list[Server], mix: dict[str, tuple[str, str]]) -> d
 
 
 def time_mix(servers: list[Server], mix: dict[str, tuple[str, str]], seconds: int,
-             connections: int) -> dict[str, dict[str, Any]]:
+             connections: int, light_only: tuple[Server, ...] = ()) -> dict[str, dict[str, Any]]:
+    """wrk on each query and server; ``light_only`` servers skip the heavy queries."""
     results: dict[str, dict[str, Any]] = {}
     for name, (weight, query) in mix.items():
         # heavy queries take seconds each: fewer connections, so requests finish in the window
         conns = connections if weight == "light" else min(connections, HEAVY_CONNECTIONS)
         results[name] = {"weight": weight, "connections": conns}
         for server in servers:
+            if weight != "light" and server in light_only:
+                continue
             run_wrk(server.endpoint, query, seconds=2, connections=conns)  # warm up
             result = run_wrk(server.endpoint, query, seconds=seconds, connections=conns)
             results[name][server.name] = asdict(result)
@@ -258,13 +276,15 @@ def run(work: Path, *, seconds: int, connections: int, buildings: int,
         report["load"] = measure_loads(work, big)
         print("load:", json.dumps(report["load"]), flush=True)
     if "local" in parts:
+        minimal = minimal_server(store_copy(work / "semtwin-big", work / "minimal-big"),
+                                 work / "minimal-big.log")
         servers = [semtwin_server(work / "semtwin-big", work / "semtwin-big.log"),
-                   oxigraph_server(work / "oxigraph-big", work / "oxigraph-big.log")]
+                   oxigraph_server(work / "oxigraph-big", work / "oxigraph-big.log"), minimal]
         try:
             for server in servers:
                 server.start()
             report["agreement_big"] = check_agreement(servers, mix_big)
-            report["big"] = time_mix(servers, mix_big, seconds, connections)
+            report["big"] = time_mix(servers, mix_big, seconds, connections, (minimal,))
             report["isolation"] = measure_isolation(servers[0], mix_big["point lookup"][1],
                                                     seconds, connections)
             report["peak_rss_mb_big"] = {s.name: s.peak_rss_mb() for s in servers}
@@ -289,18 +309,29 @@ def run_small(work: Path, small: Dataset, seconds: int, connections: int) -> dic
     subprocess.run([sys.executable, "-m", "semtwin", "load", str(small.nquads), "--store",
                     str(small_store)], check=True, capture_output=True)
     mix_small = queries(small.spec.buildings)
+    minimal = minimal_server(store_copy(small_store, work / "minimal-small"),
+                             work / "minimal-small.log")
     servers = [semtwin_server(small_store, work / "semtwin-small.log"),
-               rdflib_endpoint_server(small.turtle, work / "rdflib-small.log")]
+               rdflib_endpoint_server(small.turtle, work / "rdflib-small.log"), minimal]
     try:
         for server in servers:
             server.start()
         report["agreement_small"] = check_agreement(servers, mix_small)
-        report["small"] = time_mix(servers, mix_small, seconds, min(connections, 4))
+        report["small"] = time_mix(servers, mix_small, seconds, min(connections, 4),
+                                   (minimal,))
         report["peak_rss_mb_small"] = {s.name: s.peak_rss_mb() for s in servers}
     finally:
         for server in servers:
             server.stop()
     return report
+
+
+def _ceiling(row: dict[str, Any], peer: str) -> str:
+    minimal = row.get("minimal ASGI")
+    if minimal is None:
+        return "–"
+    ratio = minimal["requests_per_s"] / max(row[peer]["requests_per_s"], 1e-9)
+    return f"{minimal['requests_per_s']:,.0f} ({ratio:.2f}×)"
 
 
 def _rate(per_s: float) -> str:
@@ -311,7 +342,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines = [f"Big graph {report['big_quads']:,} quads; small graph {report['small_quads']:,} "
              f"quads; wrk {report['seconds']} s per cell.", "",
              "| query | class | semtwin q/s | oxigraph serve q/s | ratio | target | "
-             "semtwin p99 ms | oxigraph p99 ms |", "|---|---|---|---|---|---|---|---|"]
+             "semtwin p99 ms | oxigraph p99 ms | minimal ASGI q/s (÷ oxigraph) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, row in report["big"].items():
         ours, peer = row["semtwin"], row["oxigraph serve"]
         ratio = ours["requests_per_s"] / max(peer["requests_per_s"], 1e-9)
@@ -319,7 +351,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {name} | {row['weight']} | {ours['requests_per_s']:,.0f} | "
                      f"{peer['requests_per_s']:,.0f} | {ratio:.2f}× | ≥ {target}× "
                      f"{'✅' if ratio >= target else '❌'} | {ours['p99_ms']:.1f} | "
-                     f"{peer['p99_ms']:.1f} |")
+                     f"{peer['p99_ms']:.1f} | {_ceiling(row, 'oxigraph serve')} |")
     iso = report.get("isolation")
     if iso:
         base = report["big"]["point lookup"]["semtwin"]
@@ -331,14 +363,14 @@ def to_markdown(report: dict[str, Any]) -> str:
                   f"running at the end; they answered {iso['runaway_statuses']}) | "
                   f"{during['requests_per_s']:,.0f} | {during['p50_ms']:.1f} | "
                   f"{during['p99_ms']:.1f} |"]
-    lines += ["", "| query (small graph) | semtwin q/s | rdflib-endpoint q/s | ratio | target |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| query (small graph) | semtwin q/s | rdflib-endpoint q/s | ratio | target | "
+              "minimal ASGI q/s (÷ rdflib-endpoint) |", "|---|---|---|---|---|---|"]
     for name, row in report["small"].items():
         ours, peer = row["semtwin"], row["rdflib-endpoint"]
         ratio = ours["requests_per_s"] / max(peer["requests_per_s"], 1e-9)
         lines.append(f"| {name} | {ours['requests_per_s']:,.0f} | "
                      f"{peer['requests_per_s']:,.1f} | {ratio:,.0f}× | ≥ 20× "
-                     f"{'✅' if ratio >= 20 else '❌'} |")
+                     f"{'✅' if ratio >= 20 else '❌'} | {_ceiling(row, 'rdflib-endpoint')} |")
     remote = report.get("remote", {})
     if remote:
         lines += ["", f"| query (big graph, {report['connections']} connections) | remote store "

@@ -533,3 +533,52 @@ def test_grounding_routes_need_a_reader_and_answer(
     cited = httpx.get(f"{server.url}/api/v1/ground/cite", headers=_headers(keys, "reader"),
                       params={"key": key}).json()
     assert cited["holds"] is True and cited["fact"]["graph"] == "urn:twin:ground-pump"
+
+
+def test_cors_with_keys_preflights_fast_paths_and_refusals(tmp_path: Path) -> None:
+    """A browser query editor on another origin, with an API key: its preflight (which
+    carries no credential) is answered, and every answer carries the CORS headers, whether
+    a fast path gave it (a query repeated until proven fast, a twin by id) or the access
+    check refused it; an origin not allowed gets none."""
+    store = str(tmp_path / "db")
+    reader, writer = _key(store, "reader"), _key(store, "writer")
+    origin = "https://yasgui.example"
+    server = ServerProcess(store=store, port=free_port(), args=("--cors", origin),
+                           log_path=tmp_path / "server.log").start()
+    try:
+        preflight = httpx.options(f"{server.url}/sparql", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type"})
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == origin
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+
+        query = {"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1"}
+        for _ in range(8):  # the later ones are answered on the fast path
+            answer = httpx.get(f"{server.url}/sparql", params=query, headers={
+                "Origin": origin, "Authorization": f"Bearer {reader}",
+                "Accept": "application/sparql-results+json"})
+            assert answer.status_code == 200
+            assert answer.headers["access-control-allow-origin"] == origin
+            assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
+
+        put = httpx.put(f"{server.url}/api/v1/twins/cors-1", json={"properties": {}},
+                        headers={"Authorization": f"Bearer {writer}", "Origin": origin})
+        assert put.status_code in (200, 201), put.text
+        assert put.headers["access-control-allow-origin"] == origin
+        twin = httpx.get(f"{server.url}/api/v1/twins/cors-1",
+                         headers={"Authorization": f"Bearer {reader}", "Origin": origin})
+        assert twin.status_code == 200 and twin.headers["etag"]
+        assert twin.headers["access-control-allow-origin"] == origin
+        assert "etag" in twin.headers["access-control-expose-headers"].lower()
+
+        refused = httpx.get(f"{server.url}/sparql", params=query, headers={"Origin": origin})
+        assert refused.status_code == 401
+        assert refused.headers["access-control-allow-origin"] == origin
+
+        stranger = httpx.get(f"{server.url}/sparql", params=query, headers={
+            "Origin": "https://elsewhere.example", "Authorization": f"Bearer {reader}"})
+        assert stranger.status_code == 200
+        assert "access-control-allow-origin" not in stranger.headers
+    finally:
+        server.stop()

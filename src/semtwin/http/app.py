@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from semtwin import __version__
 from semtwin.http import audit, graphs, grounding, health, imports, models, sparql, twins
@@ -17,7 +18,26 @@ from semtwin.http.problems import install_problem_handlers
 from semtwin.runtime import Semtwin
 
 
-def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
+class SemtwinAPI(FastAPI):
+    """FastAPI with semtwin's own layers in front of it, outermost: request context, CORS,
+    access control and the fast paths see an HTTP request before FastAPI does (FastAPI's
+    per-request telemetry check and error layers cost as much as a fast-path answer, and its
+    user middleware would put CORS behind the fast paths and the access check)."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is not None and scope["type"] == "http":
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling: what the front layers call for anything they pass on."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> SemtwinAPI:
     from semtwin.mcp_server import build_server
 
     mcp = build_server(runtime)
@@ -31,7 +51,7 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
         if close_on_shutdown:
             runtime.close()
 
-    app = FastAPI(
+    app = SemtwinAPI(
         title="semtwin",
         version=__version__,
         description="Knowledge-graph semantic twin server: SPARQL 1.1 Protocol, Graph Store "
@@ -51,17 +71,20 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> FastAPI:
     # MCP over streamable HTTP, behind the same access middleware (reader role)
     app.mount("/mcp", mcp_app)
     settings = runtime.settings
+    # built from the inside out; a request meets the request context, CORS, the access
+    # check, the fast paths, then FastAPI. CORS comes before the access check (a browser's
+    # preflight carries no credential, and a refusal must carry the CORS headers for the
+    # page to read it) and before the fast paths (their answers need the headers too).
+    front: ASGIApp = SparqlFastPath(app.handle, runtime=runtime)
+    front = TwinFastPath(front, runtime=runtime)
+    front = AccessMiddleware(front, runtime=runtime)
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
+        front = CORSMiddleware(
+            front,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"],
             allow_headers=["*"],
-            expose_headers=["X-Request-Id", "ETag", "Location"],
+            expose_headers=["X-Request-Id", "ETag", "Location", "Semtwin-Warning"],
         )
-    app.add_middleware(SparqlFastPath, runtime=runtime)
-    app.add_middleware(TwinFastPath, runtime=runtime)
-    # before the fast paths and every route: one place decides who may do what
-    app.add_middleware(AccessMiddleware, runtime=runtime)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.front = RequestContextMiddleware(front, max_body_bytes=settings.max_body_bytes)
     return app

@@ -17,12 +17,15 @@ from semtwin.runtime import Semtwin
 from semtwin.services.sparql import QueryRequest
 
 _ALLOWED = {"query", "format"}
+_MEMO_ENTRIES = 512
+_MEMO_MAX_LENGTH = 4096
 
 
 class SparqlFastPath:
     def __init__(self, app: ASGIApp, runtime: Semtwin) -> None:
         self.app = app
         self.runtime = runtime
+        self._parsed: dict[bytes, tuple[str, str | None] | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] == "http" and scope["method"] == "GET"
@@ -49,17 +52,11 @@ class SparqlFastPath:
         return principal is not None and self.runtime.settings.limits_for(
             principal.role.label) != (None, None)
 
-    @staticmethod
-    def _request(scope: Scope) -> QueryRequest | None:
-        try:
-            params = parse_qsl(scope["query_string"].decode("ascii"), keep_blank_values=True,
-                               errors="strict")
-        except (UnicodeDecodeError, ValueError):
+    def _request(self, scope: Scope) -> QueryRequest | None:
+        parsed = self._parse(scope["query_string"])
+        if parsed is None:
             return None
-        names = [name for name, _ in params]
-        if not set(names) <= _ALLOWED or names.count("query") != 1 or names.count("format") > 1:
-            return None
-        values = dict(params)
+        text, format_name = parsed
         accept = None
         host = None
         for key, value in scope["headers"]:
@@ -71,8 +68,34 @@ class SparqlFastPath:
             return None
         # the same base IRI as the full path: the endpoint's URL
         base = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}/sparql"
-        return QueryRequest(text=values["query"], base_iri=base, accept=accept,
-                            format=values.get("format"))
+        return QueryRequest(text=text, base_iri=base, accept=accept, format=format_name)
+
+    def _parse(self, query_string: bytes) -> tuple[str, str | None] | None:
+        """(query, format) of a query string this path serves; memoised (bounded) for
+        short ones, since dashboards and clients repeat their queries."""
+        try:
+            return self._parsed[query_string]
+        except KeyError:
+            pass
+        parsed = _parse_query_string(query_string)
+        if len(query_string) <= _MEMO_MAX_LENGTH:
+            if len(self._parsed) >= _MEMO_ENTRIES:
+                self._parsed.clear()
+            self._parsed[query_string] = parsed
+        return parsed
+
+
+def _parse_query_string(query_string: bytes) -> tuple[str, str | None] | None:
+    try:
+        params = parse_qsl(query_string.decode("ascii"), keep_blank_values=True,
+                           errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    names = [name for name, _ in params]
+    if not set(names) <= _ALLOWED or names.count("query") != 1 or names.count("format") > 1:
+        return None
+    values = dict(params)
+    return values["query"], values.get("format")
 
 
 class TwinFastPath:

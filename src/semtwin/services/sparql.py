@@ -14,7 +14,7 @@ from semtwin.errors import (
     QueryTimeout,
     SemtwinError,
 )
-from semtwin.negotiation import best_match
+from semtwin.negotiation import Negotiator
 from semtwin.services.pipeline import WritePipeline
 from semtwin.services.profiles import Plan, QueryProfiles
 from semtwin.services.results import (
@@ -76,6 +76,7 @@ class SparqlService:
         self.pipeline = pipeline
         self._planner = UpdatePlanner(store)
         self.profiles = QueryProfiles()
+        self._negotiator = Negotiator()
         self._inline_allowed = store.capabilities.in_process
 
     def try_inline(self, request: QueryRequest) -> Rendered | None:
@@ -135,7 +136,7 @@ class SparqlService:
     def check_acceptable(self, request: QueryRequest) -> None:
         """Fail fast (406) when no result format of any query form fits the request."""
         accept = self._accept(request)
-        if best_match(ALL_RESULT_TYPES, accept) is None:
+        if self._negotiator.best_match(ALL_RESULT_TYPES, accept) is None:
             raise NotAcceptable(f"no SPARQL result format matches Accept: {accept}")
 
     def evaluate(self, request: QueryRequest, deadline: Deadline | None = None) -> QueryResult:
@@ -185,7 +186,7 @@ class SparqlService:
         result = self.evaluate(request, deadline)
         accept = self._accept(request)
         offers = offers_for(result)
-        media_type = best_match(offers, accept)
+        media_type = self._negotiator.best_match(offers, accept)
         if media_type is None:
             raise NotAcceptable(
                 f"no format for this query's results matches Accept: {accept}; "
@@ -215,4 +216,6 @@ class SparqlService:
 
 
 def _profile_key(request: QueryRequest) -> str:
+    if not request.dataset:
+        return request.text
     return f"{request.text}\x00{request.dataset}"

@@ -116,7 +116,7 @@ class EmbeddedStore:
             cached = add_group_filter(
                 sparql, f"IF(RAND() >= {GUARD_SAMPLE_RATE}, true, <{_GUARD_FUNCTION.value}>())")
             if len(self._guarded_texts) >= 2048:
-                self._guarded_texts.pop(next(iter(self._guarded_texts)))
+                self._guarded_texts.clear()  # worker threads share it: no iteration
             self._guarded_texts[sparql] = cached
         return cached
 
