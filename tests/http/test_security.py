@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
@@ -428,7 +429,9 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
              "--max-examples", "3", "--checks", "not_a_server_error",
              "--phases", "examples,coverage,fuzzing", "--request-timeout", "40",
              "--exclude-path-regex", "stream", "--seed", "20261126", "--no-color"],
-            capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
+            capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.http.schemathesis_hooks",
+                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
         assert result.returncode == 0, result.stdout[-3000:]
     finally:
         server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -14,6 +15,7 @@ from semtwin.http import audit, graphs, grounding, health, imports, models, spar
 from semtwin.http.auth import AccessMiddleware
 from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
 from semtwin.http.middleware import RequestContextMiddleware
+from semtwin.http.openapi_examples import add_examples
 from semtwin.http.problems import install_problem_handlers
 from semtwin.runtime import Semtwin
 
@@ -31,6 +33,12 @@ class SemtwinAPI(FastAPI):
             await self.front(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document with an example for every operation (``openapi_examples``)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = add_examples(super().openapi())
+        return self.openapi_schema
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """FastAPI's own handling: what the front layers call for anything they pass on."""
