@@ -495,6 +495,19 @@ def test_twins_as_json_ld_and_turtle(server: ServerProcess, twin_id: str) -> Non
     context = httpx.get(f"{server.url}/api/v1/context").json()["@context"]
     assert context["$types"] == "@type" and context["properties"] == "@nest"
     assert httpx.get(url, headers={"Accept": "image/png"}).status_code == 406
+    # Accept lists as clients send them, repeated (the fast path answers repeated reads):
+    # each gets what the route's negotiation picks
+    for _ in range(3):
+        axios = httpx.get(url, headers={"Accept": "application/json, text/plain, */*"})
+        assert axios.headers["content-type"] == "application/json"
+        assert axios.headers["etag"] == turtle.headers["etag"]
+        assert axios.json()["$etag"] == turtle.headers["etag"].strip('"')
+        prefers_turtle = httpx.get(url, headers={
+            "Accept": "application/json;q=0.5, text/turtle;q=0.9"})
+        assert prefers_turtle.headers["content-type"].startswith("text/turtle")
+        assert _as_ntriples(prefers_turtle.content, RdfFormat.TURTLE) == stored
+        ld = httpx.get(url, headers={"Accept": "application/ld+json, */*;q=0.1"})
+        assert ld.headers["content-type"].startswith("application/ld+json")
     # and back: Turtle in, the same twin out
     other = f"{url}-ttl"
     put = httpx.put(other, content=f"<urn:twin:{twin_id}-ttl> a "

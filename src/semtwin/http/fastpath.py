@@ -13,6 +13,8 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from semtwin.errors import SemtwinError
+from semtwin.http.twins import TWIN_MEDIA_TYPES
+from semtwin.negotiation import Negotiator
 from semtwin.runtime import Semtwin
 from semtwin.services.sparql import QueryRequest
 
@@ -110,14 +112,24 @@ class TwinFastPath:
         self.app = app
         self.runtime = runtime
         self.enabled = runtime.store.capabilities.in_process
+        self._negotiator = Negotiator()
+
+    def _wants_json(self, accept: bytes | None) -> bool:
+        """Whether the route would answer plain JSON: the usual headers at once, any other
+        (``application/json, text/plain, */*`` from axios, a browser's list) negotiated over
+        the route's own offers."""
+        if accept in (None, b"*/*", b"application/json"):
+            return True
+        assert accept is not None
+        return self._negotiator.best_match(
+            TWIN_MEDIA_TYPES, accept.decode("latin-1")) == "application/json"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (self.enabled and scope["type"] == "http" and scope["method"] == "GET"
                 and not scope["query_string"] and scope["path"].startswith(self.PREFIX)):
             twin_id = scope["path"][len(self.PREFIX):]
             accept = next((v for k, v in scope["headers"] if k == b"accept"), None)
-            if twin_id and "/" not in twin_id and accept in (None, b"*/*",
-                                                              b"application/json"):
+            if twin_id and "/" not in twin_id and self._wants_json(accept):
                 try:
                     runtime = scope.get("state", {}).get("runtime") or self.runtime
                     document = runtime.twins.get(twin_id)

@@ -118,6 +118,9 @@ async def _idempotent(request: Request, runtime: Semtwin,
 _TWIN_OFFERS = {"application/json": RdfFormat.JSON_LD, "application/ld+json": RdfFormat.JSON_LD,
                 "text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES}
 _RDF_BODIES = {"text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES}
+TWIN_MEDIA_TYPES = tuple(_TWIN_OFFERS)
+"""What ``GET /api/v1/twins/{id}`` serves, in order of preference (the fast path negotiates
+over the same list)."""
 
 
 def build_router() -> APIRouter:
@@ -132,7 +135,7 @@ def build_router() -> APIRouter:
     @router.get("/twins/{twin_id}", summary="Get a twin (JSON, JSON-LD, Turtle or N-Triples "
                 "by Accept)", response_class=Response)
     async def get_twin(twin_id: str, request: Request, runtime: RuntimeDep) -> Response:
-        chosen = best_match(list(_TWIN_OFFERS), request.headers.get("accept"))
+        chosen = best_match(TWIN_MEDIA_TYPES, request.headers.get("accept"))
         if chosen is None:
             raise NotAcceptable(f"a twin is served as {', '.join(_TWIN_OFFERS)}")
         document = await runtime.lookup_pool.run(lambda: runtime.twins.get(twin_id))
