@@ -171,11 +171,15 @@ class QueryPlan:
         self._translated: dict[int, CompValue] = {}
         self.patterns: list[_Pattern] = []
         self._collect(self._algebra)
-        predicates: set[NamedNode] = set()
-        self.any_predicate = False
+        self._crossed: dict[_Pattern, frozenset[NamedNode] | None] = {}
+        """Per pattern, the predicates its path crosses (None: any), for the reverse walk."""
         for pattern in self.patterns:
-            self.any_predicate |= _predicates(pattern.path, predicates)
-        self.predicates = frozenset(predicates)
+            found: set[NamedNode] = set()
+            self._crossed[pattern] = None if _predicates(pattern.path, found) else frozenset(
+                found)
+        self.any_predicate = None in self._crossed.values()
+        self.predicates = frozenset().union(
+            *(crossed for crossed in self._crossed.values() if crossed is not None))
         self._anchors: dict[_Pattern, str | None] = {}
         """Per pattern, the variable the forward walk reaches it from, when its values derive
         from ``$this`` (None: from constants only)."""
@@ -330,7 +334,8 @@ class QueryPlan:
         walk = _Walk(view)
         found: set[Term] = set()
         for pattern in self.patterns:
-            if not (self.any_predicate or _may_cross(pattern.path, changed.predicate)):
+            crossed = self._crossed[pattern]
+            if not (self.any_predicate or crossed is None or changed.predicate in crossed):
                 continue
             if pattern not in self._anchors:
                 return None
@@ -424,11 +429,6 @@ def _predicates(path: Any, into: set[NamedNode]) -> bool:
     if isinstance(path, SequencePath | AlternativePath):
         return any([_predicates(part, into) for part in path.args])
     return True
-
-
-def _may_cross(path: Any, predicate: NamedNode) -> bool:
-    found: set[NamedNode] = set()
-    return _predicates(path, found) or predicate in found
 
 
 def _could_match(pattern: _Pattern, changed: Triple) -> bool:
