@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -275,47 +276,18 @@ end
 def run(work: Path, sizes: list[int], pyshacl_timeout: float, writes: int,
         rest_seconds: int, parts: tuple[str, ...] = ("full", "writes"),
         previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``parts``: ``full`` (full validation against pyshacl) and/or ``writes``; a part not
-    run keeps its numbers from ``previous`` (the last saved report)."""
+    """``parts``: ``full`` (full validation against pyshacl), ``writes`` and/or
+    ``writes-sparql``; a part not run keeps its numbers from ``previous`` (the last saved
+    report)."""
     report: dict[str, Any] = {"sizes": [], "pyshacl_timeout_s": pyshacl_timeout}
     earlier = {row["target"]: row for row in (previous or {}).get("sizes", [])}
     for size in sizes:
         data, shapes, triples = prepare(work, size)
-        row: dict[str, Any] = {"target": size, "triples": triples}
-        if "full" not in parts:
-            rerun = {"writes", "rest_writes"} if "writes" in parts else set()
-            rerun |= {"writes_sparql"} if "writes-sparql" in parts else set()
-            row.update({k: v for k, v in earlier.get(size, {}).items() if k not in rerun})
-            if "writes" in parts:
-                _run_writes(work, row, triples, data, shapes, writes, rest_seconds,
-                            size == max(sizes))
-            if "writes-sparql" in parts:
-                _run_sparql_writes(work, row, triples, data, writes)
-            report["sizes"].append(row)
-            continue
-        keys = {name: work / f"keys-{name}-{triples}.txt"
-                for name in ("memory", "store", "pyshacl")}
-        store_dir = work / f"store-{triples}"
-        row["semtwin_memory"] = _run_cell(
-            ["cell", "semtwin", str(data), str(shapes), str(keys["memory"])], None)
-        row["semtwin_store"] = _run_cell(
-            ["cell", "semtwin", str(data), str(shapes), str(keys["store"]), str(store_dir)],
-            None)
-        row["pyshacl"] = _run_cell(["cell", "pyshacl", str(data), str(shapes),
-                                    str(keys["pyshacl"])], pyshacl_timeout)
-        ours = set(keys["memory"].read_text().splitlines()) if keys["memory"].exists() else None
-        mine_store = (set(keys["store"].read_text().splitlines()) if keys["store"].exists()
-                      else None)
-        if "validate_s" in row["pyshacl"] and ours is not None:
-            theirs = set(keys["pyshacl"].read_text().splitlines())
-            row["identical_results"] = ours == theirs
-            row["only_semtwin"] = sorted(ours - theirs)[:5]
-            row["only_pyshacl"] = sorted(theirs - ours)[:5]
-            row["speedup_memory"] = (row["pyshacl"]["validate_s"]
-                                     / row["semtwin_memory"]["validate_s"])
-            row["speedup_store"] = (row["pyshacl"]["validate_s"]
-                                    / row["semtwin_store"]["validate_s"])
-        row["store_equals_memory"] = ours == mine_store
+        rerun = {key for part, keys in _PART_KEYS.items() if part in parts for key in keys}
+        row: dict[str, Any] = {k: v for k, v in earlier.get(size, {}).items()
+                               if k not in rerun} | {"target": size, "triples": triples}
+        if "full" in parts:
+            _run_full(work, row, triples, data, shapes, pyshacl_timeout)
         if "writes" in parts:
             _run_writes(work, row, triples, data, shapes, writes, rest_seconds,
                         size == max(sizes))
@@ -326,24 +298,62 @@ def run(work: Path, sizes: list[int], pyshacl_timeout: float, writes: int,
     return report
 
 
+_PART_KEYS = {
+    "full": ("semtwin_memory", "semtwin_store", "pyshacl", "identical_results", "only_semtwin",
+             "only_pyshacl", "speedup_memory", "speedup_store", "store_equals_memory"),
+    "writes": ("writes", "rest_writes"),
+    "writes-sparql": ("writes_sparql",),
+}
+"""The report keys each part writes (a part run drops its earlier numbers first)."""
+
+
+def _run_full(work: Path, row: dict[str, Any], triples: int, data: Path, shapes: Path,
+              pyshacl_timeout: float) -> None:
+    """Full validation: semtwin in memory and over the store, pyshacl; results compared."""
+    keys = {name: work / f"keys-{name}-{triples}.txt"
+            for name in ("memory", "store", "pyshacl")}
+    store_dir = work / f"store-{triples}"
+    row["semtwin_memory"] = _run_cell(
+        ["cell", "semtwin", str(data), str(shapes), str(keys["memory"])], None)
+    row["semtwin_store"] = _run_cell(
+        ["cell", "semtwin", str(data), str(shapes), str(keys["store"]), str(store_dir)],
+        None)
+    row["pyshacl"] = _run_cell(["cell", "pyshacl", str(data), str(shapes),
+                                str(keys["pyshacl"])], pyshacl_timeout)
+    ours = set(keys["memory"].read_text().splitlines()) if keys["memory"].exists() else None
+    mine_store = (set(keys["store"].read_text().splitlines()) if keys["store"].exists()
+                  else None)
+    if "validate_s" in row["pyshacl"] and ours is not None:
+        theirs = set(keys["pyshacl"].read_text().splitlines())
+        row["identical_results"] = ours == theirs
+        row["only_semtwin"] = sorted(ours - theirs)[:5]
+        row["only_pyshacl"] = sorted(theirs - ours)[:5]
+        row["speedup_memory"] = (row["pyshacl"]["validate_s"]
+                                 / row["semtwin_memory"]["validate_s"])
+        row["speedup_store"] = (row["pyshacl"]["validate_s"]
+                                / row["semtwin_store"]["validate_s"])
+    row["store_equals_memory"] = ours == mine_store
+
+
 def _run_writes(work: Path, row: dict[str, Any], triples: int, data: Path, shapes: Path,
                 writes: int, rest_seconds: int, largest: bool) -> None:
-    writes_dir = work / f"writes-{triples}"
-    subprocess.run(["rm", "-rf", str(writes_dir)], check=True)
-    row["writes"] = _run_cell(["cell", "writes", str(data), str(shapes), str(writes_dir),
-                               str(writes)], None)
+    row["writes"] = _writes_cell(work / f"writes-{triples}", data, shapes, writes)
     if rest_seconds and largest:
-        row["rest_writes"] = _rest_writes(str(writes_dir), rest_seconds, 8)
+        row["rest_writes"] = _rest_writes(str(work / f"writes-{triples}"), rest_seconds, 8)
 
 
 def _run_sparql_writes(work: Path, row: dict[str, Any], triples: int, data: Path,
                        writes: int) -> None:
     """The same writes with Brick's SHACL-SPARQL constraints active as well (each write's
     new point is checked by the deprecated-class query on its footprint)."""
-    writes_dir = work / f"writes-sparql-{triples}"
-    subprocess.run(["rm", "-rf", str(writes_dir)], check=True)
-    row["writes_sparql"] = _run_cell(["cell", "writes", str(data), str(sparql_shapes(work)),
-                                      str(writes_dir), str(writes)], None)
+    row["writes_sparql"] = _writes_cell(work / f"writes-sparql-{triples}", data,
+                                        sparql_shapes(work), writes)
+
+
+def _writes_cell(store: Path, data: Path, shapes: Path, writes: int) -> dict[str, Any]:
+    """The per-write cell on a fresh store directory."""
+    shutil.rmtree(store, ignore_errors=True)
+    return _run_cell(["cell", "writes", str(data), str(shapes), str(store), str(writes)], None)
 
 
 def to_markdown(report: dict[str, Any]) -> str:
