@@ -10,6 +10,8 @@ compares the documented responses with what it answers.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 JSON = "application/json"
@@ -77,7 +79,7 @@ _FACT = {"s": "<urn:twin:ahu-1>", "p": "<https://brickschema.org/schema/Brick#fe
 
 # (method, path) -> {"request": {media: example}, "response": (status, media, example),
 #                    "parameters": {name: example}}
-EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/sparql"): {"parameters": {"query": _ROOMS, "format": "json"},
                          "response": ("200", SPARQL_JSON, _SELECT)},
     ("post", "/sparql"): {
@@ -271,15 +273,24 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                                    "stale": False})},
 }
 
-_GRAPH_PARAMS = {"graph": "urn:twin:ahu-1"}
-for _method in ("get", "head", "put", "post", "delete"):
-    EXAMPLES[(_method, "/graphs")] = {"parameters": _GRAPH_PARAMS}
-    EXAMPLES[(_method, "/graphs/{path}")] = {"parameters": {"path": "plant/ahu-1"}}
-for _path in ("/graphs", "/graphs/{path}"):
-    EXAMPLES[("get", _path)]["response"] = ("200", TURTLE, _GRAPH_TURTLE)
-    EXAMPLES[("put", _path)]["request"] = {TURTLE: _GRAPH_TURTLE}
-    EXAMPLES[("post", _path)]["request"] = {TURTLE: _GRAPH_TURTLE}
-del _method, _path
+
+def _graph_store(method: str, path: str) -> dict[str, Any]:
+    """The Graph Store Protocol's examples: indirect (``?graph=``) and direct (a path)."""
+    entry: dict[str, Any] = {"parameters": {"graph": "urn:twin:ahu-1"} if path == "/graphs"
+                             else {"path": "plant/ahu-1"}}
+    if method == "get":
+        entry["response"] = ("200", TURTLE, _GRAPH_TURTLE)
+    if method in ("put", "post"):
+        entry["request"] = {TURTLE: _GRAPH_TURTLE}
+    return entry
+
+
+EXAMPLES: Mapping[tuple[str, str], Mapping[str, Any]] = MappingProxyType({
+    **_EXAMPLES,
+    **{(method, path): _graph_store(method, path)
+       for method in ("get", "head", "put", "post", "delete")
+       for path in ("/graphs", "/graphs/{path}")},
+})
 
 
 def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
@@ -289,17 +300,16 @@ def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
     seen: set[str] = set()
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            operation_id = operation.get("operationId")
-            if operation_id in seen:
-                operation["operationId"] = f"{operation_id}_{method}"
-            seen.add(operation["operationId"] if operation_id else "")
+            if operation.get("operationId") in seen:
+                operation["operationId"] = f"{operation['operationId']}_{method}"
+            seen.add(operation.get("operationId", ""))
             examples = EXAMPLES.get((method, path))
             if examples:
                 _merge(operation, examples, replaces=method == "put")
     return schema
 
 
-def _merge(operation: dict[str, Any], examples: dict[str, Any], *, replaces: bool) -> None:
+def _merge(operation: dict[str, Any], examples: Mapping[str, Any], *, replaces: bool) -> None:
     """``replaces``: a PUT answers 201 when it creates and 200 when it replaces."""
     for name, example in examples.get("extra_parameters", {}).items():
         if not any(p["name"] == name for p in operation.get("parameters", [])):
