@@ -113,10 +113,14 @@ def store_copy(source: Path, target: Path) -> Path:
     server process: a store directory is locked to one process."""
     import shutil
 
+    from semtwin.store.embedded import EmbeddedStore
+
     shutil.rmtree(target, ignore_errors=True)
-    store = pyoxigraph.Store(str(source))
-    store.backup(str(target))
-    del store
+    store = EmbeddedStore(source)
+    try:
+        store.backup(target)  # what `semtwin backup` does
+    finally:
+        store.close()
     return target
 
 
