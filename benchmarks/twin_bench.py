@@ -6,17 +6,16 @@ A store is generated per size in the twin API's own layout (a graph per twin, ET
 metadata graph, one relationship per ten twins), bulk loaded, and served by a real
 ``semtwin serve`` process with its core shapes active (every write validated). wrk drives,
 from a second process on loopback: GET a random twin by id, neighbours at depth 2, a type
-listing page, creates (PUT of new twins). PATCH with If-Match needs the ETag of the twin it
-patches, so it is driven by Python client threads (GET, then PATCH with that ETag) and timed
-per PATCH.
+listing page, creates (PUT of new twins) and PATCH with If-Match: the ETags of the twins to
+patch are read first (GETs, untimed), then wrk sends each twin one merge patch with its ETag.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import gzip
+import json
 import random
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -166,46 +165,50 @@ def _idle(url: str, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
-def _patches(base: str | list[str], twins: int, count: int, threads: int) -> dict[str, Any]:
-    """PATCH with If-Match of random twins; with several bases (API processes), spread."""
+# PATCH with If-Match, each twin once: IDS and ETAGS are filled in; wrk's threads take
+# alternate entries (THREADS of them), so no twin is patched twice (that would be a 412)
+_LUA_PATCH = """
+local started = 0
+function setup(thread)
+  thread:set("tid", started)
+  started = started + 1
+end
+counter = 0
+request = function()
+  local i = (tid + THREADS * counter) % #IDS + 1
+  counter = counter + 1
+  return wrk.format("PATCH", "/api/v1/twins/" .. IDS[i], {
+    ["Content-Type"] = "application/merge-patch+json", ["If-Match"] = ETAGS[i]},
+    '{"properties": {"https://ex.org/power": 7}}')
+end
+"""
+
+
+def _patches(base: str | list[str], twins: int, count: int, seconds: int,
+             work: Path) -> dict[str, Any]:
+    """PATCH with If-Match of ``count`` random twins (their ETags read first, untimed), driven
+    by wrk like the other cells; with several bases (API processes), one wrk each on its own
+    share of the twins and of the connections, run together."""
     bases = [base] if isinstance(base, str) else base
-    rng = random.Random(11)
-    ids = rng.sample(range(twins), min(twins, count))
-    latencies: list[float] = []
-    conflicts = 0
-
-    local = threading.local()  # one keep-alive client per thread and API process
-    opened: list[httpx.Client] = []
-
-    def client_for(base_url: str) -> httpx.Client:
-        clients = local.__dict__.setdefault("clients", {})
-        if base_url not in clients:
-            clients[base_url] = httpx.Client(base_url=base_url, timeout=30)
-            opened.append(clients[base_url])
-        return clients[base_url]  # type: ignore[no-any-return]
-
-    def one(i: int) -> tuple[float, bool]:
-        client = client_for(bases[i % len(bases)])
-        current = client.get(f"/api/v1/twins/t{i}")
-        began = time.perf_counter()
-        response = client.patch(f"/api/v1/twins/t{i}", content=b'{"properties": '
-                                b'{"https://ex.org/power": 7}}', headers={
-                                    "Content-Type": "application/merge-patch+json",
-                                    "If-Match": current.headers["etag"]})
-        return time.perf_counter() - began, response.status_code == 200
-
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        for elapsed, ok in pool.map(one, ids):
-            latencies.append(elapsed)
-            conflicts += not ok
-    wall = time.perf_counter() - started
-    for client in opened:
-        client.close()
-    latencies.sort()
-    return {"per_s": len(ids) / wall, "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)], "failed": conflicts,
-            "count": len(ids)}
+    ids = random.Random(11).sample(range(twins), min(twins, count))
+    scripts = []
+    for n, url in enumerate(bases):
+        share = ids[n::len(bases)]
+        with httpx.Client(base_url=url, timeout=30) as client:
+            etags = [client.get(f"/api/v1/twins/t{i}").raise_for_status().headers["etag"]
+                     for i in share]
+        ids_lua = ", ".join(json.dumps(f"t{i}") for i in share)
+        etags_lua = ", ".join(json.dumps(etag) for etag in etags)
+        scripts.append(f"THREADS = {min(2, CONNECTIONS // len(bases))}\nIDS = {{{ids_lua}}}\n"
+                       f"ETAGS = {{{etags_lua}}}\n" + _LUA_PATCH)
+    with concurrent.futures.ThreadPoolExecutor(len(bases)) as pool:
+        results = list(pool.map(lambda pair: _wrk(pair[0], pair[1], seconds, work,
+                                                   CONNECTIONS // len(bases)),
+                                zip(bases, scripts, strict=True)))
+    return {"per_s": sum(r["per_s"] for r in results),
+            "p50_ms": max(r["p50_ms"] for r in results),
+            "p99_ms": max(r["p99_ms"] for r in results),
+            "errors": sum(r["errors"] for r in results), "twins_ready": len(ids)}
 
 
 PARTS = ("get", "curve", "neighbors", "listing", "patch", "create", "batch", "remote")
@@ -254,7 +257,7 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int,
                          '&where=https://ex.org/floor%%20eq%%20%d"\n' + _LUA_GET, seconds, work)
                 _idle(url)
             if "patch" in parts:
-                row["patch_if_match"] = _patches(url, twins, patches, 8)
+                row["patch_if_match"] = _patches(url, twins, patches, seconds, work)
                 _idle(url)
             if "create" in parts:
                 row["create"] = _wrk(url, _LUA_CREATE, seconds, work)
@@ -303,7 +306,7 @@ def run_remote(work: Path, twins: int, seconds: int, patches: int,
             httpx.get(f"{url}/api/v1/twins/t0")
         out["get_1"] = _wrk(urls[0], get_script, seconds, work)
         _idle(urls[0])
-        out["patch_1"] = _patches(urls[0], twins, patches, 8)
+        out["patch_1"] = _patches(urls[0], twins, patches, seconds, work)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             both = list(pool.map(lambda u: _wrk(u, get_script, seconds, work,
                                                 CONNECTIONS // 2), urls))
@@ -313,7 +316,7 @@ def run_remote(work: Path, twins: int, seconds: int, patches: int,
                         "errors": sum(r["errors"] for r in both)}
         for url in urls:
             _idle(url)
-        out["patch_2"] = _patches(urls, twins, patches, 8)
+        out["patch_2"] = _patches(urls, twins, patches, seconds, work)
     finally:
         for api in apis:
             api.stop()
