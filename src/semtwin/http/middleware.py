@@ -14,11 +14,14 @@ from semtwin.errors import PayloadTooLarge
 from semtwin.services.governance import WRITE_WARNINGS
 
 log = logging.getLogger("semtwin.access")
+errors_log = logging.getLogger("semtwin.http")
 
 
 class RequestContextMiddleware:
     """Give every request an id (``X-Request-Id``, kept if the client sent a sane one), log it,
-    and refuse bodies over the limit with 413 before reading them."""
+    refuse bodies over the limit with 413 before reading them, and answer an error no inner
+    layer handled as a problem+json 500 (FastAPI's handlers cover its routes; this covers the
+    layers in front of it)."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -59,10 +62,13 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"], (b"x-request-id", request_id.encode()),
                     *((b"semtwin-warning", w.encode()) for w in warnings)]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                status_holder["done"] = True
             await send(message)
 
         try:
@@ -70,6 +76,16 @@ class RequestContextMiddleware:
         except BodyTooLarge:
             await _too_large(send, request_id, self.max_body_bytes)
             status_holder["status"] = 413
+        except Exception:
+            if status_holder.get("done"):
+                pass  # answered in full (FastAPI's handler sent its 500 and logged it)
+            elif status_holder.get("started"):
+                raise  # cut off mid-answer: the server closes the connection
+            else:
+                errors_log.exception("unhandled error")
+                await _problem(send, 500, "Internal error", "an unexpected error occurred",
+                               request_id)
+                status_holder["status"] = 500
         finally:
             WRITE_WARNINGS.reset(token)
         _log(scope, status_holder["status"], started, request_id)
@@ -81,12 +97,17 @@ class BodyTooLarge(PayloadTooLarge):
 
 
 async def _too_large(send: Send, request_id: str, limit: int) -> None:
-    body = orjson.dumps({
-        "type": "about:blank", "title": "Payload too large", "status": 413,
-        "detail": f"request body exceeds the limit of {limit} bytes", "request_id": request_id,
-    })
+    await _problem(send, 413, "Payload too large",
+                   f"request body exceeds the limit of {limit} bytes", request_id)
+
+
+async def _problem(send: Send, status: int, title: str, detail: str, request_id: str) -> None:
+    """An RFC 9457 problem answer sent from here, closing the connection (the request body
+    may not have been read)."""
+    body = orjson.dumps({"type": "about:blank", "title": title, "status": status,
+                         "detail": detail, "request_id": request_id})
     await send({
-        "type": "http.response.start", "status": 413,
+        "type": "http.response.start", "status": status,
         "headers": [(b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"x-request-id", request_id.encode()), (b"connection", b"close")],
