@@ -565,3 +565,54 @@ def test_a_sparql_update_of_a_twin_changes_its_etag(server: ServerProcess, twin_
     events = httpx.get(f"{server.url}/api/v1/events",
                        params={"after": 0, "limit": 1000}).json()["events"]
     assert events[-1]["data"]["resources"] == [f"urn:twin:{twin_id}"]
+
+
+def test_numbers_json_cannot_carry_keep_every_digit(server: ServerProcess, twin_id: str) -> None:
+    """xsd:integer has no bound and xsd:double has NaN and infinities: a twin holding such a
+    value (written through the API, or by SPARQL) reads back exactly, as a value object where
+    a JSON number cannot carry it, and nothing that shows it fails."""
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    big = 2**70 + 1  # beyond 64 bits: a float in most JSON parsers
+    body = (b'{"properties": {"https://ex.org/big": %d, "https://ex.org/max": %d, '
+            b'"https://ex.org/min": %d}}' % (big, 2**63 - 1, -(2**63) - 1))
+    created = httpx.put(url, content=body, headers={"Content-Type": "application/json"})
+    if server.backend == "virtuoso":  # its integers are 64-bit: it refuses, nothing is written
+        assert created.status_code == 400
+        assert "Invalid integer value" in created.json()["detail"]
+        assert httpx.get(url).status_code == 404
+        return
+    assert created.status_code == 201, created.text
+    state = httpx.post(f"{url}/state", content=b'{"properties": {"https://ex.org/count": %d}, '
+                       b'"sourceTime": "2026-11-26T10:00:00Z", "eventId": "%s"}'
+                       % (big + 1, twin_id.encode()),
+                       headers={"Content-Type": "application/json"})
+    assert state.status_code == 200, state.text
+    update = httpx.post(f"{server.url}/sparql", content=(
+        f"INSERT DATA {{ GRAPH <urn:twin:{twin_id}> {{ <urn:twin:{twin_id}> "
+        "<https://ex.org/ratio> \"NaN\"^^<http://www.w3.org/2001/XMLSchema#double> } }"),
+        headers={"Content-Type": "application/sparql-update"})
+    assert update.status_code == 204
+
+    # exact in the store, as SPARQL sees it
+    found = httpx.get(f"{server.url}/sparql", headers={"Accept": "text/csv"}, params={
+        "query": f"SELECT ?v WHERE {{ GRAPH ?g {{ <urn:twin:{twin_id}> <https://ex.org/big> ?v "
+                 "} }"}).text.split()
+    assert found == ["v", str(big)]
+    # exact in the twin, by id (the fast path), in a listing and in the change feed
+    properties = httpx.get(url).json()["properties"]
+    assert properties["https://ex.org/big"] == {"@value": str(big), "@type": "xsd:integer"}
+    assert properties["https://ex.org/count"] == {"@value": str(big + 1),
+                                                  "@type": "xsd:integer"}
+    assert properties["https://ex.org/max"] == 2**63 - 1  # still a JSON number
+    assert properties["https://ex.org/min"] == {"@value": str(-(2**63) - 1),
+                                                "@type": "xsd:integer"}
+    assert properties["https://ex.org/ratio"] == {"@value": "NaN", "@type": "xsd:double"}
+    listed = httpx.get(f"{server.url}/api/v1/twins", params={"q": "", "limit": 1000})
+    assert listed.status_code == 200, listed.text
+    events = httpx.get(f"{server.url}/api/v1/events", params={"after": 0, "limit": 1000})
+    assert events.status_code == 200
+    assert f'"https://ex.org/count":{big + 1}' in events.text  # the state update's values
+    # what a client read it as, it writes back unchanged
+    again = httpx.put(url, json={"properties": properties})
+    assert again.status_code == 200
+    assert httpx.get(url).json()["properties"] == properties

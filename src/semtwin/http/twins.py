@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 
 from semtwin.errors import InvalidInput, NotAcceptable, PreconditionFailed, UnsupportedMediaType
 from semtwin.http._body import media_type, read_body
+from semtwin.http._json import json_bytes, parse_json
 from semtwin.http._runtime import RuntimeDep
 from semtwin.negotiation import best_match
 from semtwin.rdf import RdfFormat, Triple, parse_rdf, serialize
@@ -33,7 +34,7 @@ def _json_response(body: Any, status: int = 200, etag: str | None = None,
     all_headers = dict(headers or {})
     if etag:
         all_headers["ETag"] = f'"{etag}"'
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+    return Response(json_bytes(body), status_code=status, media_type="application/json",
                     headers=all_headers)
 
 
@@ -52,7 +53,7 @@ async def _json_body(request: Request) -> Any:
         raise UnsupportedMediaType(f"a twin is sent as application/json (or, for PUT, "
                                    f"text/turtle or application/n-triples), not "
                                    f"{kind or 'nothing'}")
-    return _parse_json(await read_body(request))
+    return parse_json(await read_body(request))
 
 
 _PATCH_KINDS = {"application/json-patch+json": "json", "application/merge-patch+json": "merge"}
@@ -66,14 +67,6 @@ def _patch_kind(request: Request) -> str:
             "PATCH takes application/json-patch+json (RFC 6902) or "
             f"application/merge-patch+json (RFC 7396), not {essence or 'nothing'}")
     return _PATCH_KINDS[essence]
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as err:
-        raise InvalidInput(f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}",
-                           line=err.lineno, column=err.colno) from None
 
 
 def _actor(request: Request) -> tuple[str | None, str | None]:
@@ -102,13 +95,13 @@ async def _idempotent(request: Request, runtime: Semtwin,
             if 200 <= response.status_code < 300:
                 headers = {k: v for k, v in response.headers.items()
                            if k in ("etag", "location")}
-                body = orjson.loads(response.body) if response.body else None
+                body = parse_json(bytes(response.body)) if response.body else None
                 await runtime.lookup_pool.run(lambda: runtime.pipeline.store_response(
                     scoped, response.status_code, headers, body))
             return response
     assert stored is not None
     body = stored.get("body")
-    replayed = Response(b"" if body is None else orjson.dumps(body),
+    replayed = Response(b"" if body is None else json_bytes(body),
                         status_code=int(stored["status"]),
                         media_type=None if body is None else "application/json",
                         headers={**stored.get("headers", {}), "Idempotent-Replayed": "true"})
@@ -194,7 +187,7 @@ def build_router() -> APIRouter:
     async def patch_twin(twin_id: str, request: Request, runtime: RuntimeDep,
                          if_match: Annotated[str | None, Header()] = None) -> Response:
         kind = _patch_kind(request)
-        patch = _parse_json(await read_body(request))
+        patch = parse_json(await read_body(request))
         actor, request_id = _actor(request)
 
         async def write(key: str | None) -> Response:
@@ -284,7 +277,7 @@ def build_router() -> APIRouter:
                                  runtime: RuntimeDep,
                                  if_match: Annotated[str | None, Header()] = None) -> Response:
         kind = _patch_kind(request)
-        patch = _parse_json(await read_body(request))
+        patch = parse_json(await read_body(request))
         actor, request_id = _actor(request)
 
         async def write(key: str | None) -> Response:
@@ -406,7 +399,7 @@ def build_router() -> APIRouter:
                 for event in found:
                     position = event["sequence"]
                     yield (f"id: {position}\nevent: {event['type']}\n".encode()
-                           + b"data: " + orjson.dumps(event) + b"\n\n")
+                           + b"data: " + json_bytes(event) + b"\n\n")
                 if found:
                     idle = 0.0
                     continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ class TwinDocument:
 
 
 _ETAG, _UPDATED = NamedNode(f"{ST}etag"), NamedNode(f"{ST}updated")
+JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**63 - 1
+"""Integers a twin shows as JSON numbers (64-bit, DTDL's ``long``); beyond, a value object
+with the exact lexical form, since JSON libraries (and orjson) do not carry them exactly."""
 _PROPERTY_TIMES = NamedNode(f"{ST}propertyTimes")
 
 
@@ -207,9 +211,13 @@ class TwinService:
                 if datatype == f"{XSD}string":
                     return term.value
                 if datatype == f"{XSD}integer":
-                    return int(term.value)
-                if datatype == f"{XSD}double":
-                    return float(term.value)
+                    number = int(term.value)
+                    if JSON_INT_MIN <= number <= JSON_INT_MAX:
+                        return number
+                elif datatype == f"{XSD}double":
+                    real = float(term.value)
+                    if math.isfinite(real):  # NaN and infinities are no JSON numbers
+                        return real
                 if datatype == f"{XSD}boolean":
                     return term.value in ("true", "1")
             except ValueError:
