@@ -23,7 +23,7 @@ from semtwin.errors import InvalidInput, NotFound
 from semtwin.rdf import Literal, NamedNode
 from semtwin.services.pipeline import META, ST, WritePipeline
 from semtwin.services.relationships import NAME, RELATIONSHIP, SOURCE, TARGET
-from semtwin.services.twin_index import TwinIndex
+from semtwin.services.twin_index import NOT_A_TWIN, TwinIndex
 from semtwin.services.twins import TwinService
 from semtwin.shacl.vocab import XSD_NS
 from semtwin.store import SelectResult, TwinStore
@@ -107,7 +107,10 @@ class NavigationService:
         """Twins by type (subclasses included), label search, property filters (``where``:
         ``PROPERTY OP VALUE``), sorted by IRI or by a property (``sort``, ``-`` for
         descending), paged with a keyset cursor that stays stable under concurrent writes."""
+        # twins have ETags, and so do relationships and model versions: the index holds
+        # twins only, a query over the store must say so
         etag = f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"
+        twin = f"{etag} {NOT_A_TWIN}"
         own: list[str] = []  # the twin's type and label
         wanted = None
         if type_iri is not None:
@@ -122,7 +125,7 @@ class NavigationService:
         filters = [self._filter(condition, i) for i, condition in enumerate(where)]
         patterns = [etag, *own, *(pattern for pattern, _ in filters)]
         if sort:
-            return self._sorted(patterns, sort, limit, cursor)
+            return self._sorted([twin, *patterns[1:]], sort, limit, cursor)
         after = _decode(cursor) if cursor else None
         if q or where:
             # Few matches (a selective filter): the store finds them all, unsorted, and they
@@ -131,7 +134,7 @@ class NavigationService:
             # equality filters first (index lookups), then the twin's own patterns and the
             # other filters, the ETag last: Oxigraph joins in this order
             ordered = [*(lookup for _, lookup in filters if lookup), *own,
-                       *(pattern for pattern, lookup in filters if lookup is None), etag]
+                       *(pattern for pattern, lookup in filters if lookup is None), twin]
             found = [row[0].value for row in self._select(
                 f"SELECT DISTINCT ?t WHERE {{ {' '.join(ordered)} {bound} }} "
                 f"LIMIT {_FEW + 1}").rows if isinstance(row[0], NamedNode)]

@@ -25,6 +25,12 @@ from semtwin.store import SelectResult, TwinStore
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 TYPE = NamedNode(RDF_TYPE)
 ETAG = NamedNode(ST + "etag")
+RELATIONSHIP = NamedNode(ST + "Relationship")
+MODEL_IRI = NamedNode(ST + "modelIri")
+NOT_A_TWIN = (f"FILTER NOT EXISTS {{ GRAPH ?t {{ ?t a <{RELATIONSHIP.value}> }} }} "
+              f"FILTER NOT EXISTS {{ GRAPH {META} {{ ?t <{MODEL_IRI.value}> ?model }} }}")
+"""Relationships and model versions carry ETags in the metadata graph too: what keeps them out
+of a listing of twins whose ``?t`` has an ETag."""
 _REBUILD_AFTER = 5000
 _REREAD_BATCH = 200
 _BLOCK = 1000
@@ -74,8 +80,11 @@ class TwinIndex:
         self._seq = head
 
     def _build(self, head: int) -> None:
+        others = {q.subject for q in self._store.quads(None, TYPE, RELATIONSHIP, None)
+                  if q.graph_name == q.subject}
+        others.update(q.subject for q in self._store.quads(None, MODEL_IRI, None, META))
         twins = [intern(q.subject.value) for q in self._store.quads(None, ETAG, None, META)
-                 if isinstance(q.subject, NamedNode)]
+                 if isinstance(q.subject, NamedNode) and q.subject not in others]
         typed: dict[str, list[str]] = {}
         for q in self._store.quads(None, TYPE, None, None):
             if (isinstance(q.subject, NamedNode) and q.graph_name == q.subject
@@ -91,7 +100,7 @@ class TwinIndex:
             values = " ".join(f"<{i}>" for i in chunk)
             exists = {row[0] for row in self._select(
                 f"SELECT ?t WHERE {{ VALUES ?t {{ {values} }} "
-                f"GRAPH {META} {{ ?t <{ST}etag> ?e }} }}")}
+                f"GRAPH {META} {{ ?t <{ST}etag> ?e }} {NOT_A_TWIN} }}")}
             types: dict[str, list[str]] = {}
             for t, c in self._select(
                     f"SELECT ?t ?c WHERE {{ VALUES ?t {{ {values} }} "
