@@ -84,6 +84,15 @@ def test_bad_filters_are_refused(server: ServerProcess) -> None:
     injected = httpx.get(f"{server.url}/api/v1/twins",
                          params={"sort": "https://ex.org/area", "cursor": hostile})
     assert injected.status_code == 400
+    # a cursor that is not one the server gave is refused, not read as "from the start"
+    for name in ("cursor-a", "cursor-b"):
+        httpx.put(f"{server.url}/api/v1/twins/{name}", json={"properties": {}})
+    issued = httpx.get(f"{server.url}/api/v1/twins", params={"limit": 1}).json()["nextCursor"]
+    assert issued is not None
+    for cursor in ("%%%", "!", issued + "*", issued[:1]):
+        refused = httpx.get(f"{server.url}/api/v1/twins", params={"cursor": cursor})
+        assert refused.status_code == 400, (cursor, refused.text)
+        assert refused.json()["detail"] == "invalid cursor"
 
 
 def test_equality_filters_compare_values(server: ServerProcess) -> None:

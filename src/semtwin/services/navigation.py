@@ -83,10 +83,16 @@ def _encode(iri: str) -> str:
 
 
 def _decode(cursor: str) -> str:
+    """What ``_encode`` made; anything else (a cursor cut short, edited, from elsewhere) is
+    refused rather than read as another place to start."""
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                validate=True).decode()
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("invalid cursor") from None
+    if not text or _encode(text) != cursor.rstrip("="):
+        raise InvalidInput("invalid cursor")
+    return text
 
 
 class NavigationService:
