@@ -252,6 +252,34 @@ def test_sparql_updates_are_validated_and_journaled(server: ServerProcess, ns: s
     assert reserved.status_code == 400 and "reserved" in reserved.text
 
 
+def test_the_graph_store_cannot_write_semtwins_own_graphs(server: ServerProcess,
+                                                            ns: str) -> None:
+    """The journal, the metadata (ETags, model status) and the model graphs are semtwin's: a
+    Graph Store PUT, POST or DELETE on them is refused as through SPARQL, and changes nothing
+    (else a client could rewrite the active shapes without an activation, or forge events)."""
+    _upload_active(server, ns)
+    twin = f"{server.url}/api/v1/twins/gsp-{ns.rstrip('#').rsplit('/', 1)[-1]}"
+    assert httpx.put(twin, json={"properties": {}}).status_code == 201
+    model_graph = next(m["graph"] for m in httpx.get(f"{server.url}/api/v1/models").json()[
+        "models"] if m["iri"] == ns.rstrip("#"))
+    before = _head(server)
+    dump = {"Accept": "application/n-triples"}
+    stored = httpx.get(f"{server.url}/graphs", params={"graph": model_graph}, headers=dump)
+    assert stored.status_code == 200
+    triple = "<http://ex.org/a> <http://ex.org/b> <http://ex.org/c> ."
+    for graph in ("urn:semtwin:meta", "urn:semtwin:journal", model_graph):
+        for method in ("PUT", "POST", "DELETE"):
+            answer = httpx.request(method, f"{server.url}/graphs", params={"graph": graph},
+                                   content=triple if method != "DELETE" else None,
+                                   headers={"Content-Type": "application/n-triples"})
+            assert answer.status_code == 400, (method, graph, answer.text)
+            assert "reserved" in answer.json()["detail"]
+    assert _head(server) == before  # no event
+    assert httpx.get(twin).status_code == 200  # its ETag is still in the metadata graph
+    assert httpx.get(f"{server.url}/graphs", params={"graph": model_graph},
+                     headers=dump).text == stored.text
+
+
 def test_deprecated_terms_are_accepted_with_a_warning(server: ServerProcess, ns: str) -> None:
     iri = ns.rstrip("#")
     model = (f"<{iri}> a <http://www.w3.org/2002/07/owl#Ontology> ; "

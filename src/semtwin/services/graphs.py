@@ -17,7 +17,7 @@ from semtwin.rdf import (
     parse_rdf,
     serialize,
 )
-from semtwin.services.pipeline import Changeset, WritePipeline
+from semtwin.services.pipeline import Changeset, WritePipeline, check_not_reserved
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.store import TwinStore
 
@@ -112,7 +112,9 @@ class GraphStoreService:
     def _commit(self, kind: str, graph: GraphName, *, add: Sequence[Quad] = (),
                 clear: Sequence[GraphName] = (), drop: Sequence[NamedNode] = (),
                 actor: str | None = None) -> None:
-        """Every Graph Store write is one journaled changeset of the write pipeline."""
+        """Every Graph Store write is one journaled changeset of the write pipeline; semtwin's
+        own graphs are not a client's to write, here as through SPARQL Update."""
+        check_not_reserved(graph)
         subject = graph if isinstance(graph, NamedNode) else NamedNode(DEFAULT_GRAPH_SUBJECT)
         named = [graph] if isinstance(graph, NamedNode) and not drop else []
         self._pipeline.commit(Changeset(

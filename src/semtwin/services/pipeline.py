@@ -24,6 +24,7 @@ from typing import Any
 
 from semtwin.errors import (
     Conflict,
+    InvalidInput,
     NotFound,
     PreconditionFailed,
     SemtwinError,
@@ -49,6 +50,15 @@ ST = "https://semtwin.dev/ns#"
 JOURNAL = NamedNode("urn:semtwin:journal")
 META = NamedNode("urn:semtwin:meta")
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+RESERVED = "urn:semtwin:"
+"""semtwin's own graphs (journal, metadata, model versions) are named under this: only
+semtwin writes them, no client door (SPARQL Update, Graph Store) may."""
+
+
+def check_not_reserved(graph: GraphName) -> None:
+    if isinstance(graph, NamedNode) and graph.value.startswith(RESERVED):
+        raise InvalidInput(f"the graph {graph.value} is reserved for semtwin (journal, "
+                           "metadata, models); change it through the API")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,14 @@ from urllib.parse import urljoin
 
 from semtwin.errors import InvalidInput
 from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad, Term
-from semtwin.services.pipeline import META, ST, Changeset, WritePipeline
+from semtwin.services.pipeline import (
+    META,
+    RESERVED,
+    ST,
+    Changeset,
+    WritePipeline,
+    check_not_reserved,
+)
 from semtwin.sparqltext import add_using_clauses, tokens
 from semtwin.store import (
     QueryDataset,
@@ -32,7 +39,6 @@ from semtwin.store import (
     UpdateDataset,
 )
 
-RESERVED = "urn:semtwin:"
 ETAG = NamedNode(f"{ST}etag")
 SKOLEM = "urn:semtwin:skolem:"
 SUBJECT = NamedNode("urn:semtwin:sparql-update")
@@ -94,7 +100,7 @@ class UpdatePlanner:
             kinds.append(operation.kind)
             self._apply(operation, prologue, base_iri, net)
         for quad in [*net.add, *net.remove]:
-            _check_not_reserved(quad.graph_name)
+            check_not_reserved(quad.graph_name)
         touched = self._new_etags(net)
         data: dict[str, Any] = {"operations": kinds, "inserted": len(net.add),
                                 "deleted": len(net.remove)}
@@ -142,7 +148,7 @@ class UpdatePlanner:
         if op.kind == "CREATE":
             graph = _graph_ref(op.words[-1], prefixes, base_now)
             assert isinstance(graph, NamedNode)
-            _check_not_reserved(graph)
+            check_not_reserved(graph)
             if self._exists(graph, net) and not op.silent:
                 raise InvalidInput(f"CREATE GRAPH: {graph.value} exists (use CREATE SILENT)")
             net.created[graph] = None
@@ -151,7 +157,7 @@ class UpdatePlanner:
         # ADD, MOVE, COPY
         words = [w for w in op.words[1:] if w.upper() not in {"SILENT", "TO", "GRAPH"}]
         source, target = (_graph_ref(w, prefixes, base_now) for w in words[:2])
-        _check_not_reserved(target)
+        check_not_reserved(target)
         if source == target:
             return
         if not self._exists(source, net):
@@ -181,7 +187,7 @@ class UpdatePlanner:
                 return [DefaultGraph(), *graphs]
             return graphs
         graph = _graph_ref(op.words[-1], prefixes, base)
-        _check_not_reserved(graph)
+        check_not_reserved(graph)
         if not self._exists(graph, net):
             if op.silent:
                 return []
@@ -300,12 +306,6 @@ def _unskolem(term: Term) -> Term:
     if isinstance(term, NamedNode) and term.value.startswith(SKOLEM):
         return BlankNode(term.value.removeprefix(SKOLEM))
     return term
-
-
-def _check_not_reserved(graph: GraphName) -> None:
-    if isinstance(graph, NamedNode) and graph.value.startswith(RESERVED):
-        raise InvalidInput(f"the graph {graph.value} is reserved for semtwin (journal, "
-                           "metadata, models); change it through the API")
 
 
 def _refuse_fetching(text: str) -> None:
