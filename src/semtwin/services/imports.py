@@ -34,7 +34,7 @@ from semtwin.mappings.dtdl.twins import (
 from semtwin.rdf import Literal, NamedNode, Quad, term_value
 from semtwin.services.batch import BatchService
 from semtwin.services.models import OWL_ONTOLOGY, OWL_VERSION_INFO, ModelRecord, ModelService
-from semtwin.services.pipeline import ST, Changeset, Precondition, WritePipeline
+from semtwin.services.pipeline import IMPORTS, ST, Changeset, Precondition, WritePipeline
 from semtwin.services.relationships import RelationshipService
 from semtwin.services.twins import TwinService
 from semtwin.shacl.vocab import RDF_TYPE
@@ -112,7 +112,7 @@ class ImportService:
     def provenance(self, import_id: str, standard: str, standard_version: str,
                    files: Sequence[SourceFile], actor: str | None,
                    generated: Sequence[str]) -> tuple[NamedNode, list[Quad]]:
-        graph = NamedNode(f"urn:semtwin:import:{import_id}")
+        graph = NamedNode(f"{IMPORTS}{import_id}")
         activity = graph
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         quads = [Quad(activity, RDF_TYPE, NamedNode(PROV + "Activity"), graph),

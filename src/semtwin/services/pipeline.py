@@ -53,10 +53,14 @@ XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 RESERVED = "urn:semtwin:"
 """semtwin's own graphs (journal, metadata, model versions) are named under this: only
 semtwin writes them, no client door (SPARQL Update, Graph Store) may."""
+IMPORTS = "urn:semtwin:import:"
+"""Except an import's graph (the AAS data it brought, its provenance): the client's to edit or
+drop, so that the same shells can be imported again."""
 
 
 def check_not_reserved(graph: GraphName) -> None:
-    if isinstance(graph, NamedNode) and graph.value.startswith(RESERVED):
+    if (isinstance(graph, NamedNode) and graph.value.startswith(RESERVED)
+            and not graph.value.startswith(IMPORTS)):
         raise InvalidInput(f"the graph {graph.value} is reserved for semtwin (journal, "
                            "metadata, models); change it through the API")
 
