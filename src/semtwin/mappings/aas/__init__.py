@@ -79,6 +79,12 @@ def id_iri(identifier: str, base: str) -> NamedNode:
 
 # -- reading sources ---------------------------------------------------------------------------
 
+MAX_UNPACKED_BYTES = 1 << 30
+"""What an AASX package may unpack to at most, by the sizes its ZIP directory declares (Python's
+``zipfile`` holds each part to its declared size): a few hundred kilobytes of zeros can
+otherwise unpack to gigabytes."""
+_PART_HEAD = 1 << 20
+
 def read_environment(source: SourceFile) -> dict[str, Any]:
     """A source as the AAS JSON form. JSON is read as it is (BaSyx refuses some valid
     documents, such as years before 1, and normalizes others); XML and AASX are read by
@@ -135,8 +141,8 @@ def _basyx(source: SourceFile, kind: str) -> dict[str, Any]:
         if kind == "aasx":
             if source.data[:4] != b"PK\x03\x04":
                 raise fail("not an AASX package (an AASX is a ZIP/OPC package)")
+            _screen_package(source.data, fail)
             store: Any = model.DictObjectStore()
-            files = aasx.DictSupplementaryFileContainer()  # type: ignore[no-untyped-call]
             with tempfile.NamedTemporaryFile(suffix=".aasx") as tmp:
                 tmp.write(source.data)
                 tmp.flush()
@@ -144,8 +150,12 @@ def _basyx(source: SourceFile, kind: str) -> dict[str, Any]:
                     reader = aasx.AASXReader(tmp.name)
                 except ValueError:
                     raise fail("not an AASX package (not a ZIP/OPC package)") from None
-                with reader:
-                    reader.read_into(store, files)
+                with reader:  # a part BaSyx cannot read is an error, not skipped
+                    reader.read_into(store, _discarded_files(), failsafe=False)
+            if not len(store):
+                raise fail("the package holds no shell, submodel or concept description that "
+                           "could be read (is its AAS part XML or JSON, and related from "
+                           "aasx-origin?)")
         elif kind == "json":
             store = read_aas_json_file(io.StringIO(source.data.decode("utf-8-sig")),
                                        failsafe=False)
@@ -164,6 +174,64 @@ def _basyx(source: SourceFile, kind: str) -> dict[str, Any]:
     write_aas_json_file(out, store)
     environment: dict[str, Any] = json.loads(out.getvalue())
     return environment
+
+
+def _screen_package(data: bytes, fail: Any) -> None:
+    """Refuse a package that would unpack to more than ``MAX_UNPACKED_BYTES`` or whose XML
+    parts (content types, relationships, AAS parts) declare a DTD, before BaSyx reads it."""
+    import zipfile
+
+    from semtwin.xmlsafety import has_doctype
+
+    try:
+        package = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError):
+        raise fail("not an AASX package (not a ZIP/OPC package)") from None
+    with package:
+        parts = package.infolist()
+        unpacked = sum(part.file_size for part in parts)
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise fail(f"refused: the package would unpack to {unpacked:,} bytes, over the "
+                       f"limit of {MAX_UNPACKED_BYTES:,}")
+        for part in parts:
+            if part.filename.lower().endswith((".xml", ".rels")):
+                with package.open(part) as stream:
+                    if has_doctype(stream.read(_PART_HEAD)):
+                        raise fail(f"refused: the part {part.filename} declares a DTD (entity "
+                                   "declarations are a known attack; AASX parts need none)")
+
+
+def _discarded_files() -> Any:
+    """A supplementary file container that reads each file through and keeps none: semtwin
+    maps the AAS structure (a ``File`` keeps its path), so a package's documents and images
+    are not held in memory."""
+    from basyx.aas.adapter import aasx
+
+    class Discarded(aasx.AbstractSupplementaryFileContainer):
+        def add_file(self, name: str, file: Any, content_type: str) -> str:
+            while file.read(_PART_HEAD):
+                pass
+            return name
+
+        def get_content_type(self, name: str) -> str:
+            raise KeyError(name)
+
+        def get_sha256(self, name: str) -> bytes:
+            raise KeyError(name)
+
+        def write_file(self, name: str, file: Any) -> None:
+            raise KeyError(name)
+
+        def delete_file(self, name: str) -> None:
+            raise KeyError(name)
+
+        def __contains__(self, item: object) -> bool:
+            return False
+
+        def __iter__(self) -> Any:
+            return iter(())
+
+    return Discarded()
 
 
 def check_environment(environment: Any, file: str) -> None:
