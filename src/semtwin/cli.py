@@ -203,6 +203,14 @@ def _check_file(path: Path, fmt: RdfFormat, base: str, size: int) -> None:
                 check_xml(raw, str(path))
             except SemtwinError as err:
                 raise click.ClickException(f"{err.detail}; nothing was loaded") from None
+    elif fmt == RdfFormat.JSON_LD:
+        from semtwin.rdf import check_json_depth
+
+        with _open(path) as raw:
+            try:
+                check_json_depth(raw.read(), str(path))
+            except SemtwinError as err:
+                raise click.ClickException(f"{err.detail}; nothing was loaded") from None
     with tqdm(total=size, unit="B", unit_scale=True, desc=f"check {path.name}",
               disable=None) as bar, _open(path) as raw:
         reader = io.BufferedReader(_ProgressReader(raw, bar), 1 << 20)

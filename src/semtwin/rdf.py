@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import IO
 
+import orjson
 from pyoxigraph import (
     BlankNode,
     DefaultGraph,
@@ -138,6 +139,9 @@ def parse_rdf(
     """
     if fmt == RdfFormat.RDF_XML:
         check_xml(data, source)
+    elif fmt == RdfFormat.JSON_LD:
+        data = data if isinstance(data, bytes) else data.read()
+        check_json_depth(data, source)
     try:
         quads = list(
             parse(
@@ -159,6 +163,19 @@ def parse_rdf(
     if to_graph is None:
         return quads
     return [Quad(q.subject, q.predicate, q.object, to_graph) for q in quads]
+
+
+def check_json_depth(data: bytes, source: str = "body") -> None:
+    """Refuse JSON nested deeper than 1,024 levels (orjson's limit, checked by reading it
+    once): pyoxigraph's JSON-LD parser recurses per level and crashes the process, stack
+    exhausted, at about 10,000 levels (a 300 KB body)."""
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        what = ("nested deeper than 1,024 levels" if "depth" in err.msg
+                else f"malformed JSON: {err.msg}")
+        raise InvalidInput(f"cannot read JSON_LD from {source} at line {err.lineno}, column "
+                           f"{err.colno}: {what}", line=err.lineno, column=err.colno) from None
 
 
 def _position(err: SyntaxError) -> tuple[int | None, int | None]:

@@ -144,3 +144,59 @@ def query_form(query: str) -> str | None:
             if keyword in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
                 return keyword
     return None
+
+
+MAX_NESTING = 200
+"""Brackets (``{``, ``(``, ``[``) a client's query or update may nest."""
+MAX_CHAIN = 2000
+"""``UNION``, ``OPTIONAL`` and ``MINUS`` keywords, operators and path steps, and triple
+patterns a client's query or update may chain (data and ``VALUES`` blocks aside)."""
+_CHAINING = frozenset("&|+-*/^;")
+
+
+def check_complexity(text: str) -> None:
+    """Refuse SPARQL that the engine cannot survive: pyoxigraph's parser and planner recurse
+    once per nesting level and per chained operator, and past a few thousand the stack runs
+    out and the whole process dies (measured on an 8 MB stack: nested groups 2,200, subqueries
+    2,500, parentheses 4,600, ``UNION`` or ``+`` chains 6,500, ``&&`` chains 9,000). Counts
+    skip strings, IRIs and comments; ``INSERT DATA``/``DELETE DATA`` and ``VALUES`` blocks are
+    checked for nesting only. Cheap for ordinary text (a few ``str.count``)."""
+    brackets = text.count("{") + text.count("(") + text.count("[")
+    chained = sum(text.count(c) for c in "&|+-*/^;.") + len(re.findall(
+        r"(?i)union|optional|minus", text))
+    if brackets <= MAX_NESTING and chained <= MAX_CHAIN:
+        return
+    nesting = deepest = chain = 0
+    block_depth: int | None = None  # inside a DATA or VALUES block: its brace depth
+    block_next = False  # DATA or VALUES seen: the next brace opens its block
+    for token in tokens(text):
+        kind, value = token.kind, token.text
+        if kind in ("space", "comment"):
+            continue
+        if kind == "open" or value in ("(", "["):
+            nesting += 1
+            deepest = max(deepest, nesting)
+            if kind == "open" and block_next and block_depth is None:
+                block_depth, block_next = token.depth, False
+            continue
+        if kind == "close" or value in (")", "]"):
+            nesting -= 1
+            if kind == "close" and token.depth == block_depth:
+                block_depth = None
+            continue
+        if kind == "word" and value.upper() in ("DATA", "VALUES"):
+            block_next = True
+        if block_depth is not None:
+            continue  # data, or rows of values: no operators to chain
+        keyword = kind == "word" and value.upper() in ("UNION", "OPTIONAL", "MINUS")
+        # a full stop ends a triple pattern, unless it is a decimal point
+        stop = value == "." and not text[token.start + 1:token.start + 2].isdigit()
+        if keyword or (kind == "other" and (value in _CHAINING or stop)):
+            chain += 1
+    if deepest > MAX_NESTING:
+        raise InvalidInput(f"refused: brackets nested {deepest} deep (at most {MAX_NESTING}; "
+                           "deeper nesting would exhaust the engine's stack)")
+    if chain > MAX_CHAIN:
+        raise InvalidInput(f"refused: {chain} chained operators, path steps, UNION/OPTIONAL/"
+                           f"MINUS or triple patterns (at most {MAX_CHAIN}; longer chains "
+                           "would exhaust the engine's stack)")

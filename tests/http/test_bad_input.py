@@ -181,3 +181,25 @@ def test_triple_terms_work_or_are_refused_plainly(server: ServerProcess) -> None
         assert written.status_code in (200, 204), written.text
         assert answer.status_code == 200
         assert answer.json()["boolean"] is True
+
+
+def test_deeply_nested_json_is_refused_and_the_server_lives(server: ServerProcess) -> None:
+    """50,000 levels of JSON (300 KB): pyoxigraph's JSON-LD parser crashed the process on it,
+    the standards importers answered 500. Every door now refuses it and writes nothing."""
+    deep = ('{"http://ex.org/p":' * 50000 + "1" + "}" * 50000).encode()
+    ld = {"Content-Type": "application/ld+json"}
+    before = httpx.get(f"{server.url}/api/v1/events", params={"after": 0}).json()["last"]
+    for method, path, params, status in (
+            ("PUT", "/api/v1/twins/deep-json", {}, 400),
+            ("PUT", "/graphs", {"graph": "urn:ex:deep"}, 400),
+            ("POST", "/api/v1/models", {}, 400),
+            ("POST", "/api/v1/validate", {}, 400),
+            ("POST", "/api/v1/import/dtdl", {"name": "deep.json"}, 422),
+            ("POST", "/api/v1/import/aas", {"name": "deep.json"}, 422)):
+        answer = httpx.request(method, f"{server.url}{path}", params=params, content=deep,
+                               headers=ld, timeout=60)
+        assert answer.status_code == status, (path, answer.text[:300])
+        assert "nested" in answer.json()["detail"], (path, answer.text[:300])
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    assert httpx.get(f"{server.url}/api/v1/events",
+                     params={"after": 0}).json()["last"] == before

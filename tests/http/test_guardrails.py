@@ -132,3 +132,49 @@ def test_oversize_body_is_refused_and_server_keeps_serving(demo_server: ServerPr
     assert httpx.get(f"{demo_server.url}/graphs", params={"graph": "http://e/big"}
                      ).status_code == 404
     assert httpx.get(f"{demo_server.url}/healthz").status_code == 200
+
+
+HOSTILE_SPARQL = {
+    # each of these, a few kilobytes, crashed the server process (the engine's parser or
+    # planner ran out of stack) before semtwin checked nesting and chains
+    "nested groups": "SELECT * WHERE " + "{" * 3000 + " ?s ?p ?o " + "}" * 3000,
+    "nested subqueries": "SELECT * WHERE " + "{ SELECT * WHERE " * 3000 + "{ ?s ?p ?o }"
+                         + " }" * 3000,
+    "nested parentheses": "SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }",
+    "UNION chain": "SELECT * WHERE { " + " UNION ".join(["{ ?s ?p ?o }"] * 7000) + " }",
+    "+ chain": "SELECT * WHERE { ?s ?p ?o FILTER(" + "+".join(["1"] * 7000) + " > 0) }",
+    "&& chain": "SELECT * WHERE { FILTER(" + " && ".join(["true"] * 10000) + ") }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_SPARQL))
+def test_sparql_the_engine_cannot_survive_is_refused(demo_server: ServerProcess,
+                                                     name: str) -> None:
+    text = HOSTILE_SPARQL[name]
+    for request in (
+            lambda: httpx.post(f"{demo_server.url}/sparql", content=text, timeout=60,
+                               headers={"Content-Type": "application/sparql-query"}),
+            lambda: httpx.post(f"{demo_server.url}/sparql", data={"query": text}, timeout=60),
+            # the same as a subquery of an update
+            lambda: httpx.post(f"{demo_server.url}/sparql", timeout=60,
+                               content=f"INSERT {{ <urn:a> <urn:b> <urn:c> }} WHERE {{ {text} }}",
+                               headers={"Content-Type": "application/sparql-update"})):
+        answer = request()
+        assert answer.status_code == 400, answer.text[:300]
+        assert "refused" in answer.json()["detail"]
+    assert httpx.get(f"{demo_server.url}/healthz").status_code == 200  # still serving
+
+
+def test_big_but_flat_sparql_is_answered(demo_server: ServerProcess) -> None:
+    """What the limits leave alone: long VALUES and IN lists, bulk data blocks."""
+    values = " ".join(f"-{i}.5" for i in range(20000))
+    answer = _query(demo_server, f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?x {{ {values} }} }}")
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["results"]["bindings"][0]["n"]["value"] == "20000"
+    members = ",".join(f"<urn:ex:{i}>" for i in range(10000))
+    assert _query(demo_server, f"ASK {{ ?s ?p ?o FILTER(?o IN ({members})) }}").status_code == 200
+    data = " ".join(f"<urn:bulk:{i}> <urn:bulk:value> -{i} ." for i in range(20000))
+    inserted = httpx.post(f"{demo_server.url}/sparql", timeout=120,
+                          content=f"INSERT DATA {{ GRAPH <urn:bulk:g> {{ {data} }} }}",
+                          headers={"Content-Type": "application/sparql-update"})
+    assert inserted.status_code == 204, inserted.text[:300]

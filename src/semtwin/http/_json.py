@@ -23,7 +23,8 @@ def parse_json(body: bytes) -> Any:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as err:
-        raise InvalidInput(f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}",
+        what = "nested deeper than 1,024 levels" if "depth" in err.msg else err.msg
+        raise InvalidInput(f"malformed JSON at line {err.lineno}, column {err.colno}: {what}",
                            line=err.lineno, column=err.colno) from None
     if _LONG_DIGITS.search(body) is None:
         return value

@@ -107,6 +107,10 @@ class ImportService:
             raise UnprocessableContent(
                 str(err), problems=[{"file": p.file, "where": p.where, "message": p.message}
                                     for p in err.problems]) from None
+        except RecursionError:  # JSON or XML nested past what a reader recurses through
+            raise UnprocessableContent(
+                "a document is nested too deeply to read (about a thousand levels or more); "
+                "nothing was imported") from None
 
     # -- provenance ---------------------------------------------------------------------------
     def provenance(self, import_id: str, standard: str, standard_version: str,

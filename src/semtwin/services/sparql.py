@@ -30,7 +30,7 @@ from semtwin.services.results import (
 from semtwin.services.updates import UpdatePlanner, apply_update
 from semtwin.services.workers import WorkerPool
 from semtwin.settings import Settings
-from semtwin.sparqltext import tokens, uses_triple_terms
+from semtwin.sparqltext import check_complexity, tokens, uses_triple_terms
 from semtwin.store import QueryDataset, QueryResult, TwinStore, UpdateDataset
 
 log = logging.getLogger("semtwin.sparql")
@@ -140,6 +140,7 @@ class SparqlService:
             raise NotAcceptable(f"no SPARQL result format matches Accept: {accept}")
 
     def evaluate(self, request: QueryRequest, deadline: Deadline | None = None) -> QueryResult:
+        check_complexity(request.text)
         self._check_service(request.text)
         self._check_triple_terms(request.text)
         return self._store.query(

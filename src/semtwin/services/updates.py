@@ -30,7 +30,7 @@ from semtwin.services.pipeline import (
     WritePipeline,
     check_not_reserved,
 )
-from semtwin.sparqltext import add_using_clauses, tokens
+from semtwin.sparqltext import add_using_clauses, check_complexity, tokens
 from semtwin.store import (
     QueryDataset,
     ScratchStore,
@@ -91,6 +91,7 @@ class UpdatePlanner:
 
     def plan(self, text: str, dataset: UpdateDataset | None = None,
              base_iri: str | None = None) -> Changeset:
+        check_complexity(text)
         if dataset:
             text = add_using_clauses(text, dataset.using, dataset.using_named)
         _refuse_fetching(text)
