@@ -114,9 +114,9 @@ class NavigationService:
         ``PROPERTY OP VALUE``), sorted by IRI or by a property (``sort``, ``-`` for
         descending), paged with a keyset cursor that stays stable under concurrent writes."""
         # twins have ETags, and so do relationships and model versions: the index holds
-        # twins only, a query over the store must say so
+        # twins only; a sorted page says so in its query, the few-matches probe below keeps
+        # twin IRIs only (cheaper than two more patterns per candidate)
         etag = f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"
-        twin = f"{etag} {NOT_A_TWIN}"
         own: list[str] = []  # the twin's type and label
         wanted = None
         if type_iri is not None:
@@ -131,7 +131,7 @@ class NavigationService:
         filters = [self._filter(condition, i) for i, condition in enumerate(where)]
         patterns = [etag, *own, *(pattern for pattern, _ in filters)]
         if sort:
-            return self._sorted([twin, *patterns[1:]], sort, limit, cursor)
+            return self._sorted([f"{etag} {NOT_A_TWIN}", *patterns[1:]], sort, limit, cursor)
         after = _decode(cursor) if cursor else None
         if q or where:
             # Few matches (a selective filter): the store finds them all, unsorted, and they
@@ -140,10 +140,11 @@ class NavigationService:
             # equality filters first (index lookups), then the twin's own patterns and the
             # other filters, the ETag last: Oxigraph joins in this order
             ordered = [*(lookup for _, lookup in filters if lookup), *own,
-                       *(pattern for pattern, lookup in filters if lookup is None), twin]
+                       *(pattern for pattern, lookup in filters if lookup is None), etag]
             found = [row[0].value for row in self._select(
                 f"SELECT DISTINCT ?t WHERE {{ {' '.join(ordered)} {bound} }} "
-                f"LIMIT {_FEW + 1}").rows if isinstance(row[0], NamedNode)]
+                f"LIMIT {_FEW + 1}").rows
+                if isinstance(row[0], NamedNode) and self._twins.is_twin_iri(row[0].value)]
             if len(found) <= _FEW:
                 page = sorted(found)[:limit + 1]
                 more = len(page) > limit

@@ -97,6 +97,12 @@ class TwinService:
     def id_of(self, iri: str) -> str:
         return unquote(iri[len(self._base):]) if iri.startswith(self._base) else iri
 
+    def is_twin_iri(self, iri: str) -> bool:
+        """Whether ``iri`` is a twin's as this API names them (``{base}{id}``): a
+        relationship's (``{twin}/relationships/{id}``) or a model version's is not."""
+        rest = iri[len(self._base):]
+        return iri.startswith(self._base) and bool(rest) and not any(c in rest for c in "/?#")
+
     def expand(self, name: str, where: str,
                prefixes: Mapping[str, str] | None = None) -> NamedNode:
         """An IRI, or a CURIE with a known prefix (the predeclared ones, or ``prefixes``)."""
