@@ -196,11 +196,12 @@ def _check_file(path: Path, fmt: RdfFormat, base: str, size: int) -> None:
     from semtwin.rdf import parse
 
     if fmt == RdfFormat.RDF_XML:
-        from semtwin.xmlsafety import check_xml
+        from semtwin.xmlsafety import check_depth, check_xml
 
         with _open(path) as raw:
             try:
                 check_xml(raw, str(path))
+                check_depth(raw, str(path))
             except SemtwinError as err:
                 raise click.ClickException(f"{err.detail}; nothing was loaded") from None
     elif fmt == RdfFormat.JSON_LD:

@@ -22,7 +22,7 @@ from pyoxigraph import (
 )
 
 from semtwin.errors import InvalidInput, UnsupportedMediaType
-from semtwin.xmlsafety import check_xml
+from semtwin.xmlsafety import check_depth, check_xml
 
 Term = NamedNode | BlankNode | Literal | Triple
 Subject = NamedNode | BlankNode | Triple
@@ -139,6 +139,7 @@ def parse_rdf(
     """
     if fmt == RdfFormat.RDF_XML:
         check_xml(data, source)
+        check_depth(data, source)
     elif fmt == RdfFormat.JSON_LD:
         data = data if isinstance(data, bytes) else data.read()
         check_json_depth(data, source)

@@ -203,3 +203,19 @@ def test_deeply_nested_json_is_refused_and_the_server_lives(server: ServerProces
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     assert httpx.get(f"{server.url}/api/v1/events",
                      params={"after": 0}).json()["last"] == before
+
+
+def test_deeply_nested_rdf_xml_is_refused_where_it_is(server: ServerProcess, seeded: str) -> None:
+    """30,000 nested elements (720 KB) kept the RDF/XML parser busy for 8 s (its time grows
+    with the square of the depth): refused at the element past the limit, graph unchanged."""
+    levels = 30000
+    body = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            'xmlns:e="http://example.org/"><rdf:Description rdf:about="http://example.org/s">'
+            + "<e:p><rdf:Description>" * levels + "</rdf:Description></e:p>" * levels
+            + "</rdf:Description></rdf:RDF>").encode()
+    answer = httpx.put(f"{server.url}/graphs", params={"graph": GRAPH}, content=body,
+                       headers={"Content-Type": "application/rdf+xml"}, timeout=60)
+    assert answer.status_code == 400, answer.text[:300]
+    assert "nested deeper than 1000" in answer.json()["detail"]
+    assert answer.json()["line"] == 1
+    assert _graph_text(server) == GOOD
