@@ -616,3 +616,35 @@ def test_numbers_json_cannot_carry_keep_every_digit(server: ServerProcess, twin_
     again = httpx.put(url, json={"properties": properties})
     assert again.status_code == 200
     assert httpx.get(url).json()["properties"] == properties
+
+
+def test_conditional_requests_follow_rfc_9110(server: ServerProcess, twin_id: str) -> None:
+    """``If-None-Match`` on a read answers 304 while the twin is unchanged; ``If-Match`` takes
+    ``*`` (the twin must exist) and lists of ETags (one must be current); weak tags never
+    match a write."""
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    assert httpx.put(url, json={"properties": {}}, headers={"If-Match": "*"}).status_code == 412
+    etag = httpx.put(url, json={"properties": {"rdfs:label": "one"}}).headers["etag"]
+    # a read: 304 with the ETag and no body, on the current ETag (or *), else the twin
+    for header in (etag, f'"x", {etag}', f"W/{etag}", "*"):
+        cached = httpx.get(url, headers={"If-None-Match": header})
+        assert cached.status_code == 304, header
+        assert cached.headers["etag"] == etag and cached.content == b""
+    assert httpx.get(url, headers={"If-None-Match": '"x"'}).status_code == 200
+    # writes
+    assert httpx.put(url, json={"properties": {}},
+                     headers={"If-Match": f"W/{etag}"}).status_code == 412
+    assert httpx.put(url, json={"properties": {}},
+                     headers={"If-Match": '"x", "y"'}).status_code == 412
+    listed = httpx.put(url, json={"properties": {"rdfs:label": "two"}},
+                       headers={"If-Match": f'"x", {etag}'})
+    assert listed.status_code == 200
+    assert listed.headers["etag"] != etag
+    assert httpx.get(url, headers={"If-None-Match": etag}).status_code == 200  # changed
+    starred = httpx.patch(url, content=b'{"properties": {"rdfs:label": "three"}}',
+                          headers={"If-Match": "*",
+                                   "Content-Type": "application/merge-patch+json"})
+    assert starred.status_code == 200
+    assert httpx.get(url).json()["properties"]["rdfs:label"] == "three"
+    assert httpx.delete(url, headers={"If-Match": "*"}).status_code == 204
+    assert httpx.delete(url, headers={"If-Match": "*"}).status_code == 412

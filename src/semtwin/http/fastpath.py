@@ -129,7 +129,8 @@ class TwinFastPath:
                 and not scope["query_string"] and scope["path"].startswith(self.PREFIX)):
             twin_id = scope["path"][len(self.PREFIX):]
             accept = next((v for k, v in scope["headers"] if k == b"accept"), None)
-            if twin_id and "/" not in twin_id and self._wants_json(accept):
+            conditional = any(k == b"if-none-match" for k, _ in scope["headers"])
+            if twin_id and "/" not in twin_id and not conditional and self._wants_json(accept):
                 try:
                     runtime = scope.get("state", {}).get("runtime") or self.runtime
                     document = runtime.twins.get(twin_id)

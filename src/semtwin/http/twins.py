@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from semtwin.http._body import media_type, read_body
 from semtwin.http._json import json_bytes, parse_json
 from semtwin.http._runtime import RuntimeDep
 from semtwin.negotiation import best_match
-from semtwin.rdf import RdfFormat, Triple, parse_rdf, serialize
+from semtwin.rdf import NamedNode, RdfFormat, Triple, parse_rdf, serialize
 from semtwin.runtime import Semtwin
 from semtwin.services.pipeline import AlreadyApplied
 from semtwin.services.sparql import DEFAULT_PREFIXES
@@ -38,13 +39,47 @@ def _json_response(body: Any, status: int = 200, etag: str | None = None,
                     headers=all_headers)
 
 
-def _etag_value(header: str | None) -> str | None:
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
+
+
+def _entity_tags(header: str) -> list[tuple[bool, str]] | None:
+    """The (weak, value) entity tags of an ``If-Match``/``If-None-Match`` list (RFC 9110
+    section 8.8.3); None for ``*``. A bare value without quotes is read as one strong tag."""
+    value = header.strip()
+    if value == "*":
+        return None
+    tags = [(bool(m.group(1)), m.group(2)) for m in _ENTITY_TAG.finditer(value)]
+    return tags or [(value.startswith("W/"), value.removeprefix("W/").strip('"'))]
+
+
+async def _if_match(header: str | None, runtime: Semtwin, subject: Callable[[], NamedNode]
+                    ) -> str | None:
+    """The ETag a write must find (``If-Match``, RFC 9110 section 13.1.1): one strong tag as
+    given; ``*`` (the resource must exist) or a list, the current ETag when it qualifies,
+    which the write then checks atomically (a change meanwhile is still a 412)."""
     if header is None:
         return None
-    value = header.strip()
-    if value.startswith("W/"):
+    tags = _entity_tags(header)
+    strong = [value for weak, value in tags or [] if not weak]
+    if tags is not None and not strong:
         raise PreconditionFailed("weak ETags cannot be used for writes")
-    return value.strip('"')
+    if len(strong) == 1:
+        return strong[0]
+    current = await runtime.lookup_pool.run(
+        lambda: runtime.pipeline.current_etag(subject()))
+    if tags is None:
+        if current is None:
+            raise PreconditionFailed("If-Match: * and there is none")
+        return current
+    return current if current in strong else strong[0]
+
+
+def _not_modified(header: str | None, etag: str) -> bool:
+    """Whether a GET's ``If-None-Match`` holds the current ETag (weak comparison)."""
+    if header is None:
+        return False
+    tags = _entity_tags(header)
+    return tags is None or any(value == etag for _, value in tags)
 
 
 async def _json_body(request: Request) -> Any:
@@ -133,6 +168,8 @@ def build_router() -> APIRouter:
             raise NotAcceptable(f"a twin is served as {', '.join(_TWIN_OFFERS)}")
         document = await runtime.lookup_pool.run(lambda: runtime.twins.get(twin_id))
         headers = {"Vary": "Accept"}
+        if _not_modified(request.headers.get("if-none-match"), document.etag):
+            return Response(status_code=304, headers={**headers, "ETag": f'"{document.etag}"'})
         if chosen == "application/json":
             return _json_response(document.body, etag=document.etag, headers=headers)
         if chosen == "application/ld+json":
@@ -167,10 +204,11 @@ def build_router() -> APIRouter:
         else:
             body = await _json_body(request)
         actor, request_id = _actor(request)
+        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
 
         async def write(key: str | None) -> Response:
             document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
-                twin_id, body, if_match=_etag_value(if_match),
+                twin_id, body, if_match=match,
                 if_none_match=(if_none_match or "").strip() == "*", actor=actor,
                 request_id=request_id, idempotency_key=key, quads=quads))
             return _json_response(document.body, 201 if created else 200, document.etag)
@@ -189,10 +227,11 @@ def build_router() -> APIRouter:
         kind = _patch_kind(request)
         patch = parse_json(await read_body(request))
         actor, request_id = _actor(request)
+        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
 
         async def write(key: str | None) -> Response:
             document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
-                twin_id, kind, patch, if_match=_etag_value(if_match),
+                twin_id, kind, patch, if_match=match,
                 actor=actor, request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 200, document.etag)
 
@@ -231,6 +270,7 @@ def build_router() -> APIRouter:
                           if_match: Annotated[str | None, Header()] = None,
                           cascade: bool = False) -> Response:
         actor, request_id = _actor(request)
+        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
 
         async def write(key: str | None) -> Response:
             def delete() -> None:
@@ -238,7 +278,7 @@ def build_router() -> APIRouter:
                 if cascade:
                     graphs = runtime.relationships.relationship_graphs(
                         runtime.twins.iri(twin_id), direction="both")
-                runtime.twins.delete(twin_id, if_match=_etag_value(if_match), actor=actor,
+                runtime.twins.delete(twin_id, if_match=match, actor=actor,
                                      request_id=request_id, cascade_graphs=graphs,
                                      idempotency_key=key)
 
@@ -259,11 +299,13 @@ def build_router() -> APIRouter:
                                ) -> Response:
         body = await _json_body(request)
         actor, request_id = _actor(request)
+        match = await _if_match(if_match, runtime,
+                                lambda: runtime.relationships.iri(twin_id, rel_id))
 
         async def write(key: str | None) -> Response:
             document, created = await runtime.lookup_pool.run(
                 lambda: runtime.relationships.put(
-                    twin_id, rel_id, body, if_match=_etag_value(if_match),
+                    twin_id, rel_id, body, if_match=match,
                     if_none_match=(if_none_match or "").strip() == "*", actor=actor,
                     request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 201 if created else 200, document.etag)
@@ -279,10 +321,12 @@ def build_router() -> APIRouter:
         kind = _patch_kind(request)
         patch = parse_json(await read_body(request))
         actor, request_id = _actor(request)
+        match = await _if_match(if_match, runtime,
+                                lambda: runtime.relationships.iri(twin_id, rel_id))
 
         async def write(key: str | None) -> Response:
             document = await runtime.lookup_pool.run(lambda: runtime.relationships.patch(
-                twin_id, rel_id, kind, patch, if_match=_etag_value(if_match),
+                twin_id, rel_id, kind, patch, if_match=match,
                 actor=actor, request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 200, document.etag)
 
@@ -290,9 +334,12 @@ def build_router() -> APIRouter:
 
     @router.get("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
                 summary="Get a relationship")
-    async def get_relationship(twin_id: str, rel_id: str, runtime: RuntimeDep) -> Response:
+    async def get_relationship(twin_id: str, rel_id: str, request: Request,
+                               runtime: RuntimeDep) -> Response:
         document = await runtime.lookup_pool.run(
             lambda: runtime.relationships.get(twin_id, rel_id))
+        if _not_modified(request.headers.get("if-none-match"), document.etag):
+            return Response(status_code=304, headers={"ETag": f'"{document.etag}"'})
         return _json_response(document.body, etag=document.etag)
 
     @router.delete("/twins/{twin_id}/relationships/{rel_id}", response_class=Response,
@@ -302,10 +349,12 @@ def build_router() -> APIRouter:
                                   if_match: Annotated[str | None, Header()] = None
                                   ) -> Response:
         actor, request_id = _actor(request)
+        match = await _if_match(if_match, runtime,
+                                lambda: runtime.relationships.iri(twin_id, rel_id))
 
         async def write(key: str | None) -> Response:
             await runtime.lookup_pool.run(lambda: runtime.relationships.delete(
-                twin_id, rel_id, if_match=_etag_value(if_match), actor=actor,
+                twin_id, rel_id, if_match=match, actor=actor,
                 request_id=request_id, idempotency_key=key))
             return Response(status_code=204)
 
