@@ -204,9 +204,9 @@ def build_router() -> APIRouter:
         else:
             body = await _json_body(request)
         actor, request_id = _actor(request)
-        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
 
         async def write(key: str | None) -> Response:
+            match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
             document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
                 twin_id, body, if_match=match,
                 if_none_match=(if_none_match or "").strip() == "*", actor=actor,
@@ -227,9 +227,9 @@ def build_router() -> APIRouter:
         kind = _patch_kind(request)
         patch = parse_json(await read_body(request))
         actor, request_id = _actor(request)
-        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
 
         async def write(key: str | None) -> Response:
+            match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
             document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
                 twin_id, kind, patch, if_match=match,
                 actor=actor, request_id=request_id, idempotency_key=key))
@@ -270,9 +270,10 @@ def build_router() -> APIRouter:
                           if_match: Annotated[str | None, Header()] = None,
                           cascade: bool = False) -> Response:
         actor, request_id = _actor(request)
-        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
 
         async def write(key: str | None) -> Response:
+            match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
+
             def delete() -> None:
                 graphs = None
                 if cascade:
@@ -299,10 +300,10 @@ def build_router() -> APIRouter:
                                ) -> Response:
         body = await _json_body(request)
         actor, request_id = _actor(request)
-        match = await _if_match(if_match, runtime,
-                                lambda: runtime.relationships.iri(twin_id, rel_id))
 
         async def write(key: str | None) -> Response:
+            match = await _if_match(if_match, runtime,
+                                    lambda: runtime.relationships.iri(twin_id, rel_id))
             document, created = await runtime.lookup_pool.run(
                 lambda: runtime.relationships.put(
                     twin_id, rel_id, body, if_match=match,
@@ -321,10 +322,10 @@ def build_router() -> APIRouter:
         kind = _patch_kind(request)
         patch = parse_json(await read_body(request))
         actor, request_id = _actor(request)
-        match = await _if_match(if_match, runtime,
-                                lambda: runtime.relationships.iri(twin_id, rel_id))
 
         async def write(key: str | None) -> Response:
+            match = await _if_match(if_match, runtime,
+                                    lambda: runtime.relationships.iri(twin_id, rel_id))
             document = await runtime.lookup_pool.run(lambda: runtime.relationships.patch(
                 twin_id, rel_id, kind, patch, if_match=match,
                 actor=actor, request_id=request_id, idempotency_key=key))
@@ -349,10 +350,10 @@ def build_router() -> APIRouter:
                                   if_match: Annotated[str | None, Header()] = None
                                   ) -> Response:
         actor, request_id = _actor(request)
-        match = await _if_match(if_match, runtime,
-                                lambda: runtime.relationships.iri(twin_id, rel_id))
 
         async def write(key: str | None) -> Response:
+            match = await _if_match(if_match, runtime,
+                                    lambda: runtime.relationships.iri(twin_id, rel_id))
             await runtime.lookup_pool.run(lambda: runtime.relationships.delete(
                 twin_id, rel_id, if_match=match, actor=actor,
                 request_id=request_id, idempotency_key=key))
