@@ -13,13 +13,13 @@ import json
 import math
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from semtwin.errors import InvalidInput, NotFound
+from semtwin.errors import InvalidInput, NotFound, UnprocessableContent
 from semtwin.rdf import Literal, NamedNode
 from semtwin.services.pipeline import META, ST, WritePipeline
 from semtwin.services.relationships import NAME, RELATIONSHIP, SOURCE, TARGET
@@ -32,6 +32,11 @@ RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 _FEW = 2000  # matches sorted in Python rather than found by walking the twin index
+MAX_NEIGHBORS = 10_000
+"""Twins a neighbourhood may reach: a building's whole graph at depth 10 is an export, not
+an answer (and would hold a worker and its memory until done)."""
+MAX_PATHS = 1_000
+"""Shortest paths an answer may list: between two layers of k twins each there are k^depth."""
 
 _OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
               "contains": "", "exists": ""}
@@ -272,6 +277,10 @@ class NavigationService:
                 if target not in seen:
                     seen[target] = level
                     next_frontier.add(target)
+            if len(seen) - 1 > MAX_NEIGHBORS:
+                raise UnprocessableContent(
+                    f"more than {MAX_NEIGHBORS:,} twins within {level} hops of {twin_id!r}: "
+                    "ask for a lower depth, one relationship name or one direction")
             frontier = next_frontier
         twins = []
         classes = self._subclasses(type_iri) if type_iri else None
@@ -316,19 +325,24 @@ class NavigationService:
                 return []
             parents.update(level)
             if goal in level:
-                return self._unwind(goal, start, parents)
+                paths = list(islice(self._unwind(goal, start, parents), MAX_PATHS + 1))
+                if len(paths) > MAX_PATHS:
+                    raise UnprocessableContent(
+                        f"more than {MAX_PATHS:,} shortest paths from {from_id!r} to "
+                        f"{to_id!r}; ask for a lower maxDepth")
+                return paths
             frontier = set(level)
         return []
 
-    def _unwind(self, node: str, start: str,
-                parents: dict[str, list[tuple[str, str, str]]]) -> list[list[dict[str, str]]]:
+    def _unwind(self, node: str, start: str, parents: dict[str, list[tuple[str, str, str]]]
+                ) -> Iterator[list[dict[str, str]]]:
+        """The shortest paths from ``start`` to ``node``, one at a time (there may be many)."""
         if node == start:
-            return [[]]
-        paths = []
+            yield []
+            return
         for source, rel, name in parents[node]:
             hop = {"from": self._twins.id_of(source),
                    "relationshipId": rel.rsplit("/relationships/", 1)[1],
                    "name": self._twins.compact(name), "to": self._twins.id_of(node)}
             for prefix in self._unwind(source, start, parents):
-                paths.append([*prefix, hop])
-        return paths
+                yield [*prefix, hop]
