@@ -7,10 +7,14 @@ whole dataset and POST creates a new graph with a minted IRI.
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from typing import IO
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from semtwin.errors import InvalidInput, NotAcceptable
 from semtwin.http._body import read_body, single
@@ -113,9 +117,10 @@ async def _get(request: Request, graph: GraphName) -> Response:
     return Response(document.body, media_type=document.media_type, headers=headers)
 
 
-async def _get_dataset(request: Request) -> Response:
-    import io
+_CHUNK = 1 << 20
 
+
+async def _get_dataset(request: Request) -> Response:
     runtime = runtime_of(request)
     chosen = best_match(list(_DATASET_OFFERS), request.headers.get("accept"))
     if chosen is None:
@@ -123,16 +128,33 @@ async def _get_dataset(request: Request) -> Response:
                             "application/trig; name a graph for triple formats")
     fmt = _DATASET_OFFERS[chosen]
 
-    def dump() -> bytes:
-        buffer = io.BytesIO()
-        runtime.store.dump(buffer, fmt)
-        return buffer.getvalue()
+    def dump() -> tuple[IO[bytes], int]:
+        # spooled to a temporary file and streamed from it: held in memory, a dump of a
+        # 1M-twin store took gigabytes per request
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response stream)
+        try:
+            runtime.store.dump(spool, fmt)
+        except BaseException:
+            spool.close()
+            raise
+        size = spool.tell()
+        spool.seek(0)
+        return spool, size
 
-    body = await runtime.lookup_pool.run(dump)
+    spool, size = await runtime.lookup_pool.run(dump)
+    headers = {"Content-Length": str(size)}
     if request.method == "HEAD":
-        return Response(status_code=200, media_type=chosen,
-                        headers={"Content-Length": str(len(body))})
-    return Response(body, media_type=chosen)
+        spool.close()
+        return Response(status_code=200, media_type=chosen, headers=headers)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(spool.read, _CHUNK):
+                yield chunk
+        finally:
+            spool.close()
+
+    return StreamingResponse(chunks(), media_type=chosen, headers=headers)
 
 
 async def _put(request: Request, graph: GraphName) -> Response:
