@@ -648,3 +648,18 @@ def test_conditional_requests_follow_rfc_9110(server: ServerProcess, twin_id: st
     assert httpx.get(url).json()["properties"]["rdfs:label"] == "three"
     assert httpx.delete(url, headers={"If-Match": "*"}).status_code == 204
     assert httpx.delete(url, headers={"If-Match": "*"}).status_code == 412
+
+
+def test_head_of_a_twin_answers_as_get_without_the_body(server: ServerProcess,
+                                                        twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    assert httpx.head(url).status_code == 404
+    etag = httpx.put(url, json={"properties": {"rdfs:label": "head"}}).headers["etag"]
+    got, head = httpx.get(url), httpx.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == etag == got.headers["etag"]
+    assert int(head.headers["content-length"]) == len(got.content)
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert httpx.head(url, headers={"If-None-Match": etag}).status_code == 304
+    turtle = httpx.head(url, headers={"Accept": "text/turtle"})
+    assert turtle.headers["content-type"].startswith("text/turtle")
