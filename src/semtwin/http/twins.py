@@ -14,8 +14,8 @@ from starlette.responses import Response, StreamingResponse
 
 from semtwin.errors import InvalidInput, NotAcceptable, PreconditionFailed, UnsupportedMediaType
 from semtwin.http._body import media_type, read_body
-from semtwin.http._json import json_bytes, parse_json
 from semtwin.http._runtime import RuntimeDep
+from semtwin.jsontext import json_bytes, parse_json
 from semtwin.negotiation import best_match
 from semtwin.rdf import NamedNode, RdfFormat, Triple, parse_rdf, serialize
 from semtwin.runtime import Semtwin
