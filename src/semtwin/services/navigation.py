@@ -23,7 +23,7 @@ from semtwin.errors import InvalidInput, NotFound, UnprocessableContent
 from semtwin.rdf import Literal, NamedNode
 from semtwin.services.pipeline import META, ST, WritePipeline
 from semtwin.services.relationships import NAME, RELATIONSHIP, SOURCE, TARGET
-from semtwin.services.twin_index import NOT_A_TWIN, TwinIndex
+from semtwin.services.twin_index import TwinIndex
 from semtwin.services.twins import TwinService
 from semtwin.shacl.vocab import XSD_NS
 from semtwin.store import SelectResult, TwinStore
@@ -105,7 +105,7 @@ class NavigationService:
         self._store = store
         self._pipeline = pipeline
         self._twins = twins
-        self._index = TwinIndex(store, pipeline)
+        self._index = TwinIndex(store, pipeline, twins.is_twin_iri)
 
     def _select(self, query: str) -> SelectResult:
         result = self._store.query(query, union_default_graph=False)
@@ -119,8 +119,8 @@ class NavigationService:
         ``PROPERTY OP VALUE``), sorted by IRI or by a property (``sort``, ``-`` for
         descending), paged with a keyset cursor that stays stable under concurrent writes."""
         # twins have ETags, and so do relationships and model versions: the index holds
-        # twins only; a sorted page says so in its query, the few-matches probe below keeps
-        # twin IRIs only (cheaper than two more patterns per candidate)
+        # twins only; a sorted page filters by the twin IRI form in its query, the
+        # few-matches probe below in Python
         etag = f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"
         own: list[str] = []  # the twin's type and label
         wanted = None
@@ -136,7 +136,8 @@ class NavigationService:
         filters = [self._filter(condition, i) for i, condition in enumerate(where)]
         patterns = [etag, *own, *(pattern for pattern, _ in filters)]
         if sort:
-            return self._sorted([f"{etag} {NOT_A_TWIN}", *patterns[1:]], sort, limit, cursor)
+            return self._sorted([f"{etag} {self._twins.twin_iri_filter('?t')}",
+                                 *patterns[1:]], sort, limit, cursor)
         after = _decode(cursor) if cursor else None
         if q or where:
             # Few matches (a selective filter): the store finds them all, unsorted, and they

@@ -12,7 +12,7 @@ the judge of what matches, so a stale entry can only cost a lookup, never a wron
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from sys import intern
 
@@ -25,21 +25,19 @@ from semtwin.store import SelectResult, TwinStore
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 TYPE = NamedNode(RDF_TYPE)
 ETAG = NamedNode(ST + "etag")
-RELATIONSHIP = NamedNode(ST + "Relationship")
-MODEL_IRI = NamedNode(ST + "modelIri")
-NOT_A_TWIN = (f"FILTER NOT EXISTS {{ GRAPH ?t {{ ?t a <{RELATIONSHIP.value}> }} }} "
-              f"FILTER NOT EXISTS {{ GRAPH {META} {{ ?t <{MODEL_IRI.value}> ?model }} }}")
-"""Relationships and model versions carry ETags in the metadata graph too: what keeps them out
-of a listing of twins whose ``?t`` has an ETag."""
 _REBUILD_AFTER = 5000
 _REREAD_BATCH = 200
 _BLOCK = 1000
 
 
 class TwinIndex:
-    def __init__(self, store: TwinStore, pipeline: WritePipeline) -> None:
+    def __init__(self, store: TwinStore, pipeline: WritePipeline,
+                 is_twin: Callable[[str], bool]) -> None:
+        """``is_twin``: whether an IRI with an ETag is a twin's (relationships and model
+        versions have ETags too)."""
         self._store = store
         self._pipeline = pipeline
+        self._is_twin = is_twin
         self._lock = threading.Lock()
         self._seq = -1
         self._all: SortedList = SortedList()
@@ -80,11 +78,8 @@ class TwinIndex:
         self._seq = head
 
     def _build(self, head: int) -> None:
-        others = {q.subject for q in self._store.quads(None, TYPE, RELATIONSHIP, None)
-                  if q.graph_name == q.subject}
-        others.update(q.subject for q in self._store.quads(None, MODEL_IRI, None, META))
         twins = [intern(q.subject.value) for q in self._store.quads(None, ETAG, None, META)
-                 if isinstance(q.subject, NamedNode) and q.subject not in others]
+                 if isinstance(q.subject, NamedNode) and self._is_twin(q.subject.value)]
         typed: dict[str, list[str]] = {}
         for q in self._store.quads(None, TYPE, None, None):
             if (isinstance(q.subject, NamedNode) and q.graph_name == q.subject
@@ -100,7 +95,7 @@ class TwinIndex:
             values = " ".join(f"<{i}>" for i in chunk)
             exists = {row[0] for row in self._select(
                 f"SELECT ?t WHERE {{ VALUES ?t {{ {values} }} "
-                f"GRAPH {META} {{ ?t <{ST}etag> ?e }} {NOT_A_TWIN} }}")}
+                f"GRAPH {META} {{ ?t <{ST}etag> ?e }} }}") if self._is_twin(row[0])}
             types: dict[str, list[str]] = {}
             for t, c in self._select(
                     f"SELECT ?t ?c WHERE {{ VALUES ?t {{ {values} }} "

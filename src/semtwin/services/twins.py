@@ -98,10 +98,16 @@ class TwinService:
         return unquote(iri[len(self._base):]) if iri.startswith(self._base) else iri
 
     def is_twin_iri(self, iri: str) -> bool:
-        """Whether ``iri`` is a twin's as this API names them (``{base}{id}``): a
-        relationship's (``{twin}/relationships/{id}``) or a model version's is not."""
+        """Whether ``iri`` is a twin's as this API names them (``{base}{id}``): relationships
+        (``{twin}/relationships/{id}``) and model versions carry ETags too, but not this form."""
         rest = iri[len(self._base):]
         return iri.startswith(self._base) and bool(rest) and not any(c in rest for c in "/?#")
+
+    def twin_iri_filter(self, var: str) -> str:
+        """``is_twin_iri`` as a SPARQL filter on ``var``."""
+        base = Literal(self._base)
+        return (f"FILTER(STRSTARTS(STR({var}), {base}) && "
+                f"!REGEX(STRAFTER(STR({var}), {base}), \"^$|[/?#]\"))")
 
     def expand(self, name: str, where: str,
                prefixes: Mapping[str, str] | None = None) -> NamedNode:
