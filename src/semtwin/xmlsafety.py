@@ -17,7 +17,8 @@ import defusedxml.sax
 
 from semtwin.errors import InvalidInput
 
-_PROLOG_SCAN = 1 << 20
+PROLOG_SCAN = 1 << 20
+"""Bytes read from a document's start to find a DTD."""
 
 
 def has_doctype(head: bytes) -> bool:
@@ -28,12 +29,12 @@ def check_xml(data: bytes | IO[bytes], source: str = "body") -> None:
     """Raise ``InvalidInput`` if the document declares external entities or its entities
     amplify beyond expat's limit. A document without a DTD is passed through unread."""
     if isinstance(data, bytes):
-        if not has_doctype(data[:_PROLOG_SCAN]):
+        if not has_doctype(data[:PROLOG_SCAN]):
             return
         stream_or_bytes: bytes | IO[bytes] = data
     else:
         position = data.tell()
-        head = data.read(_PROLOG_SCAN)
+        head = data.read(PROLOG_SCAN)
         data.seek(position)
         if not has_doctype(head):
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -71,11 +72,11 @@ def _head(server: ServerProcess) -> int:
 
 
 @pytest.fixture(scope="module")
-def aas_server(tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
+def aas_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     directory = tmp_path_factory.mktemp("aasx")
     server = ServerProcess(store=str(directory / "db"), port=free_port(),
                            log_path=directory / "server.log").start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 

@@ -83,7 +83,8 @@ MAX_UNPACKED_BYTES = 1 << 30
 """What an AASX package may unpack to at most, by the sizes its ZIP directory declares (Python's
 ``zipfile`` holds each part to its declared size): a few hundred kilobytes of zeros can
 otherwise unpack to gigabytes."""
-_PART_HEAD = 1 << 20
+_CHUNK = 1 << 20
+
 
 def read_environment(source: SourceFile) -> dict[str, Any]:
     """A source as the AAS JSON form. JSON is read as it is (BaSyx refuses some valid
@@ -132,7 +133,7 @@ def _basyx(source: SourceFile, kind: str) -> dict[str, Any]:
     )
     from basyx.aas.adapter.xml import read_aas_xml_file  # type: ignore[attr-defined]
 
-    from semtwin.xmlsafety import check_xml, has_doctype
+    from semtwin.xmlsafety import PROLOG_SCAN, check_xml, has_doctype
 
     def fail(message: str) -> MappingError:
         return MappingError([SourceProblem(source.name, "", message)])
@@ -160,7 +161,7 @@ def _basyx(source: SourceFile, kind: str) -> dict[str, Any]:
             store = read_aas_json_file(io.StringIO(source.data.decode("utf-8-sig")),
                                        failsafe=False)
         else:
-            if has_doctype(source.data[:1 << 20]):
+            if has_doctype(source.data[:PROLOG_SCAN]):
                 raise fail("refused: an AAS XML document has no DTD (entity declarations are "
                            "a known attack)")
             check_xml(source.data, source.name)
@@ -181,7 +182,7 @@ def _screen_package(data: bytes, fail: Any) -> None:
     parts (content types, relationships, AAS parts) declare a DTD, before BaSyx reads it."""
     import zipfile
 
-    from semtwin.xmlsafety import has_doctype
+    from semtwin.xmlsafety import PROLOG_SCAN, has_doctype
 
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
@@ -196,7 +197,7 @@ def _screen_package(data: bytes, fail: Any) -> None:
         for part in parts:
             if part.filename.lower().endswith((".xml", ".rels")):
                 with package.open(part) as stream:
-                    if has_doctype(stream.read(_PART_HEAD)):
+                    if has_doctype(stream.read(PROLOG_SCAN)):
                         raise fail(f"refused: the part {part.filename} declares a DTD (entity "
                                    "declarations are a known attack; AASX parts need none)")
 
@@ -209,7 +210,7 @@ def _discarded_files() -> Any:
 
     class Discarded(aasx.AbstractSupplementaryFileContainer):
         def add_file(self, name: str, file: Any, content_type: str) -> str:
-            while file.read(_PART_HEAD):
+            while file.read(_CHUNK):
                 pass
             return name
 
