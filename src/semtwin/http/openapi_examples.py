@@ -132,9 +132,10 @@ _EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": {"twin_id": "ahu-1", "rel_id": "feeds-vav-1"}},
     ("get", "/api/v1/twins/{twin_id}/relationships"): {
         "parameters": {"twin_id": "ahu-1", "name": "brick:feeds"},
-        "response": ("200", JSON, {"value": [RELATIONSHIP]})},
+        "response": ("200", JSON, {"value": [RELATIONSHIP], "nextCursor": None})},
     ("get", "/api/v1/twins/{twin_id}/incoming"): {
-        "parameters": {"twin_id": "vav-1"}, "response": ("200", JSON, {"value": [RELATIONSHIP]})},
+        "parameters": {"twin_id": "vav-1", "limit": 100},
+        "response": ("200", JSON, {"value": [RELATIONSHIP], "nextCursor": None})},
     ("post", "/api/v1/twins/{twin_id}/state"): {
         "parameters": {"twin_id": "vav-1"}, "request": {JSON: STATE_REQUEST},
         "response": ("200", JSON, {"eventId": "evt-42", "duplicate": False,

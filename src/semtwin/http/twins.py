@@ -369,19 +369,22 @@ def build_router() -> APIRouter:
         return await _idempotent(request, runtime, write)
 
     @router.get("/twins/{twin_id}/relationships", response_class=Response,
-                summary="Outgoing relationships (optionally by name)")
-    async def list_relationships(twin_id: str, runtime: RuntimeDep,
-                                 name: str | None = None) -> Response:
-        found = await runtime.lookup_pool.run(
-            lambda: runtime.relationships.list(twin_id, direction="out", name=name))
-        return _json_response({"value": found})
+                summary="Outgoing relationships (optionally by name), paged with a cursor")
+    async def list_relationships(twin_id: str, runtime: RuntimeDep, name: str | None = None,
+                                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                                 cursor: str | None = None) -> Response:
+        page = await runtime.lookup_pool.run(lambda: runtime.relationships.page(
+            twin_id, direction="out", name=name, limit=limit, cursor=cursor))
+        return _json_response({"value": page.items, "nextCursor": page.next_cursor})
 
     @router.get("/twins/{twin_id}/incoming", response_class=Response,
-                summary="Incoming relationships")
-    async def incoming(twin_id: str, runtime: RuntimeDep) -> Response:
-        found = await runtime.lookup_pool.run(
-            lambda: runtime.relationships.list(twin_id, direction="in"))
-        return _json_response({"value": found})
+                summary="Incoming relationships, paged with a cursor")
+    async def incoming(twin_id: str, runtime: RuntimeDep,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                       cursor: str | None = None) -> Response:
+        page = await runtime.lookup_pool.run(lambda: runtime.relationships.page(
+            twin_id, direction="in", limit=limit, cursor=cursor))
+        return _json_response({"value": page.items, "nextCursor": page.next_cursor})
 
     @router.post("/twins/{twin_id}/state", response_class=Response,
                  summary="State update from a device (source time, event id)",

@@ -8,19 +8,18 @@ walk relationships breadth first, one query per hop for the whole frontier.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
 from semtwin.errors import InvalidInput, NotFound, UnprocessableContent
 from semtwin.rdf import Literal, NamedNode
+from semtwin.services.paging import Page, decode_cursor, encode_cursor
 from semtwin.services.pipeline import META, ST, WritePipeline
 from semtwin.services.relationships import NAME, RELATIONSHIP, SOURCE, TARGET
 from semtwin.services.twin_index import TwinIndex
@@ -77,29 +76,6 @@ def _equal_terms(text: str) -> list[str]:
     return [str(form) for form in forms]
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-def _encode(iri: str) -> str:
-    return base64.urlsafe_b64encode(iri.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> str:
-    """What ``_encode`` made; anything else (a cursor cut short, edited, from elsewhere) is
-    refused rather than read as another place to start."""
-    try:
-        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
-                                validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("invalid cursor") from None
-    if not text or _encode(text) != cursor.rstrip("="):
-        raise InvalidInput("invalid cursor")
-    return text
-
-
 class NavigationService:
     def __init__(self, store: TwinStore, pipeline: WritePipeline, twins: TwinService) -> None:
         self._store = store
@@ -138,7 +114,7 @@ class NavigationService:
         if sort:
             return self._sorted([f"{etag} {self._twins.twin_iri_filter('?t')}",
                                  *patterns[1:]], sort, limit, cursor)
-        after = _decode(cursor) if cursor else None
+        after = decode_cursor(cursor) if cursor else None
         if q or where:
             # Few matches (a selective filter): the store finds them all, unsorted, and they
             # are sorted here; a walk of the index would check every twin of the type.
@@ -155,7 +131,8 @@ class NavigationService:
                 page = sorted(found)[:limit + 1]
                 more = len(page) > limit
                 page = page[:limit]
-                return Page(self._documents(page), _encode(page[-1]) if more and page else None)
+                return Page(self._documents(page),
+                            encode_cursor(page[-1]) if more and page else None)
         # Many matches: candidates in IRI order from the twin index; the store says which
         # of them match, a chunk at a time.
         candidates = self._index.after(wanted, after)
@@ -173,7 +150,7 @@ class NavigationService:
             chunk_size = min(chunk_size * 2, 2000)
         more = len(iris) > limit
         iris = iris[:limit]
-        return Page(self._documents(iris), _encode(iris[-1]) if more and iris else None)
+        return Page(self._documents(iris), encode_cursor(iris[-1]) if more and iris else None)
 
     def _documents(self, iris: list[str]) -> list[dict[str, Any]]:
         items = []
@@ -217,7 +194,7 @@ class NavigationService:
         after_cursor = ""
         if cursor:
             try:
-                value, last = json.loads(_decode(cursor))
+                value, last = json.loads(decode_cursor(cursor))
             except (ValueError, TypeError):
                 raise InvalidInput("invalid cursor") from None
             if not (isinstance(value, str) and isinstance(last, str)
@@ -238,7 +215,7 @@ class NavigationService:
         next_cursor = None
         if more and rows:
             last_iri, last_value = rows[-1]
-            next_cursor = _encode(json.dumps([str(last_value), last_iri.value]))
+            next_cursor = encode_cursor(json.dumps([str(last_value), last_iri.value]))
         return Page(self._documents([iri.value for iri, _ in rows]), next_cursor)
 
     def _hop(self, frontier: set[str], direction: str,

@@ -9,11 +9,13 @@ Replacing a twin therefore leaves its relationships alone; changing a target is 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from semtwin.errors import InvalidInput, NotFound, PreconditionFailed
-from semtwin.rdf import NamedNode, Quad
+from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.services.paging import Page, decode_cursor, encode_cursor
 from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
 from semtwin.services.twins import (
     PlannedWrite,
@@ -138,7 +140,9 @@ class RelationshipService:
         }
 
     def relationship_graphs(self, twin_iri: NamedNode, *, direction: str,
-                            name: str | None = None) -> list[NamedNode]:
+                            name: str | None = None, after: str | None = None,
+                            limit: int | None = None) -> list[NamedNode]:
+        """The relationships of a twin in IRI order (``after`` one, at most ``limit``)."""
         link = SOURCE if direction == "out" else TARGET
         name_filter = ""
         if name is not None:
@@ -147,24 +151,46 @@ class RelationshipService:
             pattern = f"{{ ?rel {SOURCE} {twin_iri} }} UNION {{ ?rel {TARGET} {twin_iri} }}"
         else:
             pattern = f"?rel {link} {twin_iri} ."
+        start = "" if after is None else f"FILTER(STR(?rel) > {Literal(after)})"
         result = self._store.query(
             f"SELECT DISTINCT ?rel WHERE {{ GRAPH ?rel {{ ?rel a {RELATIONSHIP} . {pattern} "
-            f"{name_filter} }} GRAPH {META} {{ ?rel <{ST}etag> ?etag }} }} ORDER BY ?rel",
+            f"{name_filter} }} GRAPH {META} {{ ?rel <{ST}etag> ?etag }} {start} }} "
+            f"ORDER BY STR(?rel){'' if limit is None else f' LIMIT {int(limit)}'}",
             union_default_graph=False)
         assert isinstance(result, SelectResult)
         return [row[0] for row in result.rows if isinstance(row[0], NamedNode)]
 
-    def list(self, twin_id: str, *, direction: str, name: str | None = None
-             ) -> list[dict[str, Any]]:
+    def _existing(self, twin_id: str) -> NamedNode:
         twin = self._twins.iri(twin_id)
         if self._pipeline.current_etag(twin) is None:
             raise NotFound(f"no twin {twin_id!r}")
+        return twin
+
+    def _documents(self, rels: Sequence[NamedNode]) -> list[dict[str, Any]]:
         out = []
-        for rel in self.relationship_graphs(twin, direction=direction, name=name):
+        for rel in rels:
             etag = self._pipeline.current_etag(rel)
-            if etag is not None:
+            if etag is not None:  # deleted since the query
                 out.append(self._to_json(rel, list(self._store.quads(graph=rel)), etag))
         return out
+
+    def list(self, twin_id: str, *, direction: str, name: str | None = None
+             ) -> list[dict[str, Any]]:
+        """Every relationship of a twin (an export); clients page with ``page``."""
+        twin = self._existing(twin_id)
+        return self._documents(self.relationship_graphs(twin, direction=direction, name=name))
+
+    def page(self, twin_id: str, *, direction: str, name: str | None = None,
+             limit: int = 100, cursor: str | None = None) -> Page:
+        """A page of a twin's relationships in IRI order, with a keyset cursor: a hub twin
+        (a building with every space as a part) may have hundreds of thousands."""
+        twin = self._existing(twin_id)
+        after = decode_cursor(cursor) if cursor else None
+        found = self.relationship_graphs(twin, direction=direction, name=name, after=after,
+                                         limit=limit + 1)
+        shown = found[:limit]
+        more = len(found) > limit and bool(shown)
+        return Page(self._documents(shown), encode_cursor(shown[-1].value) if more else None)
 
     def delete(self, twin_id: str, rel_id: str, *, if_match: str | None = None,
                actor: str | None = None, request_id: str | None = None,
