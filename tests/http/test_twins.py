@@ -715,3 +715,32 @@ def test_head_of_a_twin_answers_as_get_without_the_body(server: ServerProcess,
     assert httpx.head(url, headers={"If-None-Match": etag}).status_code == 304
     turtle = httpx.head(url, headers={"Accept": "text/turtle"})
     assert turtle.headers["content-type"].startswith("text/turtle")
+
+
+def test_every_get_route_answers_head(server: ServerProcess, twin_id: str) -> None:
+    """HEAD of a route without its own HEAD handler: the GET's status and headers, no body;
+    a method the path does not serve stays a 405, an unknown path a 404."""
+    _twin(server, twin_id, ["brick:AHU"])
+    _twin(server, f"{twin_id}-v", ["brick:VAV"])
+    assert httpx.put(f"{server.url}/api/v1/twins/{twin_id}/relationships/r1", json={
+        "$relationshipName": "brick:feeds", "$targetId": f"{twin_id}-v"}).status_code == 201
+    paths = [f"/api/v1/twins/{twin_id}/relationships", f"/api/v1/twins/{twin_id}/incoming",
+             f"/api/v1/twins/{twin_id}/relationships/r1", "/api/v1/twins?type=brick:AHU",
+             f"/api/v1/twins/{twin_id}/neighbors", "/api/v1/events?after=0&limit=5",
+             "/sparql?query=ASK%20%7B%7D", "/api/v1/models", "/api/v1/context"]
+    for path in paths:
+        got, head = httpx.get(server.url + path), httpx.head(server.url + path)
+        assert got.status_code == head.status_code == 200, (path, head.status_code)
+        assert head.content == b"", path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert int(head.headers["content-length"]) == len(got.content), path
+    missing = httpx.head(f"{server.url}/api/v1/twins/nope-{twin_id}/relationships")
+    assert missing.status_code == 404 and missing.content == b""
+    assert httpx.head(f"{server.url}/api/v1/batch").status_code == 405
+    assert httpx.head(f"{server.url}/api/v1/no-such-route").status_code == 404
+    # the change feed's stream: its headers, then the request ends
+    with httpx.Client(timeout=10) as client:
+        stream = client.head(f"{server.url}/api/v1/events/stream")
+    assert stream.status_code == 200
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert httpx.get(f"{server.url}/api/v1/twins/{twin_id}").status_code == 200

@@ -14,6 +14,7 @@ from semtwin import __version__
 from semtwin.http import audit, graphs, grounding, health, imports, models, sparql, twins
 from semtwin.http.auth import AccessMiddleware
 from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
+from semtwin.http.head import head_as_get, needs_get
 from semtwin.http.middleware import RequestContextMiddleware
 from semtwin.http.openapi_examples import add_examples
 from semtwin.http.problems import install_problem_handlers
@@ -41,8 +42,12 @@ class SemtwinAPI(FastAPI):
         return self.openapi_schema
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """FastAPI's own handling: what the front layers call for anything they pass on."""
-        await super().__call__(scope, receive, send)
+        """FastAPI's own handling: what the front layers call for anything they pass on
+        (a HEAD without a route of its own as the GET without its body)."""
+        if scope["method"] == "HEAD" and needs_get(self.router.routes, scope):
+            await head_as_get(super().__call__, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> SemtwinAPI:
