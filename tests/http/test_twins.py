@@ -487,6 +487,31 @@ def test_event_stream_resumes_with_last_event_id(server: ServerProcess) -> None:
     assert resumed[0][1]["subject"] == f"urn:twin:sse-{tag}-2"
 
 
+def test_a_position_beyond_the_journal_is_refused(server: ServerProcess) -> None:
+    """A consumer's sequence number from another store (or from before a restore) is a 409
+    naming the real head, on the long-poll feed and on the stream, not a silent wait."""
+    assert httpx.put(f"{server.url}/api/v1/twins/pos-{uuid.uuid4().hex[:6]}",
+                     json={}).status_code == 201
+    head = _head(server)
+    while True:  # the real head, past the first pages
+        page = httpx.get(f"{server.url}/api/v1/events",
+                         params={"after": head, "limit": 1000}).json()
+        if not page["events"]:
+            break
+        head = page["last"]
+    assert httpx.get(f"{server.url}/api/v1/events", params={"after": head}).json() == {
+        "events": [], "last": head}
+    for params in ({"after": head + 1}, {"after": head + 1000, "wait": 5}):
+        beyond = httpx.get(f"{server.url}/api/v1/events", params=params)
+        assert beyond.status_code == 409, beyond.text
+        assert beyond.headers["content-type"] == "application/problem+json"
+        assert beyond.json()["last"] == head
+        assert f"({head})" in beyond.json()["detail"]
+    stream = httpx.get(f"{server.url}/api/v1/events/stream",
+                       headers={"Last-Event-ID": str(head + 5)}, timeout=10)
+    assert stream.status_code == 409 and stream.json()["last"] == head
+
+
 def test_patch_a_relationship_moves_its_target(server: ServerProcess, twin_id: str) -> None:
     base = f"{server.url}/api/v1/twins"
     for name in ("src", "t1", "t2"):

@@ -12,7 +12,13 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from semtwin.errors import InvalidInput, NotAcceptable, PreconditionFailed, UnsupportedMediaType
+from semtwin.errors import (
+    Conflict,
+    InvalidInput,
+    NotAcceptable,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
 from semtwin.http._body import media_type, read_body
 from semtwin.http._runtime import RuntimeDep
 from semtwin.jsontext import json_bytes, parse_json
@@ -141,6 +147,17 @@ async def _idempotent(request: Request, runtime: Semtwin,
                         media_type=None if body is None else "application/json",
                         headers={**stored.get("headers", {}), "Idempotent-Replayed": "true"})
     return replayed
+
+
+async def _check_position(runtime: Semtwin, after: int) -> None:
+    """A consumer's position must be one this journal has reached: sequence numbers are
+    gap-free and only grow, so one beyond the head comes from another store (or from before
+    a restore), and waiting for the head to pass it would skip every event until then."""
+    head = await runtime.lookup_pool.run(runtime.pipeline.journal_head)
+    if after > head:
+        raise Conflict(f"sequence {after} is beyond this journal's last event ({head}): the "
+                       "store was restored or replaced; start again from a sequence number "
+                       f"at most {head} (0 reads the whole feed)", last=head)
 
 
 _TWIN_OFFERS = {"application/json": RdfFormat.JSON_LD, "application/ld+json": RdfFormat.JSON_LD,
@@ -448,6 +465,7 @@ def build_router() -> APIRouter:
                 raise InvalidInput("Last-Event-ID must be a sequence number")
             start = int(last_event_id)
         position = start or 0
+        await _check_position(runtime, position)
 
         async def stream() -> AsyncIterator[bytes]:
             nonlocal position
@@ -479,6 +497,7 @@ def build_router() -> APIRouter:
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                      wait: Annotated[float, Query(ge=0, le=60)] = 0) -> Response:
         deadline = asyncio.get_running_loop().time() + wait
+        await _check_position(runtime, after)
         while True:
             found = await runtime.lookup_pool.run(
                 lambda: runtime.pipeline.events(after, limit))
