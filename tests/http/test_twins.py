@@ -769,3 +769,26 @@ def test_every_get_route_answers_head(server: ServerProcess, twin_id: str) -> No
     assert stream.status_code == 200
     assert stream.headers["content-type"].startswith("text/event-stream")
     assert httpx.get(f"{server.url}/api/v1/twins/{twin_id}").status_code == 200
+
+
+def test_an_encoded_slash_in_an_id_is_refused_not_rerouted(server: ServerProcess,
+                                                           twin_id: str) -> None:
+    """The server decodes ``%2F`` before routing: ``/twins/x%2Fincoming`` would read twin x's
+    incoming relationships and ``/twins/x%2Frelationships%2Fr`` write one; both are 400."""
+    _twin(server, twin_id, ["brick:AHU"])
+    _twin(server, f"{twin_id}-v", ["brick:VAV"])
+    head = _head(server)
+    base = f"{server.url}/api/v1/twins"
+    attempts = [("GET", f"{base}/{twin_id}%2Fincoming", None),
+                ("GET", f"{base}/{twin_id}%2frelationships", None),
+                ("PUT", f"{base}/a%2Fb", {}),
+                ("PUT", f"{base}/{twin_id}%2Frelationships%2Fr1",
+                 {"$relationshipName": "brick:feeds", "$targetId": f"{twin_id}-v"}),
+                ("DELETE", f"{base}/{twin_id}%2Frelationships%2Fr1", None)]
+    for method, url, body in attempts:
+        response = httpx.request(method, url, json=body)
+        assert response.status_code == 400, (method, url, response.status_code)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "'/'" in response.json()["detail"]
+    assert httpx.get(f"{base}/{twin_id}/relationships").json()["value"] == []
+    assert _events_after(server, head) == []

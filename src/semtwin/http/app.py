@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -17,7 +17,7 @@ from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
 from semtwin.http.head import head_as_get, needs_get
 from semtwin.http.middleware import RequestContextMiddleware
 from semtwin.http.openapi_examples import add_examples
-from semtwin.http.problems import install_problem_handlers
+from semtwin.http.problems import install_problem_handlers, problem_response
 from semtwin.runtime import Semtwin
 
 
@@ -44,10 +44,22 @@ class SemtwinAPI(FastAPI):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """FastAPI's own handling: what the front layers call for anything they pass on
         (a HEAD without a route of its own as the GET without its body)."""
-        if scope["method"] == "HEAD" and needs_get(self.router.routes, scope):
+        if _encoded_slash_in_id(scope):
+            await problem_response(
+                400, "Invalid input", "a twin or relationship id cannot contain '/' (%2F "
+                "in the path): ids are 1-256 characters without '/', '?', '#', spaces or "
+                "quotes", Request(scope))(scope, receive, send)
+        elif scope["method"] == "HEAD" and needs_get(self.router.routes, scope):
             await head_as_get(super().__call__, scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+
+def _encoded_slash_in_id(scope: Scope) -> bool:
+    """Whether a twin route's path carries ``%2F``: the server decodes it before routing, so
+    ``/twins/a%2Fincoming`` would be read as the incoming relationships of twin ``a``."""
+    raw = scope.get("raw_path") or b""
+    return raw.startswith(b"/api/v1/twins/") and b"%2f" in raw.lower()
 
 
 def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> SemtwinAPI:
