@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import xml.dom.minidom
+
 import httpx
 import pytest
 from tests.conftest import ServerProcess
@@ -219,3 +221,60 @@ def test_deeply_nested_rdf_xml_is_refused_where_it_is(server: ServerProcess, see
     assert "nested deeper than 1000" in answer.json()["detail"]
     assert answer.json()["line"] == 1
     assert _graph_text(server) == GOOD
+
+
+def _journal_head(server: ServerProcess) -> int:
+    head = 0
+    while True:
+        page = httpx.get(f"{server.url}/api/v1/events",
+                         params={"after": head, "limit": 1000}).json()
+        if not page["events"]:
+            return head
+        head = page["last"]
+
+
+def test_characters_xml_cannot_carry_are_refused_at_every_door(server: ServerProcess,
+                                                               seeded: str) -> None:
+    """A NUL or another control character in a literal, once stored, made every RDF/XML
+    export and every SPARQL XML result (SPARQLWrapper's default) malformed: refused at each
+    door with where and which, nothing written; tab, line feed and carriage return are fine."""
+    twin = f"{server.url}/api/v1/twins/ctl-twin"
+    assert httpx.put(twin, json={"properties": {"rdfs:label": "tab\there\r\nok"}}
+                     ).status_code == 201
+    etag = httpx.get(twin).headers["etag"]
+    head = _journal_head(server)
+    nt = {"Content-Type": "application/n-triples"}
+    attempts = [
+        ("PUT", twin, {"json": {"properties": {"rdfs:label": "a\u0000b"}}}, "U+0000"),
+        ("PATCH", twin, {"content": b'{"properties": {"rdfs:comment": "x\\u0001"}}',
+                         "headers": {"Content-Type": "application/merge-patch+json",
+                                     "If-Match": etag}}, "U+0001"),
+        ("POST", f"{twin}/state", {"json": {"eventId": "ctl-1", "sourceTime":
+                                            "2026-11-26T10:00:00Z",
+                                            "properties": {"https://ex.org/v": "\u001f"}}},
+         "U+001F"),
+        ("POST", f"{server.url}/api/v1/batch", {"json": {"operations": [
+            {"op": "put", "id": "ctl-batch", "twin": {"properties": {"rdfs:label": "\u000b"}}}]}},
+         "U+000B"),
+        ("POST", f"{server.url}/sparql", {"data": {"update": (
+            f'INSERT DATA {{ GRAPH <{GRAPH}> {{ <http://example.org/s> '
+            f'<http://example.org/p> "bell \\u0007" }} }}')}}, "U+0007"),
+        ("PUT", f"{server.url}/graphs", {"params": {"graph": GRAPH}, "headers": nt,
+                                         "content": b'<http://example.org/s> '
+                                         b'<http://example.org/p> "\\u0008" .\n'}, "U+0008"),
+    ]
+    for method, url, kwargs, code in attempts:
+        answer = httpx.request(method, url, **kwargs)
+        assert answer.status_code == 400, (method, url, answer.text[:300])
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert code in answer.json()["detail"], answer.json()["detail"]
+    assert _journal_head(server) == head
+    assert _graph_text(server) == GOOD
+    assert httpx.get(twin).headers["etag"] == etag
+    assert httpx.get(f"{server.url}/api/v1/twins/ctl-batch").status_code == 404
+    # what was stored still serializes as well-formed XML
+    results = httpx.get(f"{server.url}/sparql", params={
+        "query": "SELECT ?l WHERE { <urn:twin:ctl-twin> ?p ?l }"},
+        headers={"Accept": "application/sparql-results+xml"})
+    assert results.status_code == 200
+    assert "tab\there" in xml.dom.minidom.parseString(results.content).toxml()

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import logging
+import re
 import threading
 import uuid
 import zlib
@@ -63,6 +64,25 @@ def check_not_reserved(graph: GraphName) -> None:
             and not graph.value.startswith(IMPORTS)):
         raise InvalidInput(f"the graph {graph.value} is reserved for semtwin (journal, "
                            "metadata, models); change it through the API")
+
+
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def check_xml_characters(quads: Sequence[Quad]) -> None:
+    """Refuse literals with characters XML 1.0 cannot carry, not even escaped (control
+    characters other than tab, line feed and carriage return): stored, they would make every
+    RDF/XML export and every SPARQL XML result that includes them malformed, which is what
+    SPARQLWrapper asks for by default."""
+    for quad in quads:
+        value = quad.object.value if isinstance(quad.object, Literal) else ""
+        found = _NOT_IN_XML.search(value)
+        if found:
+            raise InvalidInput(
+                f"the literal of {quad.subject} {quad.predicate} contains "
+                f"U+{ord(found.group()):04X} at character {found.start() + 1}: XML (RDF/XML, "
+                "SPARQL XML results) cannot carry control characters other than tab, line "
+                "feed and carriage return")
 
 
 @dataclass(frozen=True)
@@ -182,6 +202,8 @@ class WritePipeline:
         is written."""
         if not changesets:
             return []
+        for changeset in changesets:
+            check_xml_characters(changeset.add)
         self.ensure_journal()
         event_ids = [str(uuid.uuid4()) for _ in changesets]
         now = _now()
