@@ -428,11 +428,39 @@ class RemoteStore:
             self.add_quads(batch)
 
     def dump(self, output: IO[bytes], fmt: RdfFormat, *, graph: GraphName | None = None) -> None:
-        quads = list(self.quads(graph=graph))
-        if graph is not None or not fmt.supports_datasets:
-            ox.serialize([q.triple for q in quads], output, fmt)
-        else:
-            ox.serialize(quads, output, fmt)
+        """Written as it is read, never held whole: from the store's Graph Store endpoint
+        as one stream where it serves the whole dataset (Oxigraph), else page by page."""
+        triples = graph is not None or not fmt.supports_datasets
+        if self._endpoints.flavor == "oxigraph" and self._endpoints.gsp_url:
+            self._dump_streamed(output, fmt, graph, triples)
+            return
+        quads = self.quads(graph=graph)
+        ox.serialize((q.triple for q in quads) if triples else quads, output, fmt)
+
+    def _dump_streamed(self, output: IO[bytes], fmt: RdfFormat, graph: GraphName | None,
+                       triples: bool) -> None:
+        assert self._endpoints.gsp_url is not None
+        params = ({} if graph is None else {"default": ""} if isinstance(graph, DefaultGraph)
+                  else {"graph": graph.value})
+        wire = RdfFormat.N_TRIPLES if graph is not None else RdfFormat.N_QUADS
+        try:
+            with self._client.stream("GET", self._endpoints.gsp_url, params=params,
+                                     headers={"Accept": wire.media_type}) as response:
+                if response.status_code == 404 and graph is not None:
+                    return  # no such graph: nothing to write
+                if response.status_code >= 400:
+                    response.read()
+                    self._check(response, "dump")
+                if fmt == wire:
+                    for chunk in response.iter_raw():
+                        output.write(chunk)
+                    return
+                parsed = ox.parse(io.BufferedReader(_StreamReader(response.iter_raw()),
+                                                    1 << 16), format=wire)
+                ox.serialize((q.triple for q in parsed) if triples else parsed, output, fmt)
+        except httpx.TransportError as err:
+            raise StoreUnavailable(f"the remote store's dump failed ({type(err).__name__}: "
+                                   f"{err})") from None
 
     def count(self) -> int:
         result = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
@@ -519,6 +547,28 @@ def _results_from_json(document: dict[str, Any]) -> QueryResult:
         for b in document.get("results", {}).get("bindings", [])
     ]
     return SelectResult(variables, iter(rows))
+
+
+class _StreamReader(io.RawIOBase):
+    """A response body, chunk by chunk, as the file a parser reads."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = chunk
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 def _parse_result(response: httpx.Response) -> QueryResult:
