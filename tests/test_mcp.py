@@ -51,8 +51,11 @@ async def _session(store: str) -> dict[str, object]:
             {"s": iri, "p": "http://www.w3.org/2000/01/rdf-schema#label",
              "o": "Booster Pump Nine"}]}))
         out["schema"] = _text(await session.call_tool("schema", {"question": "pump"}))
-        out["refused"] = _text(await session.call_tool(
-            "query", {"sparql": "DELETE WHERE { ?s ?p ?o }"}))
+        refused = await session.call_tool("query", {"sparql": "DELETE WHERE { ?s ?p ?o }"})
+        out["refused"] = _text(refused)
+        out["refused_is_error"] = refused.is_error
+        missing = await session.call_tool("describe", {"iri": "urn:ex:nothing"})
+        out["missing"], out["missing_is_error"] = _text(missing), missing.is_error
     return out
 
 
@@ -67,6 +70,10 @@ def test_mcp_client_lists_and_calls_every_tool(tmp_path: Path) -> None:
         '"boolean":true' in out["query"]["result"]  # type: ignore[operator]
     assert out["check"]["results"][0]["verdict"] == "supported"  # type: ignore[index]
     assert "updates are not available" in out["refused"]["detail"]  # type: ignore[operator]
+    assert out["refused"]["error"] == "Invalid input" and out["refused"]["hints"]  # type: ignore[index]
+    # a refusal is a tool error (isError), its text the same JSON; an answer is not
+    assert out["refused_is_error"] is True
+    assert out["missing_is_error"] is True and out["missing"]["error"] == "Not found"  # type: ignore[index]
     schema = out["schema"]["classes"]  # type: ignore[index]
     assert schema[0]["iri"] == "https://ex.org/Pump" and schema[0]["instances"] == 1
 
