@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from typing import IO
+from collections.abc import AsyncIterator, Callable
+from typing import IO, TypeVar
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
@@ -109,15 +109,45 @@ def _require(graph: GraphName | None) -> GraphName:
 async def _get(request: Request, graph: GraphName) -> Response:
     runtime = runtime_of(request)
     media_type = runtime.graphs.negotiate(request.headers.get("accept"))
-    document = await runtime.lookup_pool.run(lambda: runtime.graphs.get(graph, media_type))
-    headers = {"Vary": "Accept"}
-    if request.method == "HEAD":
-        headers["Content-Length"] = str(len(document.body))
-        return Response(status_code=200, media_type=document.media_type, headers=headers)
-    return Response(document.body, media_type=document.media_type, headers=headers)
+    spool, size, served_as = await runtime.lookup_pool.run(
+        lambda: _spooled(lambda out: runtime.graphs.get(graph, media_type, out)))
+    return _send_spool(request, spool, size, served_as, {"Vary": "Accept"})
 
 
 _CHUNK = 1 << 20
+T = TypeVar("T")
+
+
+def _spooled(write: Callable[[IO[bytes]], T]) -> tuple[IO[bytes], int, T]:
+    """What ``write`` writes, in a temporary file to stream from: held in memory, a dump of
+    a 1M-twin store took gigabytes per request. Its size, and what ``write`` returned."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response stream)
+    try:
+        result = write(spool)
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
+    spool.seek(0)
+    return spool, size, result
+
+
+def _send_spool(request: Request, spool: IO[bytes], size: int, media_type: str,
+                headers: dict[str, str]) -> Response:
+    """The spool as the body (its length known), closed once sent; HEAD: only headers."""
+    headers = {**headers, "Content-Length": str(size)}
+    if request.method == "HEAD":
+        spool.close()
+        return Response(status_code=200, media_type=media_type, headers=headers)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(spool.read, _CHUNK):
+                yield chunk
+        finally:
+            spool.close()
+
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
 
 async def _get_dataset(request: Request) -> Response:
@@ -127,34 +157,9 @@ async def _get_dataset(request: Request) -> Response:
         raise NotAcceptable("the whole dataset is served as application/n-quads or "
                             "application/trig; name a graph for triple formats")
     fmt = _DATASET_OFFERS[chosen]
-
-    def dump() -> tuple[IO[bytes], int]:
-        # spooled to a temporary file and streamed from it: held in memory, a dump of a
-        # 1M-twin store took gigabytes per request
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response stream)
-        try:
-            runtime.store.dump(spool, fmt)
-        except BaseException:
-            spool.close()
-            raise
-        size = spool.tell()
-        spool.seek(0)
-        return spool, size
-
-    spool, size = await runtime.lookup_pool.run(dump)
-    headers = {"Content-Length": str(size)}
-    if request.method == "HEAD":
-        spool.close()
-        return Response(status_code=200, media_type=chosen, headers=headers)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        try:
-            while chunk := await asyncio.to_thread(spool.read, _CHUNK):
-                yield chunk
-        finally:
-            spool.close()
-
-    return StreamingResponse(chunks(), media_type=chosen, headers=headers)
+    spool, size, _ = await runtime.lookup_pool.run(
+        lambda: _spooled(lambda out: runtime.store.dump(out, fmt)))
+    return _send_spool(request, spool, size, chosen, {})
 
 
 async def _put(request: Request, graph: GraphName) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import IO
 
 from semtwin.errors import NotAcceptable, NotFound
 from semtwin.negotiation import best_match
@@ -15,7 +15,6 @@ from semtwin.rdf import (
     RdfFormat,
     format_for_media_type,
     parse_rdf,
-    serialize,
 )
 from semtwin.services.pipeline import Changeset, WritePipeline, check_not_reserved
 from semtwin.services.results import GRAPH_FORMATS
@@ -31,12 +30,6 @@ GRAPH_OFFERS = [
     "application/json",
     "application/xml",
 ]
-
-
-@dataclass
-class GraphDocument:
-    body: bytes
-    media_type: str
 
 
 def graph_name(iri: str | None) -> GraphName:
@@ -59,13 +52,15 @@ class GraphStoreService:
             )
         return media_type
 
-    def get(self, graph: GraphName, media_type: str) -> GraphDocument:
+    def get(self, graph: GraphName, media_type: str, output: IO[bytes]) -> str:
+        """Write the graph to ``output`` in the negotiated format, as the store reads it
+        (never whole in memory: a bulk-loaded default graph can hold millions of triples);
+        its media type."""
         if not self._store.graph_exists(graph):
             raise NotFound(f"no graph {graph}")
-        triples = [quad.triple for quad in self._store.quads(graph=graph)]
         fmt: RdfFormat = GRAPH_FORMATS[media_type]
-        body = serialize(triples, format=fmt) or b""
-        return GraphDocument(body, f"{fmt.media_type}; charset=utf-8")
+        self._store.dump(output, fmt, graph=graph)
+        return f"{fmt.media_type}; charset=utf-8"
 
     def put(
         self, graph: GraphName, body: bytes, content_type: str | None, base_iri: str | None,
