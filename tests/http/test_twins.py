@@ -782,6 +782,7 @@ def test_an_encoded_slash_in_an_id_is_refused_not_rerouted(server: ServerProcess
     attempts = [("GET", f"{base}/{twin_id}%2Fincoming", None),
                 ("GET", f"{base}/{twin_id}%2frelationships", None),
                 ("PUT", f"{base}/a%2Fb", {}),
+                ("GET", f"{server.url}/api/v1/twins%2F{twin_id}%2Fincoming", None),
                 ("PUT", f"{base}/{twin_id}%2Frelationships%2Fr1",
                  {"$relationshipName": "brick:feeds", "$targetId": f"{twin_id}-v"}),
                 ("DELETE", f"{base}/{twin_id}%2Frelationships%2Fr1", None)]

@@ -59,7 +59,7 @@ def _encoded_slash_in_id(scope: Scope) -> bool:
     """Whether a twin route's path carries ``%2F``: the server decodes it before routing, so
     ``/twins/a%2Fincoming`` would be read as the incoming relationships of twin ``a``."""
     raw = scope.get("raw_path") or b""
-    return raw.startswith(b"/api/v1/twins/") and b"%2f" in raw.lower()
+    return scope["path"].startswith("/api/v1/twins/") and b"%2f" in raw.lower()
 
 
 def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> SemtwinAPI:
