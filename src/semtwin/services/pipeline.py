@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 ST = "https://semtwin.dev/ns#"
 JOURNAL = NamedNode("urn:semtwin:journal")
 META = NamedNode("urn:semtwin:meta")
+EVENT = "urn:semtwin:event:"
+"""Journal entry ``n`` is ``<urn:semtwin:event:n>``."""
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 RESERVED = "urn:semtwin:"
 """semtwin's own graphs (journal, metadata, model versions) are named under this: only
@@ -395,15 +397,12 @@ class WritePipeline:
     def journal(self, after: int, limit: int) -> list[tuple[int, Changeset | None]]:
         """Journal entries in order, each with the changeset that redoes it (None for an
         entry written before changes were journaled)."""
-        result = self._store.query(
-            f"SELECT ?seq ?type ?subject ?data ?changes ?actor ?request WHERE {{ "
-            f"GRAPH {JOURNAL} {{ ?e <{ST}seq> ?seq ; <{ST}type> ?type ; "
-            f"<{ST}subject> ?subject ; <{ST}data> ?data . "
-            f"OPTIONAL {{ ?e <{ST}changes> ?changes }} OPTIONAL {{ ?e <{ST}actor> ?actor }} "
-            f"OPTIONAL {{ ?e <{ST}request> ?request }} "
-            f"FILTER(?seq > {int(after)}) }} }} ORDER BY ?seq LIMIT {int(limit)}",
-            union_default_graph=False)
-        assert isinstance(result, SelectResult)
+        result = self._entries(
+            "?seq ?type ?subject ?data ?changes ?actor ?request",
+            f"?e <{ST}seq> ?seq ; <{ST}type> ?type ; <{ST}subject> ?subject ; "
+            f"<{ST}data> ?data . OPTIONAL {{ ?e <{ST}changes> ?changes }} "
+            f"OPTIONAL {{ ?e <{ST}actor> ?actor }} OPTIONAL {{ ?e <{ST}request> ?request }}",
+            after, limit)
         entries: list[tuple[int, Changeset | None]] = []
         for seq, kind, subject, data, changes, actor, request in result.rows:
             number = int(seq.value)  # type: ignore[union-attr]
@@ -418,6 +417,31 @@ class WritePipeline:
                                     if request is not None else None)
             entries.append((number, changeset))
         return entries
+
+    def _entries(self, variables: str, pattern: str, after: int, limit: int) -> SelectResult:
+        """The journal entries after ``after`` (at most ``limit``, in sequence order), found
+        by their IRIs: sequence numbers are gap-free and entry ``n`` is
+        ``urn:semtwin:event:n``, so a poll costs the same however long the journal grows (a
+        scan for ``?seq > after`` took 114 ms at 12,000 entries). If any is not where
+        expected (a journal written otherwise), the scan."""
+        wanted = min(int(limit), max(self.journal_head() - int(after), 0))
+        if wanted == 0:
+            return SelectResult(variables.replace("?", "").split(), iter(()))
+        iris = " ".join(f"<{EVENT}{seq}>" for seq in range(after + 1, after + wanted + 1))
+        result = self._store.query(
+            # VALUES inside the GRAPH block: outside it, Oxigraph joins it after a scan
+            f"SELECT {variables} WHERE {{ GRAPH {JOURNAL} {{ VALUES ?e {{ {iris} }} {pattern} "
+            f"}} }} ORDER BY ?seq", union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        rows = list(result.rows)
+        if len(rows) == wanted:
+            return SelectResult(result.variables, iter(rows))
+        scanned = self._store.query(
+            f"SELECT {variables} WHERE {{ GRAPH {JOURNAL} {{ {pattern} "
+            f"FILTER(?seq > {int(after)}) }} }} ORDER BY ?seq LIMIT {int(limit)}",
+            union_default_graph=False)
+        assert isinstance(scanned, SelectResult)
+        return scanned
 
     def touched_since(self, after: int, head: int) -> set[str]:
         """The IRIs of the resources the events after ``after`` (up to ``head``) may have
@@ -441,14 +465,12 @@ class WritePipeline:
 
     def events(self, after: int, limit: int) -> list[dict[str, Any]]:
         """CloudEvents 1.0 (JSON) with sequence numbers greater than ``after``, in order."""
-        result = self._store.query(
-            f"SELECT ?seq ?id ?type ?subject ?time ?data ?actor ?request WHERE {{ "
-            f"GRAPH {JOURNAL} {{ ?e <{ST}seq> ?seq ; <{ST}id> ?id ; <{ST}type> ?type ; "
-            f"<{ST}subject> ?subject ; <{ST}time> ?time ; <{ST}data> ?data . "
-            f"OPTIONAL {{ ?e <{ST}actor> ?actor }} OPTIONAL {{ ?e <{ST}request> ?request }} "
-            f"FILTER(?seq > {int(after)}) }} }} ORDER BY ?seq LIMIT {int(limit)}",
-            union_default_graph=False)
-        assert isinstance(result, SelectResult)
+        result = self._entries(
+            "?seq ?id ?type ?subject ?time ?data ?actor ?request",
+            f"?e <{ST}seq> ?seq ; <{ST}id> ?id ; <{ST}type> ?type ; <{ST}subject> ?subject ; "
+            f"<{ST}time> ?time ; <{ST}data> ?data . "
+            f"OPTIONAL {{ ?e <{ST}actor> ?actor }} OPTIONAL {{ ?e <{ST}request> ?request }}",
+            after, limit)
         events = []
         for row in result.rows:
             values = dict(zip(result.variables, row, strict=True))
@@ -543,7 +565,7 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
     for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True)):
         ev, seq = f"?ev{i}", f"?new{i}"
         binds.append(f"BIND(?old + {i + 1} AS {seq}) "
-                     f"BIND(IRI(CONCAT(\"urn:semtwin:event:\", STR({seq}))) AS {ev})")
+                     f"BIND(IRI(CONCAT(\"{EVENT}\", STR({seq}))) AS {ev})")
         event = [
             f"{ev} {st}id> {_lit(event_id)}", f"{ev} {st}seq> {seq}",
             f"{ev} {st}type> {_lit(cs.event_type)}", f"{ev} {st}subject> {cs.subject}",
