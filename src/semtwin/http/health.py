@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,5 +50,14 @@ def build_router() -> APIRouter:
         root.mkdir(parents=True, exist_ok=True)
         await runtime.lookup_pool.run(lambda: runtime.store.backup(target))
         return {"backup": str(target)}
+
+    @router.post("/api/v1/admin/compact", summary="Compact the embedded store: reads of twins "
+                 "updated many times slow down until their old versions are compacted away")
+    async def compact(runtime: RuntimeDep) -> dict[str, float]:
+        if runtime.settings.remote:
+            raise InvalidInput("a remote store compacts its storage with its own tools")
+        started = time.monotonic()
+        await runtime.lookup_pool.run(runtime.store.compact)
+        return {"seconds": round(time.monotonic() - started, 3)}
 
     return router

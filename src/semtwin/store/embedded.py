@@ -200,6 +200,12 @@ class EmbeddedStore:
         self._store.flush()
         self._store.backup(str(target))
 
+    def compact(self) -> None:
+        """RocksDB keeps a deleted statement as a tombstone that every read of its prefix
+        steps over until compaction reaches it: a twin's reads slow down with each update
+        it had (docs/operations.md). A full compaction (pyoxigraph's ``optimize``)."""
+        self._store.optimize()
+
     def stored_form(self, literal: Literal) -> Literal:
         return oxigraph_stored_form(literal)
 

@@ -470,6 +470,9 @@ class RemoteStore:
     def backup(self, target: Path) -> None:
         raise InvalidInput("back up a remote store with its own tools; `semtwin dump` works")
 
+    def compact(self) -> None:
+        raise InvalidInput("a remote store compacts its storage with its own tools")
+
     def stored_form(self, literal: Literal) -> Literal:
         """Oxigraph server: its storage's rule, known locally. Any other store: written to a
         scratch graph and read back once per lexical form and datatype (it is asked only
