@@ -71,3 +71,31 @@ def test_a_remote_store_is_not_compacted_here(tmp_path: Path,
         server.stop()
     refused_cli = semtwin("compact", "--store", oxigraph_server.location, check=False)
     assert refused_cli.returncode != 0 and "own tools" in refused_cli.stderr
+
+
+def test_a_hot_twin_starts_a_background_compaction(tmp_path: Path) -> None:
+    """With SEMTWIN_COMPACT_AFTER_UPDATES=100, the 100th write of one twin starts a
+    compaction in the background; writes go on meanwhile and nothing is lost."""
+    server = ServerProcess(store=str(tmp_path / "db"), port=free_port(),
+                           log_path=tmp_path / "server.log",
+                           env={"SEMTWIN_COMPACT_AFTER_UPDATES": "100"}).start()
+    try:
+        health = httpx.get(f"{server.url}/healthz").json()["compaction"]
+        assert health == {"after_updates": 100, "runs": 0}
+        twin = f"{server.url}/api/v1/twins/hot"
+        with httpx.Client(timeout=30) as client:
+            for i in range(90):  # 90 different twins once each: none is hot
+                assert client.put(f"{server.url}/api/v1/twins/cold{i}", json={}
+                                  ).status_code == 201
+            assert httpx.get(f"{server.url}/healthz").json()["compaction"]["runs"] == 0
+            assert client.put(twin, json={"properties": {"https://ex.org/temp": 0}}
+                              ).status_code == 201
+            for i in range(1, 150):
+                assert client.post(f"{twin}/state", json={
+                    "eventId": f"e{i}", "sourceTime": "2026-11-26T10:00:00Z",
+                    "properties": {"https://ex.org/temp": i}}).status_code == 200
+        assert httpx.get(f"{server.url}/healthz").json()["compaction"]["runs"] >= 1
+        assert httpx.get(twin).json()["properties"]["https://ex.org/temp"] == 149
+        assert httpx.get(f"{server.url}/api/v1/twins/cold89").status_code == 200
+    finally:
+        server.stop()

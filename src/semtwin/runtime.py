@@ -13,6 +13,7 @@ from pathlib import Path
 from semtwin.errors import InvalidInput
 from semtwin.security.auth import Authenticator
 from semtwin.services.batch import BatchService
+from semtwin.services.compaction import Compactor
 from semtwin.services.governance import ActiveShapes, WriteValidator
 from semtwin.services.graphs import GraphStoreService
 from semtwin.services.grounding import (
@@ -57,6 +58,7 @@ class Semtwin:
     claims: ClaimChecker = field(init=False)
     schema: SchemaSummary = field(init=False)
     auth: Authenticator = field(init=False)
+    compactor: Compactor = field(init=False)
     _tenants: dict[str, Semtwin] = field(init=False, default_factory=dict)
     _tenant_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
@@ -66,6 +68,8 @@ class Semtwin:
         self.sparql = SparqlService(self.store, self.settings, self.pipeline)
         self.active_shapes = ActiveShapes(self.store)
         self.pipeline.check = WriteValidator(self.store, self.active_shapes)
+        self.compactor = Compactor(self.store, self.settings.compact_after_updates)
+        self.pipeline.committed = self.compactor.note
         self.models = ModelService(self.store, self.pipeline, self.active_shapes)
         self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
@@ -111,5 +115,6 @@ class Semtwin:
             runtime.close()
         self.query_pool.shutdown()
         self.lookup_pool.shutdown()
+        self.compactor.close()
         self.pipeline.close()
         self.store.close()

@@ -38,6 +38,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     query_workers: int = 4
     lookup_workers: int = 8
+    compact_after_updates: int = 1000
+    """Compact the embedded store in the background once one resource (a twin a device
+    updates) has been written this many times since the last compaction; 0: never."""
     union_default_graph: bool = True
     cors_origins: tuple[str, ...] = ()
     log_json: bool = True

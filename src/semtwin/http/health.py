@@ -27,6 +27,8 @@ def build_router() -> APIRouter:
                       "union_default_graph": caps.union_default_graph,
                       "triple_terms": caps.extra.get("triple_terms", True),
                       "write_lock": runtime.settings.write_lock},
+            "compaction": {"after_updates": runtime.settings.compact_after_updates,
+                           "runs": runtime.compactor.runs},
             "workers": {
                 pool.name: {"size": pool.size, "running": pool.running, "late": pool.late,
                             "parked": pool.parked}

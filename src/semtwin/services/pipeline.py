@@ -172,6 +172,8 @@ class WritePipeline:
         self._ready = False
         self.check: WriteCheck | None = None
         """Runs under the write lock before each commit; raises to refuse the change."""
+        self.committed: Callable[[Sequence[Changeset]], None] | None = None
+        """Told of every group of changesets once it is committed."""
 
     def ensure_journal(self) -> None:
         if self._ready:
@@ -230,6 +232,8 @@ class WritePipeline:
                     raise
             raise StoreUnavailable("the store did not apply the change; nothing was written")
         assert seq is not None
+        if self.committed is not None:
+            self.committed(changesets)
         return [Committed(seq + i, event_id, now, cs.new_etag)
                 for i, (event_id, cs) in enumerate(zip(event_ids, changesets, strict=True))]
 
