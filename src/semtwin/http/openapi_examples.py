@@ -159,12 +159,14 @@ _EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "status": "ok", "version": "0.1.0",
         "store": {"backend": "embedded", "persistent": True, "union_default_graph": True,
                   "triple_terms": True, "write_lock": None},
+        "compaction": {"after_updates": 1000, "runs": 3},
         "workers": {"query": {"size": 4, "running": 0, "late": 0, "parked": 0},
                     "lookup": {"size": 8, "running": 0, "late": 0, "parked": 0}}})},
     ("post", "/api/v1/admin/backup"): {"parameters": {"name": "before-upgrade"},
                                        "response": ("201", JSON, {
                                            "backup": "/var/lib/semtwin/store.backups/"
                                                      "before-upgrade"})},
+    ("post", "/api/v1/admin/compact"): {"response": ("200", JSON, {"seconds": 2.713})},
     ("post", "/api/v1/models"): {
         "parameters": {"iri": "https://example.org/plant", "version": "1.1.0"},
         "request": {TURTLE: _MODEL_TURTLE}, "response": ("201", JSON, {**_MODEL,
