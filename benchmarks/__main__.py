@@ -13,7 +13,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("suite", nargs="?", default="sparql",
                         choices=["sparql", "lost-updates", "validation", "twins", "imports",
-                                 "grounding", "listing"])
+                                 "grounding", "listing", "history"])
     parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
                         help="lost-updates: the remote store under the two API processes")
     parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
@@ -44,7 +44,21 @@ def main() -> None:
                         help="grounding: resolve and describe calls each")
     parser.add_argument("--ground-writes", type=int, default=500,
                         help="grounding: twin writes for the index update cost")
+    parser.add_argument("--hot-updates", type=int, default=6000,
+                        help="history: state updates of one twin per run")
+    parser.add_argument("--journal", default="2000,10000,30000",
+                        help="history: journal lengths at which polls are timed")
     args = parser.parse_args()
+    if args.suite == "history":
+        from benchmarks import history_bench
+
+        report = history_bench.run(args.work / "history", args.hot_updates,
+                                   [int(n) for n in args.journal.split(",")])
+        out = Path("benchmarks/results")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "history.json").write_text(json.dumps(report, indent=2))
+        print(history_bench.to_markdown(report))
+        return
     if args.suite == "listing":
         from benchmarks import listing_bench
 
