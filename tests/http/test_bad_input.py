@@ -278,3 +278,15 @@ def test_characters_xml_cannot_carry_are_refused_at_every_door(server: ServerPro
         headers={"Accept": "application/sparql-results+xml"})
     assert results.status_code == 200
     assert "tab\there" in xml.dom.minidom.parseString(results.content).toxml()
+
+
+def test_an_agent_query_that_is_not_utf8_is_refused(server: ServerProcess) -> None:
+    """The agent query tool read its body with replacement characters: a Latin-1 "café"
+    became another literal and the query answered about something else."""
+    answer = httpx.post(f"{server.url}/api/v1/ground/query",
+                        content='ASK { ?s ?p "café" }'.encode("latin-1"))
+    assert answer.status_code == 400
+    assert "UTF-8" in answer.json()["detail"] and "byte 16" in answer.json()["detail"]
+    good = httpx.post(f"{server.url}/api/v1/ground/query",
+                      content='ASK { ?s ?p "café" }'.encode())
+    assert good.status_code == 200

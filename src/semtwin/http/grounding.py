@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from semtwin.errors import InvalidInput
+from semtwin.http._body import decode_utf8
 from semtwin.http._runtime import RuntimeDep
 
 
@@ -46,7 +47,7 @@ def build_router() -> APIRouter:
                           max_rows: Annotated[int, Query(ge=1, le=10_000)] = 100,
                           max_tokens: Annotated[int, Query(ge=10, le=100_000)] = 2000
                           ) -> Response:
-        text = (await request.body()).decode("utf-8", errors="replace")
+        text = decode_utf8(await request.body(), "the query")
         return _json(await runtime.query_pool.run(
             lambda: runtime.agent_query.run(text, max_rows, max_tokens)))
 
