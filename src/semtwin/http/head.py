@@ -1,6 +1,6 @@
 """``HEAD`` for every ``GET`` route (RFC 9110 section 9.3.2): the same status and headers
-as the GET, no body. FastAPI registers ``HEAD`` only where a route declares it; the routes
-that can answer a HEAD more cheaply than their GET (a twin, the Graph Store) still do."""
+as the GET, no body. FastAPI registers ``HEAD`` only where a route declares it; the Graph
+Store, which answers a HEAD more cheaply than its GET (no streaming of a dump), still does."""
 
 from __future__ import annotations
 

@@ -205,13 +205,6 @@ def build_router() -> APIRouter:
         return Response(body_bytes, media_type=chosen,
                         headers={**headers, "ETag": f'"{document.etag}"'})
 
-    @router.head("/twins/{twin_id}", include_in_schema=False, response_class=Response)
-    async def head_twin(twin_id: str, request: Request, runtime: RuntimeDep) -> Response:
-        """What a GET would answer (status, ETag, type, length), without the body: a client
-        checks that a twin exists or reads its ETag."""
-        full = await get_twin(twin_id, request, runtime)
-        return Response(status_code=full.status_code, headers=dict(full.headers))
-
     @router.put("/twins/{twin_id}", summary="Create or replace a twin", openapi_extra=_TWIN_BODY,
                 response_class=Response)
     async def put_twin(twin_id: str, request: Request, runtime: RuntimeDep,
