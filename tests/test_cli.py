@@ -63,6 +63,21 @@ def test_bad_file_loads_nothing(tmp_path: Path) -> None:
     assert empty.stdout.strip() == "false"
 
 
+def test_a_literal_xml_cannot_carry_loads_nothing(tmp_path: Path) -> None:
+    """The bulk path refuses what every write door refuses: a control character that would
+    make every RDF/XML export and SPARQL XML result including it malformed."""
+    store = str(tmp_path / "db")
+    bad = tmp_path / "bell.nt"
+    bad.write_text('<http://e/a> <http://e/b> "fine" .\n'
+                   '<http://e/c> <http://e/d> "ring\\u0007here" .\n')
+    result = semtwin("load", str(bad), "--store", store, check=False)
+    assert result.returncode != 0
+    assert "statement 2" in result.stderr and "U+0007" in result.stderr
+    assert "nothing was loaded" in result.stderr
+    empty = semtwin("query", "ASK { ?s ?p ?o }", "--store", store)
+    assert empty.stdout.strip() == "false"
+
+
 def test_malformed_query_on_cli(tmp_path: Path) -> None:
     result = semtwin("query", "SELECT * WHERE {", "--store", str(tmp_path / "db"), check=False)
     assert result.returncode != 0

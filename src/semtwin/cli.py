@@ -17,7 +17,7 @@ from typing import IO, Any
 import click
 from tqdm import tqdm
 
-from semtwin.errors import SemtwinError
+from semtwin.errors import InvalidInput, SemtwinError
 from semtwin.rdf import NamedNode, RdfFormat, format_by_name, format_for_path
 from semtwin.runtime import Semtwin
 from semtwin.settings import Settings, default_store_dir
@@ -202,7 +202,12 @@ def load(files: tuple[Path, ...], store_dir: str | None, graph: str | None,
 
 
 def _check_file(path: Path, fmt: RdfFormat, base: str, size: int) -> None:
+    """Parse the whole file and check every literal as the write pipeline does (XML 1.0
+    characters), so that a bad file loads nothing."""
     from semtwin.rdf import parse
+    from semtwin.services.pipeline import check_xml_characters
+
+    count = 0
 
     if fmt == RdfFormat.RDF_XML:
         from semtwin.xmlsafety import check_depth, check_xml
@@ -225,8 +230,12 @@ def _check_file(path: Path, fmt: RdfFormat, base: str, size: int) -> None:
               disable=None) as bar, _open(path) as raw:
         reader = io.BufferedReader(_ProgressReader(raw, bar), 1 << 20)
         try:
-            for _ in parse(reader, format=fmt, base_iri=base):
-                pass
+            for quad in parse(reader, format=fmt, base_iri=base):
+                count += 1
+                check_xml_characters((quad,))
+        except InvalidInput as err:
+            raise click.ClickException(
+                f"{path}: statement {count}: {err.detail}; nothing was loaded") from None
         except SyntaxError as err:
             where = f" at line {err.lineno}, column {err.offset}" if err.lineno else ""
             raise click.ClickException(
