@@ -108,6 +108,18 @@ def test_graph_operations(store: TwinStore) -> None:
     assert list(store.quads(graph=G1)) == []
 
 
+def test_count_includes_the_default_graph(store: TwinStore) -> None:
+    """Every quad the dump writes is counted (`semtwin load` and `dump` report it): the
+    store's own default graph too, where it has one (Virtuoso's is the union of its graphs,
+    so a default-graph triple lands in a graph of its own and is counted there)."""
+    store.add_quads([Quad(n("a"), n("p"), n("b"), G1)])
+    store.update(f"INSERT DATA {{ <{EX}d> <{EX}p> <{EX}e> }}")
+    assert store.count() == 2
+    out = io.BytesIO()
+    store.dump(out, RdfFormat.N_QUADS)
+    assert len(list(parse(out.getvalue(), RdfFormat.N_QUADS))) == store.count()
+
+
 def test_update_and_using_dataset(store: TwinStore) -> None:
     store.add_quads([Quad(n("doc"), n("type"), n("Doc"), G1)])
     store.update(

@@ -463,7 +463,16 @@ class RemoteStore:
                                    f"{err})") from None
 
     def count(self) -> int:
-        result = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        """Quads in named graphs, and in the store's own default graph where a query can
+        address it apart from the union (Oxigraph server: by leaving out its union flag;
+        Virtuoso has none of its own)."""
+        endpoints = self._endpoints
+        own_default = endpoints.default_graph and (
+            endpoints.union_query_parameter is not None
+            or not self.capabilities.union_default_graph)
+        pattern = ("{ GRAPH ?g { ?s ?p ?o } } UNION { ?s ?p ?o }" if own_default
+                   else "GRAPH ?g { ?s ?p ?o }")
+        result = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")
         row = next(iter(result.rows), (None,))
         return int(row[0].value) if isinstance(row[0], ox.Literal) else 0
 
