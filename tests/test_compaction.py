@@ -99,3 +99,33 @@ def test_a_hot_twin_starts_a_background_compaction(tmp_path: Path) -> None:
         assert httpx.get(f"{server.url}/api/v1/twins/cold89").status_code == 200
     finally:
         server.stop()
+
+
+def test_sparql_updates_count_for_the_resources_they_rewrite(tmp_path: Path) -> None:
+    """A SPARQL update counts for each resource it deletes statements of (where RocksDB's
+    tombstones land), not as one resource for all updates: inserts of new resources never
+    start a compaction, rewriting one resource does."""
+    server = ServerProcess(store=str(tmp_path / "db"), port=free_port(),
+                           log_path=tmp_path / "server.log",
+                           env={"SEMTWIN_COMPACT_AFTER_UPDATES": "100"}).start()
+
+    def runs() -> int:
+        return int(httpx.get(f"{server.url}/healthz").json()["compaction"]["runs"])
+
+    try:
+        with httpx.Client(timeout=30) as client:
+            for i in range(150):  # new resources only: nothing is deleted
+                assert client.post(f"{server.url}/sparql", data={"update": (
+                    f"INSERT DATA {{ GRAPH <urn:g:meters> {{ <urn:meter:{i}> "
+                    f"<https://ex.org/reading> {i} }} }}")}).status_code == 204
+            assert runs() == 0
+            for i in range(150):  # one meter's reading replaced again and again
+                assert client.post(f"{server.url}/sparql", data={"update": (
+                    "DELETE { GRAPH <urn:g:meters> { <urn:meter:0> <https://ex.org/reading> ?v } }"
+                    f" INSERT {{ GRAPH <urn:g:meters> {{ <urn:meter:0> <https://ex.org/reading> "
+                    f"{1000 + i} }} }} WHERE {{ GRAPH <urn:g:meters> {{ <urn:meter:0> "
+                    "<https://ex.org/reading> ?v } }")}).status_code == 204
+        assert runs() >= 1
+        assert _count(server.url) >= 150
+    finally:
+        server.stop()

@@ -3,8 +3,9 @@
 Every update of a twin deletes its old statements, and RocksDB keeps each as a tombstone
 that every read of the twin steps over until a compaction reaches it: a twin a device
 updates all day slows down to read and to update (docs/operations.md). Once any resource
-has been written ``after`` times since the last compaction, the store is compacted in a
-background thread, at most one at a time and at most a twentieth of the time (the next
+has been rewritten ``after`` times since the last compaction (its statements deleted or
+replaced; a SPARQL update counts for each resource it deletes from), the store is compacted
+in a background thread, at most one at a time and at most a twentieth of the time (the next
 may start twenty times its duration after the last ended), so a large store, whose
 compaction takes seconds, is not kept busy compacting.
 """
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from semtwin.rdf import NamedNode
 from semtwin.services.pipeline import Changeset
 from semtwin.store import TwinStore
 
@@ -25,6 +27,21 @@ DUTY = 20
 _TRACKED = 100_000
 """Resources counted at once; past that the counts start again (a compaction is delayed,
 never wrongly run)."""
+
+
+def _rewritten(changeset: Changeset) -> set[str]:
+    """The resources whose statements the change deletes, which is where tombstones land:
+    the graphs it clears or drops (a twin or relationship replaced or deleted), the subjects
+    of the statements it removes (a SPARQL update names them one by one), and its subject
+    when its metadata is rewritten. A change that only adds (an ``INSERT DATA``) leaves
+    none."""
+    keys = {graph.value for graph in [*changeset.clear_graphs, *changeset.drop_graphs]
+            if isinstance(graph, NamedNode)}
+    keys.update(quad.subject.value for quad in changeset.remove
+                if isinstance(quad.subject, NamedNode))
+    if changeset.new_etag is not None:
+        keys.add(changeset.subject.value)
+    return keys
 
 
 class Compactor:
@@ -45,10 +62,10 @@ class Compactor:
         with self._lock:
             hot = False
             for changeset in changesets:
-                key = changeset.subject.value
-                count = self._counts.get(key, 0) + 1
-                self._counts[key] = count
-                hot = hot or count >= self._after
+                for key in _rewritten(changeset):
+                    count = self._counts.get(key, 0) + 1
+                    self._counts[key] = count
+                    hot = hot or count >= self._after
             if len(self._counts) > _TRACKED:
                 self._counts.clear()
             if not hot or self._thread is not None or time.monotonic() < self._next_allowed:
