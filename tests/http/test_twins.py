@@ -394,6 +394,16 @@ def test_navigation(server: ServerProcess) -> None:
     incoming = httpx.get(f"{server.url}/api/v1/twins/{ids['ahu']}/neighbors",
                          params={"direction": "in"}).json()
     assert [t["twin"]["$id"] for t in incoming["twins"]] == [ids["room"]]
+    # a relationship walked backwards still reads from its source to its target
+    assert incoming["relationships"] == [{"from": ids["room"], "relationshipId": "r5",
+                                          "name": "brick:isPartOf", "to": ids["ahu"]}]
+    # both ways: each relationship once, as it is, though found from both ends
+    everything = httpx.get(f"{server.url}/api/v1/twins/{ids['ahu']}/neighbors",
+                           params={"depth": 3, "direction": "both"}).json()
+    key_of = {twin_id: key for key, twin_id in ids.items()}
+    walked = [(key_of[e["from"]], e["relationshipId"], e["name"], key_of[e["to"]])
+              for e in everything["relationships"]]
+    assert sorted(walked) == sorted(links)
 
     # shortest paths
     paths = httpx.get(f"{server.url}/api/v1/paths", params={

@@ -219,20 +219,23 @@ class NavigationService:
         return Page(self._documents([iri.value for iri, _ in rows]), next_cursor)
 
     def _hop(self, frontier: set[str], direction: str,
-             relationship: str | None) -> list[tuple[str, str, str, str]]:
-        """(from, relationship id IRI, name, to) for every relationship leaving the frontier."""
+             relationship: str | None) -> list[tuple[str, str, str, str, bool]]:
+        """(near, relationship id IRI, name, far, forward) for every relationship with an end
+        in the frontier, in the direction asked: ``near`` is that end, ``far`` the other;
+        ``forward``: ``near`` is the relationship's source."""
         values = " ".join(f"<{iri}>" for iri in sorted(frontier))
         name_filter = ""
         if relationship is not None:
             name_filter = f"?rel {NAME} {self._twins.expand(relationship, 'relationship')} ."
-        out = f"{{ ?rel {SOURCE} ?from ; {TARGET} ?to }}"
-        inc = f"{{ ?rel {TARGET} ?from ; {SOURCE} ?to }}"
+        out = f"{{ ?rel {SOURCE} ?from ; {TARGET} ?to BIND('out' AS ?way) }}"
+        inc = f"{{ ?rel {TARGET} ?from ; {SOURCE} ?to BIND('in' AS ?way) }}"
         pattern = {"out": out, "in": inc, "both": f"{out} UNION {inc}"}[direction]
         result = self._select(
-            f"SELECT ?from ?rel ?name ?to WHERE {{ VALUES ?from {{ {values} }} "
+            f"SELECT ?from ?rel ?name ?to ?way WHERE {{ VALUES ?from {{ {values} }} "
             f"GRAPH ?rel {{ ?rel a {RELATIONSHIP} ; {NAME} ?name . {pattern} {name_filter} }} "
             f"GRAPH {META} {{ ?rel <{ST}etag> ?e }} }}")
-        return [(r[0].value, r[1].value, r[2].value, r[3].value)  # type: ignore[union-attr]
+        return [(r[0].value, r[1].value, r[2].value, r[3].value,  # type: ignore[union-attr]
+                 r[4].value == "out")  # type: ignore[union-attr]
                 for r in result.rows]
 
     def neighbors(self, twin_id: str, *, depth: int, direction: str,
@@ -242,19 +245,25 @@ class NavigationService:
             raise NotFound(f"no twin {twin_id!r}")
         seen = {start: 0}
         edges = []
+        walked: set[str] = set()
         frontier = {start}
         for level in range(1, depth + 1):
             if not frontier:
                 break
             next_frontier: set[str] = set()
-            for source, rel, name, target in self._hop(frontier, direction, relationship):
-                edges.append({"from": self._twins.id_of(source),
-                              "relationshipId": rel.rsplit("/relationships/", 1)[1],
-                              "name": self._twins.compact(name),
-                              "to": self._twins.id_of(target)})
-                if target not in seen:
-                    seen[target] = level
-                    next_frontier.add(target)
+            for near, rel, name, far, forward in self._hop(frontier, direction, relationship):
+                if rel not in walked:
+                    # each relationship once, from its source to its target, whichever way
+                    # it was walked (``both`` finds it from either end)
+                    walked.add(rel)
+                    source, target = (near, far) if forward else (far, near)
+                    edges.append({"from": self._twins.id_of(source),
+                                  "relationshipId": rel.rsplit("/relationships/", 1)[1],
+                                  "name": self._twins.compact(name),
+                                  "to": self._twins.id_of(target)})
+                if far not in seen:
+                    seen[far] = level
+                    next_frontier.add(far)
             if len(seen) - 1 > MAX_NEIGHBORS:
                 raise UnprocessableContent(
                     f"more than {MAX_NEIGHBORS:,} twins within {level} hops of {twin_id!r}: "
@@ -296,7 +305,7 @@ class NavigationService:
         frontier = {start}
         for _ in range(max_depth):
             level: dict[str, list[tuple[str, str, str]]] = {}
-            for source, rel, name, target in self._hop(frontier, "out", None):
+            for source, rel, name, target, _ in self._hop(frontier, "out", None):
                 if target not in parents:
                     level.setdefault(target, []).append((source, rel, name))
             if not level:
