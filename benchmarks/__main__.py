@@ -29,7 +29,8 @@ def main() -> None:
                         help="validation: seconds pyshacl gets per size")
     parser.add_argument("--parts", default=None,
                         help="validation: full,writes,writes-sparql; sparql: local,remote,"
-                             "small; twins: get,curve,neighbors,listing,patch,create,batch,remote "
+                             "small; twins: get,curve,neighbors,listing,patch,create,batch,ceiling,"
+                             "remote "
                              "(all by default; a part not run keeps its last saved numbers)")
     parser.add_argument("--validation-writes", type=int, default=500,
                         help="validation: twin writes per size")

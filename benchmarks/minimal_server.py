@@ -1,28 +1,99 @@
-"""The single-process ceiling for light queries: the least a Python SPARQL endpoint over an
-embedded pyoxigraph store can do per request.
+"""The single-process ceiling for light queries and for twin creates: the least a Python
+server over an embedded pyoxigraph store can do per request.
 
-A raw ASGI app on uvicorn (uvloop, httptools) that parses ``?query=``, asks pyoxigraph and
-returns its own SPARQL JSON serialization: no routing, no access check, no content
-negotiation, no deadline, no row cap, no logging. It answers every query on the event loop
-(a heavy one blocks the others), so the benchmark times it on light queries only. It is a
-yardstick for what the Python HTTP stack and the engine cost together, not a server to use.
+A raw ASGI app on uvicorn (uvloop, httptools). ``GET ?query=`` asks pyoxigraph and returns its
+own SPARQL JSON serialization: no routing, no access check, no content negotiation, no
+deadline, no row cap, no logging. ``PUT /api/v1/twins/{id}`` with the twin benchmark's JSON
+body writes what a create must at least write, in one update: the twin's triples in its
+graph, an ETag, one journal entry (the event as one literal), on the condition that the twin
+does not exist yet (not read back: the benchmark's ids are new); no validation, no
+per-property times, no idempotency, no relationship checks. Everything runs on the event
+loop (a heavy request blocks the others), so the benchmarks time it on light queries and
+small creates only. It is a yardstick for what the Python HTTP stack and the engine cost
+together, not a server to use.
 
     python -m benchmarks.minimal_server STORE_DIR PORT
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pyoxigraph
 import uvicorn
 
+_PREFIXES = {"brick:": "https://brickschema.org/schema/Brick#",
+             "rdfs:": "http://www.w3.org/2000/01/rdf-schema#"}
+_ST = "https://semtwin.dev/ns#"
+
+
+def _iri(name: str) -> str:
+    for prefix, namespace in _PREFIXES.items():
+        if name.startswith(prefix):
+            return f"<{namespace}{name[len(prefix):]}>"
+    return f"<{name}>"
+
+
+def _term(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return json.dumps(str(value))  # a JSON string is a valid SPARQL string literal here
+
+
+def create_update(twin_id: str, twin: dict[str, Any], etag: str, seq: int) -> str:
+    """The one update of a minimal create (the twin benchmark's bodies only)."""
+    iri = f"<urn:twin:{twin_id}>"
+    triples = [f"{iri} a {_iri(t)} ." for t in twin.get("$types", [])]
+    triples += [f"{iri} {_iri(k)} {_term(v)} ." for k, v in twin.get("properties", {}).items()]
+    event = json.dumps({"type": "twin.created", "subject": iri[1:-1], "twin": twin,
+                        "time": datetime.now(UTC).isoformat()})
+    return (f"INSERT {{ GRAPH {iri} {{ {' '.join(triples)} }} "
+            f"GRAPH <urn:semtwin:meta> {{ {iri} <{_ST}etag> \"{etag}\" }} "
+            f"GRAPH <urn:semtwin:journal> {{ <urn:semtwin:event:{seq}> <{_ST}event> "
+            f"{json.dumps(event)} }} }} WHERE {{ FILTER NOT EXISTS {{ "
+            f"GRAPH <urn:semtwin:meta> {{ {iri} <{_ST}etag> ?etag }} }} }}")
+
+
+async def _body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
 
 def build_app(store: pyoxigraph.Store) -> Any:
+    journal = [0]  # this app's own sequence counter (a benchmark yardstick, one process)
+
+    async def create(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        twin_id = scope["path"].rsplit("/", 1)[-1]
+        status, headers, body = 201, [(b"content-type", b"application/json")], b""
+        try:
+            twin = json.loads(await _body(receive))
+            etag = uuid.uuid4().hex
+            journal[0] += 1
+            store.update(create_update(twin_id, twin, etag, journal[0]))
+            headers.append((b"etag", f'"{etag}"'.encode()))
+            body = json.dumps({"$id": twin_id, **twin, "$etag": etag}).encode()
+        except (ValueError, SyntaxError, AttributeError, OSError) as err:
+            status, body = 400, str(err).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
+            return
+        if scope["method"] == "PUT":
+            await create(scope, receive, send)
             return
         params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
         status, media_type, body = 200, b"application/sparql-results+json", b""

@@ -8,6 +8,9 @@ metadata graph, one relationship per ten twins), bulk loaded, and served by a re
 from a second process on loopback: GET a random twin by id, neighbours at depth 2, a type
 listing page, creates (PUT of new twins) and PATCH with If-Match: the ETags of the twins to
 patch are read first (GETs, untimed), then wrk sends each twin one merge patch with its ETag.
+The ``ceiling`` part sends the same creates to ``benchmarks.minimal_server`` on a copy of the
+store: the least a Python server over this store does per create (no validation, a one-quad
+journal entry), to tell semtwin's own cost from the platform's.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks._servers import semtwin_server
+from benchmarks._servers import minimal_server, semtwin_server
 from benchmarks._wrk import parse_wrk, wrk_available
 from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat, serialize
 
@@ -211,7 +214,8 @@ def _patches(base: str | list[str], twins: int, count: int, seconds: int,
             "errors": sum(r["errors"] for r in results), "twins_ready": len(ids)}
 
 
-PARTS = ("get", "curve", "neighbors", "listing", "patch", "create", "batch", "remote")
+PARTS = ("get", "curve", "neighbors", "listing", "patch", "create", "batch", "ceiling",
+         "remote")
 BATCH = 50
 CURVE = (1, 2, 4, 8, 16, 32)
 
@@ -268,12 +272,31 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int,
                                                "twins_per_s": batch["per_s"] * BATCH}
         finally:
             server.stop()
+        if "ceiling" in parts:
+            row["create_ceiling"] = _ceiling(store, work, seconds)
         rows[twins] = row
     report["sizes"] = [rows[t] for t in sorted(rows)]
     if "remote" in parts:
         report["remote"] = [run_remote(work, min(sizes), seconds, patches, backend)
                             for backend in ("oxigraph", "virtuoso")]
     return report
+
+
+def _ceiling(store: Path, work: Path, seconds: int) -> dict[str, Any]:
+    """Creates against the minimal server on a checkpoint copy of the store."""
+    import shutil
+
+    from benchmarks.sparql_bench import store_copy
+
+    copy = store_copy(store, work / "minimal-twins")
+    minimal = minimal_server(copy, work / "minimal-twins.log").start()
+    try:
+        url = f"http://127.0.0.1:{minimal.port}"
+        _wrk(url, _LUA_CREATE, 2, work)  # warm up
+        return _wrk(url, _LUA_CREATE, seconds, work)
+    finally:
+        minimal.stop()
+        shutil.rmtree(copy, ignore_errors=True)
 
 
 def run_remote(work: Path, twins: int, seconds: int, patches: int,
@@ -353,6 +376,15 @@ def to_markdown(report: dict[str, Any]) -> str:
                   f"({row['batch_create']['per_s']:,.1f} batches/s, p50 "
                   f"{row['batch_create']['p50_ms']:.0f} ms, p99 "
                   f"{row['batch_create']['p99_ms']:.0f} ms) |" for row in batches]
+    ceilings = [row for row in report["sizes"] if "create_ceiling" in row and "create" in row]
+    if ceilings:
+        lines += ["", "| twins | create, semtwin | create, minimal server (ceiling) | ratio |",
+                  "|---|---|---|---|"]
+        lines += [f"| {row['twins']:,} | {row['create']['per_s']:,.0f}/s, p99 "
+                  f"{row['create']['p99_ms']:.1f} ms | {row['create_ceiling']['per_s']:,.0f}/s, "
+                  f"p99 {row['create_ceiling']['p99_ms']:.1f} ms | "
+                  f"{row['create']['per_s'] / row['create_ceiling']['per_s']:.2f}x |"
+                  for row in ceilings]
     lines.append("")
     lines += [f"Twin index built by the first listing: {row.get('listing_index_build_s')} s at "
               f"{row['twins']:,} twins." for row in report["sizes"]]
