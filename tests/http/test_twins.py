@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 import uuid
 
 import httpx
+import jsonpatch
 import orjson
 import pytest
 from tests.conftest import ServerProcess
@@ -803,3 +805,68 @@ def test_an_encoded_slash_in_an_id_is_refused_not_rerouted(server: ServerProcess
         assert "'/'" in response.json()["detail"]
     assert httpx.get(f"{base}/{twin_id}/relationships").json()["value"] == []
     assert _events_after(server, head) == []
+
+
+def _replayed(events: list[dict], subject: str, created: str) -> dict:
+    """A feed consumer's copy of one resource: its content from the created event, then
+    each updated event's JSON Patch in sequence order."""
+    copy: dict | None = None
+    for event in events:
+        if event["subject"] != subject:
+            continue
+        if event["type"].endswith(".created"):
+            copy = event["data"][created]
+        else:
+            assert copy is not None
+            copy = jsonpatch.apply_patch(copy, event["data"]["patch"])
+    assert copy is not None
+    return copy
+
+
+def test_the_feed_replays_concurrent_unconditional_writes(server: ServerProcess,
+                                                          twin_id: str) -> None:
+    """Writers without If-Match replace one twin and one relationship at once: every write
+    succeeds (last writer wins), and the feed's patches, applied in order from the created
+    event, give exactly the stored twin and relationship. Each patch must be relative to the
+    version it actually replaced, also when another write committed between a request's
+    read and its commit (properties come and go, so a stale patch removes what is not
+    there or keeps what was removed)."""
+    head = _head(server)
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    target = f"{twin_id}-target"
+    assert httpx.put(f"{server.url}/api/v1/twins/{target}", json={}).status_code == 201
+    assert httpx.put(url, json={"properties": {"rdfs:label": "start"}}).status_code == 201
+    rel_url = f"{url}/relationships/feeds"
+    assert httpx.put(rel_url, json={"$relationshipName": "brick:feeds", "$targetId": target,
+                                    "properties": {"https://ex.org/w": 0}}).status_code == 201
+
+    def writer(worker: int) -> list[int]:
+        statuses = []
+        with httpx.Client(timeout=30) as client:
+            for i in range(12):
+                props = {f"https://ex.org/p{(worker + i + k) % 5}": worker * 100 + i
+                         for k in range((worker + i) % 3 + 1)}
+                statuses.append(client.put(url, json={"properties": props}).status_code)
+                statuses.append(client.put(rel_url, json={
+                    "$relationshipName": "brick:feeds", "$targetId": target,
+                    "properties": props}).status_code)
+        return statuses
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        statuses = [s for done in pool.map(writer, range(6)) for s in done]
+    assert set(statuses) == {200}, statuses
+    events = []
+    after = head
+    while True:
+        page = _events_after(server, after)
+        if not page:
+            break
+        events += page
+        after = page[-1]["sequence"]
+    twin = httpx.get(url).json()
+    relationship = httpx.get(rel_url).json()
+    iri = twin["$iri"]
+    assert _replayed(events, iri, "twin") == {"$types": twin["$types"],
+                                              "properties": twin["properties"]}
+    assert _replayed(events, f"{iri}/relationships/feeds", "relationship") == {
+        k: relationship[k] for k in ("$relationshipName", "$targetId", "properties")}

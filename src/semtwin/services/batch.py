@@ -69,6 +69,8 @@ class BatchService:
         results = []
         for (_changeset, write, status), done in zip(planned, committed[:len(planned)],
                                                       strict=True):
+            if write is not None:  # as committed: a create may have met a twin made meanwhile
+                status = 201 if write.created else 200
             result: dict[str, Any] = {"status": status, "sequence": done.seq}
             if write is not None:
                 result["body"] = write.document(done.time).body

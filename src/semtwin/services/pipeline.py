@@ -130,6 +130,10 @@ class Changeset:
     """Part of a ``commit_all`` of several changesets."""
     property_times: dict[str, str | None] | None = None
     """A twin's per-property update times, kept with its metadata; None: this commit's."""
+    rebase: Callable[[], None] | None = None
+    """Runs under the write lock just before the change is written: brings what the change
+    says about the version it replaces (event data, kept times, precondition) up to the
+    stored version (writes without a client precondition)."""
 
 
 WriteCheck = Callable[[Changeset], None]
@@ -277,6 +281,9 @@ class WritePipeline:
         by pattern would scan past the deleted heads of every earlier write, which RocksDB
         keeps as tombstones until compaction (0.7 ms a write after 20k writes)."""
         with self._lock, self._across_processes():
+            for changeset in changesets:
+                if changeset.rebase is not None:
+                    changeset.rebase()
             head = None
             if self._direct:
                 if self._head is None:

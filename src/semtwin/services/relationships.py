@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+import jsonpatch
+
 from semtwin.errors import InvalidInput, NotFound, PreconditionFailed
 from semtwin.rdf import Literal, NamedNode, Quad
 from semtwin.services.paging import Page, decode_cursor, encode_cursor
@@ -31,6 +33,11 @@ SOURCE, NAME, TARGET = NamedNode(f"{ST}source"), NamedNode(f"{ST}name"), NamedNo
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _MEMBERS = {"$relationshipId", "$sourceId", "$relationshipName", "$targetId", "properties",
             "$etag"}
+
+
+def _content(relationship: dict[str, Any]) -> dict[str, Any]:
+    """What a relationship's writer sets (its patches apply to this)."""
+    return {k: relationship[k] for k in ("$relationshipName", "$targetId", "properties")}
 
 
 class RelationshipService:
@@ -69,9 +76,7 @@ class RelationshipService:
             raise PreconditionFailed(
                 f"the relationship changed: its ETag is {current.etag}, not {if_match}",
                 etag=current.etag)
-        editable = {k: current.body[k] for k in ("$relationshipName", "$targetId",
-                                                 "properties")}
-        patched = apply_patch(kind, editable, patch)
+        patched = apply_patch(kind, _content(current.body), patch)
         planned = self.plan_put(twin_id, rel_id, patched, if_match=current.etag)
         changeset = planned.changeset
         committed = self._pipeline.commit(changeset, actor=actor, request_id=request_id,
@@ -96,19 +101,48 @@ class RelationshipService:
         quads = [Quad(source, name, target, rel), Quad(rel, RDF_TYPE, RELATIONSHIP, rel),
                  Quad(rel, SOURCE, source, rel), Quad(rel, NAME, name, rel),
                  Quad(rel, TARGET, target, rel), *properties]
-        created = self._pipeline.current_etag(rel) is None
         etag = uuid.uuid4().hex
-        changeset = Changeset(
-            event_type="relationship.created" if created else "relationship.updated",
-            subject=rel, clear_graphs=[rel], add=quads, new_etag=etag,
-            precondition=Precondition(rel, if_match=if_match,
-                                      must_not_exist=if_none_match or (created
-                                                                       and if_match is None),
-                                      others_exist=() if target_planned else (target,)),
-            data={"$relationshipId": rel_id, "$sourceId": twin_id,
-                  "$relationshipName": body["$relationshipName"],
-                  "$targetId": body["$targetId"]})
-        return PlannedWrite(changeset, self._to_json(rel, quads, etag), etag, created)
+        document = self._to_json(rel, quads, etag)
+        changeset = Changeset(event_type="relationship.created", subject=rel,
+                              clear_graphs=[rel], add=quads, new_etag=etag)
+        planned = PlannedWrite(changeset, document, etag, True)
+        ids = {"$relationshipId": rel_id, "$sourceId": twin_id,
+               "$relationshipName": body["$relationshipName"], "$targetId": body["$targetId"]}
+
+        def against(version: TwinDocument | None) -> None:
+            """What the change says about the version it replaces (as for twins: the event
+            carries the new relationship, or a JSON Patch from the version replaced)."""
+            planned.created = version is None
+            changeset.event_type = ("relationship.created" if version is None
+                                    else "relationship.updated")
+            if version is None:
+                changeset.data = {**ids, "relationship": _content(document)}
+            else:
+                changeset.data = {**ids, "patch": jsonpatch.make_patch(
+                    _content(version.body), _content(document)).patch}
+            changeset.precondition = Precondition(
+                rel, if_match=(if_match if if_match is not None or version is None
+                               else version.etag),
+                must_not_exist=if_none_match or (version is None and if_match is None),
+                others_exist=() if target_planned else (target,))
+
+        try:
+            before: TwinDocument | None = self.get(twin_id, rel_id)
+        except NotFound:
+            before = None
+
+        def rebase() -> None:
+            assert before is not None
+            if self._pipeline.current_etag(rel) != before.etag:
+                try:
+                    against(self.get(twin_id, rel_id))
+                except NotFound:
+                    against(None)
+
+        against(before)
+        if if_match is None and not if_none_match and before is not None:
+            changeset.rebase = rebase
+        return planned
 
     def get(self, twin_id: str, rel_id: str) -> TwinDocument:
         rel = self.iri(twin_id, rel_id)

@@ -38,6 +38,11 @@ from semtwin.store import TwinStore
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _TOP_LEVEL = {"$id", "$iri", "$types", "properties", "$etag", "$metadata", "@context"}
+_RACES = 3
+"""Attempts of a write without a client precondition. Each is conditioned on the version it
+replaces (its event's patch is relative to it) and brought up to the stored version under the
+write lock (``Changeset.rebase``), so it loses a race only to another process writing the
+same remote store."""
 # The twin JSON's own members in its JSON-LD context (never prefixes)
 _ENVELOPE: dict[str, str | None] = {"$iri": "@id", "$types": "@type", "properties": "@nest",
                                      "$id": None, "$etag": None, "$metadata": None}
@@ -347,12 +352,13 @@ class TwinService:
             quads: list[Quad] | None = None) -> tuple[TwinDocument, bool]:
         """Create or replace; returns the stored twin and whether it was created.
 
-        Without a client precondition a lost race (created or deleted meanwhile) is retried.
+        Without a client precondition a lost race (the twin written, created or deleted
+        meanwhile by another process) is retried, up to ``_RACES`` times.
         """
         iri = self.iri(twin_id)
         if quads is None:
             quads = self.to_quads(twin_id, iri, body)
-        for attempt in range(3):
+        for attempt in range(_RACES):
             try:
                 before = self.get(twin_id)
             except NotFound:
@@ -362,7 +368,7 @@ class TwinService:
                                       if_none_match=if_none_match, actor=actor,
                                       request_id=request_id, idempotency_key=idempotency_key)
             except (PreconditionFailed, NotFound):
-                if if_match is not None or if_none_match or attempt == 2:
+                if if_match is not None or if_none_match or attempt == _RACES - 1:
                     raise
         raise AssertionError("unreachable")
 
@@ -382,34 +388,59 @@ class TwinService:
     def plan_put(self, twin_id: str, iri: NamedNode, quads: list[Quad],
                  before: TwinDocument | None, *, if_match: str | None,
                  if_none_match: bool) -> PlannedWrite:
-        """The changeset that replaces ``before`` (None: creates the twin) with ``quads``."""
-        created = before is None
+        """The changeset that replaces ``before`` (None: creates the twin) with ``quads``.
+
+        What it says about the version it replaces (its event's patch, the update times it
+        keeps, its precondition) is relative to ``before``; without a client precondition
+        it is brought up to the stored version under the write lock, so that a concurrent
+        write between this read and the commit neither fails it nor leaves the change feed
+        a patch against a version that is no longer the previous one."""
         etag = uuid.uuid4().hex
         new_json = self._to_json(twin_id, iri, quads, etag, None)
-        data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
-        if before is None:
-            data["twin"] = twin_content(new_json)
-        else:
-            data["patch"] = jsonpatch.make_patch(twin_content(before.body),
-                                                 twin_content(new_json)).patch
-        precondition = Precondition(
-            iri, if_match=if_match,
-            must_not_exist=if_none_match or (created and if_match is None),
-            must_exist=not created and if_match is None,
-        )
-        # a property keeps its update time while its value stays; None: this commit's time
-        old_values = before.body["properties"] if before is not None else {}
-        old_times = (before.body["$metadata"].get("properties", {}) if before is not None
-                     else {})
-        property_times: dict[str, str | None] = {}
-        for key, value in new_json["properties"].items():
-            kept = old_times.get(key, {}).get("lastUpdateTime")
-            property_times[key] = kept if old_values.get(key) == value and kept else None
-        changeset = Changeset(
-            event_type="twin.created" if created else "twin.updated", subject=iri,
-            clear_graphs=[iri], add=quads, precondition=precondition, new_etag=etag,
-            data=data, property_times=property_times)
-        return PlannedWrite(changeset, new_json, etag, created)
+        changeset = Changeset(event_type="twin.created", subject=iri, clear_graphs=[iri],
+                              add=quads, new_etag=etag)
+        planned = PlannedWrite(changeset, new_json, etag, True)
+        client_condition = if_match is not None or if_none_match
+
+        def against(version: TwinDocument | None) -> None:
+            planned.created = version is None
+            changeset.event_type = "twin.created" if version is None else "twin.updated"
+            data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
+            if version is None:
+                data["twin"] = twin_content(new_json)
+            else:
+                data["patch"] = jsonpatch.make_patch(twin_content(version.body),
+                                                     twin_content(new_json)).patch
+            changeset.data = data
+            changeset.precondition = Precondition(
+                iri, if_match=(if_match if if_match is not None or version is None
+                               else version.etag),
+                must_not_exist=if_none_match or (version is None and if_match is None))
+            # a property keeps its update time while its value stays; None: this commit's
+            old_values = version.body["properties"] if version is not None else {}
+            old_times = (version.body["$metadata"].get("properties", {})
+                         if version is not None else {})
+            times: dict[str, str | None] = {}
+            for key, value in new_json["properties"].items():
+                kept = old_times.get(key, {}).get("lastUpdateTime")
+                times[key] = kept if old_values.get(key) == value and kept else None
+            changeset.property_times = times
+
+        def rebase() -> None:
+            assert before is not None
+            if self._pipeline.current_etag(iri) != before.etag:
+                try:
+                    against(self.get(twin_id))
+                except NotFound:
+                    against(None)
+
+        against(before)
+        if not client_condition and before is not None:
+            # (a create is not rebased: its must-not-exist condition fails if the twin was
+            # created meanwhile, and ``put`` retries it as an update; looking up a key that
+            # does not exist under the write lock costs every create)
+            changeset.rebase = rebase
+        return planned
 
     def patch(self, twin_id: str, kind: str, patch: Any, *, if_match: str | None = None,
               actor: str | None = None, request_id: str | None = None,
@@ -490,7 +521,7 @@ def apply_patch(kind: str, document: dict[str, Any], patch: Any) -> Any:
     try:
         return jsonpatch.apply_patch(document, patch)
     except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException) as err:
-        raise UnprocessableContent(f"the patch does not apply to the twin: {err}") from None
+        raise UnprocessableContent(f"the patch does not apply: {err}") from None
     except (jsonpatch.InvalidJsonPatch, jsonpatch.JsonPatchTestFailed) as err:
         if isinstance(err, jsonpatch.JsonPatchTestFailed):
             raise UnprocessableContent(f"a test operation failed: {err}") from None
