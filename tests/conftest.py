@@ -184,6 +184,8 @@ def _clear_remote(location: str) -> None:
     try:
         for graph in store.named_graphs():
             store.drop_graph(graph)
+        if store.capabilities.extra.get("default_graph", True):
+            store.update("CLEAR DEFAULT")  # a store's own default graph (Oxigraph server)
     finally:
         store.close()
 
