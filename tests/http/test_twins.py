@@ -259,9 +259,18 @@ def test_relationships(server: ServerProcess) -> None:
     ask_gone = httpx.get(f"{server.url}/sparql", params={
         "query": f"ASK {{ <urn:twin:{ahu}> brick:feeds ?any }}"})
     assert ask_gone.json()["boolean"] is False
-    types = [e["type"].removeprefix("dev.semtwin.") for e in _events_after(server, head)]
+    events = _events_after(server, head)
+    types = [e["type"].removeprefix("dev.semtwin.") for e in events]
     assert types == ["relationship.created", "relationship.updated", "twin.updated",
                      "twin.deleted"]
+    # the feed says which relationships went with the twin, and what each event changed
+    assert events[-1]["data"]["relationships"] == [{"$sourceId": ahu, "$relationshipId": "r1"}]
+    assert events[0]["data"]["relationship"] == {
+        "$relationshipName": "brick:feeds", "$targetId": vav1,
+        "properties": {"rdfs:comment": "duct 3"}}
+    assert events[1]["data"]["patch"] == [
+        {"op": "replace", "path": "/$targetId", "value": vav2},
+        {"op": "remove", "path": "/properties/rdfs:comment"}]
 
 
 def _all_pages(url: str, limit: int, **params: str) -> list[list[dict]]:
@@ -870,3 +879,77 @@ def test_the_feed_replays_concurrent_unconditional_writes(server: ServerProcess,
                                               "properties": twin["properties"]}
     assert _replayed(events, f"{iri}/relationships/feeds", "relationship") == {
         k: relationship[k] for k in ("$relationshipName", "$targetId", "properties")}
+
+
+def test_cascade_delete_leaves_no_relationship_behind(server: ServerProcess) -> None:
+    """Relationships to a twin keep being made while it is deleted with cascade=true: none
+    may be left pointing at the deleted twin (the cascade is listed again under the write
+    lock), and the deletion event names every relationship it removed."""
+    tag = uuid.uuid4().hex[:6]
+    hub, feeder = f"hub-{tag}", f"feeder-{tag}"
+    for twin_id in (hub, feeder):
+        assert httpx.put(f"{server.url}/api/v1/twins/{twin_id}", json={}).status_code == 201
+    rels = f"{server.url}/api/v1/twins/{feeder}/relationships"
+    stop = time.monotonic() + 20
+    made: list[str] = []
+
+    def make_relationships(worker: int) -> None:
+        with httpx.Client(timeout=30) as client:
+            for i in range(400):
+                rel_id = f"r{worker}-{i}"
+                answer = client.put(f"{rels}/{rel_id}", json={
+                    "$relationshipName": "brick:feeds", "$targetId": hub})
+                if answer.status_code == 422 or time.monotonic() > stop:
+                    return  # the hub is gone
+                assert answer.status_code == 201, answer.text
+                made.append(rel_id)
+
+    head = _head(server)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        makers = [pool.submit(make_relationships, w) for w in range(3)]
+        while len(made) < 20:
+            time.sleep(0.01)
+        deleted = httpx.delete(f"{server.url}/api/v1/twins/{hub}", params={"cascade": "true"})
+        for maker in makers:
+            maker.result()
+    assert deleted.status_code == 204
+    left = httpx.get(rels, params={"limit": 1000}).json()["value"]
+    assert left == []
+    dangling = httpx.get(f"{server.url}/sparql", params={
+        "query": f"ASK {{ {{ ?s brick:feeds <urn:twin:{hub}> }} UNION "
+                 f"{{ ?r <https://semtwin.dev/ns#target> <urn:twin:{hub}> }} }}"}
+    ).json()["boolean"]
+    assert dangling is False
+    event = next(e for e in _events_after_all(server, head)
+                 if e["type"] == "dev.semtwin.twin.deleted")
+    assert sorted(r["$relationshipId"] for r in event["data"]["relationships"]) == sorted(made)
+
+
+def _events_after_all(server: ServerProcess, seq: int) -> list[dict]:
+    events: list[dict] = []
+    while page := _events_after(server, seq):
+        events += page
+        seq = page[-1]["sequence"]
+    return events
+
+
+def test_a_relationship_id_reads_back_as_written(server: ServerProcess) -> None:
+    """Ids outside ASCII are percent-encoded in the relationship's IRI, and decoded wherever
+    the API names the relationship (it said ``caf%C3%A9`` for ``café``)."""
+    tag = uuid.uuid4().hex[:6]
+    source, target = f"src-{tag}", f"dst-{tag}"
+    for twin_id in (source, target):
+        assert httpx.put(f"{server.url}/api/v1/twins/{twin_id}", json={}).status_code == 201
+    made = httpx.put(f"{server.url}/api/v1/twins/{source}/relationships/café-{tag}", json={
+        "$relationshipName": "brick:feeds", "$targetId": target})
+    assert made.status_code == 201 and made.json()["$relationshipId"] == f"café-{tag}"
+    listed = httpx.get(f"{server.url}/api/v1/twins/{source}/relationships").json()["value"]
+    assert [r["$relationshipId"] for r in listed] == [f"café-{tag}"]
+    walked = httpx.get(f"{server.url}/api/v1/twins/{target}/neighbors",
+                       params={"direction": "in"}).json()["relationships"]
+    assert [r["relationshipId"] for r in walked] == [f"café-{tag}"]
+    path = httpx.get(f"{server.url}/api/v1/paths", params={"from": source, "to": target}
+                     ).json()["paths"]
+    assert [hop["relationshipId"] for hop in path[0]] == [f"café-{tag}"]
+    assert httpx.delete(f"{server.url}/api/v1/twins/{source}/relationships/café-{tag}"
+                        ).status_code == 204

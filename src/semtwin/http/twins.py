@@ -291,13 +291,14 @@ def build_router() -> APIRouter:
         async def write(key: str | None) -> Response:
             match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
 
+            def relationships() -> list[NamedNode]:
+                return runtime.relationships.relationship_graphs(
+                    runtime.twins.iri(twin_id), direction="both")
+
             def delete() -> None:
-                graphs = None
-                if cascade:
-                    graphs = runtime.relationships.relationship_graphs(
-                        runtime.twins.iri(twin_id), direction="both")
                 runtime.twins.delete(twin_id, if_match=match, actor=actor,
-                                     request_id=request_id, cascade_graphs=graphs,
+                                     request_id=request_id,
+                                     cascade=relationships if cascade else None,
                                      idempotency_key=key)
 
             await runtime.lookup_pool.run(delete)

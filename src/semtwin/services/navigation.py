@@ -256,9 +256,11 @@ class NavigationService:
                     # each relationship once, from its source to its target, whichever way
                     # it was walked (``both`` finds it from either end)
                     walked.add(rel)
-                    source, target = (near, far) if forward else (far, near)
-                    edges.append({"from": self._twins.id_of(source),
-                                  "relationshipId": rel.rsplit("/relationships/", 1)[1],
+                    # (the source is in the relationship's IRI)
+                    target = far if forward else near
+                    ids = self._twins.relationship_ids(rel)
+                    edges.append({"from": ids["$sourceId"],
+                                  "relationshipId": ids["$relationshipId"],
                                   "name": self._twins.compact(name),
                                   "to": self._twins.id_of(target)})
                 if far not in seen:
@@ -329,7 +331,7 @@ class NavigationService:
             return
         for source, rel, name in parents[node]:
             hop = {"from": self._twins.id_of(source),
-                   "relationshipId": rel.rsplit("/relationships/", 1)[1],
+                   "relationshipId": self._twins.relationship_ids(rel)["$relationshipId"],
                    "name": self._twins.compact(name), "to": self._twins.id_of(node)}
             for prefix in self._unwind(source, start, parents):
                 yield [*prefix, hop]

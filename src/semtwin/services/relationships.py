@@ -165,7 +165,7 @@ class RelationshipService:
                 key = self._twins.compact(quad.predicate.value)
                 properties.setdefault(key, []).append(self._twins.value_to_json(quad.object))
         return {
-            "$relationshipId": rel.value.rsplit("/relationships/", 1)[1],
+            "$relationshipId": self._twins.relationship_ids(rel.value)["$relationshipId"],
             "$sourceId": values.get(SOURCE.value),
             "$relationshipName": values.get(NAME.value),
             "$targetId": values.get(TARGET.value),

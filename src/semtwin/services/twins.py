@@ -476,23 +476,46 @@ class TwinService:
 
     def delete(self, twin_id: str, *, if_match: str | None = None, actor: str | None = None,
                request_id: str | None = None,
-               cascade_graphs: Sequence[NamedNode] | None = None,
+               cascade: Callable[[], Sequence[NamedNode]] | None = None,
                idempotency_key: str | None = None) -> None:
-        """Delete the twin; without ``cascade_graphs`` (its relationship graphs, removed in
-        the same transaction) a twin that still has relationships is a 409."""
-        changeset = self.plan_delete(twin_id, if_match=if_match, cascade_graphs=cascade_graphs)
+        """Delete the twin. ``cascade`` lists its relationship graphs, which go in the same
+        transaction; it is asked again under the write lock, so that a relationship made
+        meanwhile goes too rather than being left pointing at no twin. Without it, a twin
+        that still has relationships is a 409."""
+        changeset = self.plan_delete(twin_id, if_match=if_match,
+                                     cascade_graphs=None if cascade is None else cascade())
+        if cascade is not None:
+            def rebase() -> None:
+                replanned = self.plan_delete(twin_id, if_match=if_match,
+                                             cascade_graphs=cascade())
+                changeset.clear_graphs = replanned.clear_graphs
+                changeset.forget = replanned.forget
+                changeset.data = replanned.data
+            changeset.rebase = rebase
         self._pipeline.commit(changeset, actor=actor, request_id=request_id,
                               idempotency_key=idempotency_key)
 
     def plan_delete(self, twin_id: str, *, if_match: str | None = None,
                     cascade_graphs: Sequence[NamedNode] | None = None) -> Changeset:
+        """The event names the relationships removed with the twin (``relationships``: each
+        one's ``$sourceId`` and ``$relationshipId``), so that a consumer of the change feed
+        can drop them too."""
         iri = self.iri(twin_id)
+        data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
+        if cascade_graphs:
+            data["relationships"] = [self.relationship_ids(g.value) for g in cascade_graphs]
         return Changeset(
             event_type="twin.deleted", subject=iri,
             clear_graphs=[iri, *(cascade_graphs or [])], forget=list(cascade_graphs or []),
             precondition=Precondition(iri, if_match=if_match, must_exist=True,
                                       no_relationships=cascade_graphs is None),
-            new_etag=None, data={"$id": twin_id, "$iri": iri.value})
+            new_etag=None, data=data)
+
+    def relationship_ids(self, rel: str) -> dict[str, str]:
+        """``$sourceId`` and ``$relationshipId`` of a relationship IRI
+        (``{twin}/relationships/{id}``)."""
+        source, _, rel_id = rel.rpartition("/relationships/")
+        return {"$sourceId": self.id_of(source), "$relationshipId": unquote(rel_id)}
 
 
 @dataclass
