@@ -881,10 +881,12 @@ def test_the_feed_replays_concurrent_unconditional_writes(server: ServerProcess,
         k: relationship[k] for k in ("$relationshipName", "$targetId", "properties")}
 
 
-def test_cascade_delete_leaves_no_relationship_behind(server: ServerProcess) -> None:
-    """Relationships to a twin keep being made while it is deleted with cascade=true: none
-    may be left pointing at the deleted twin (the cascade is listed again under the write
-    lock), and the deletion event names every relationship it removed."""
+@pytest.mark.parametrize("door", ["rest", "batch"])
+def test_cascade_delete_leaves_no_relationship_behind(server: ServerProcess, door: str) -> None:
+    """Relationships to a twin keep being made while it is deleted with cascade (a DELETE
+    with ?cascade=true, or a batch's delete operation): none may be left pointing at the
+    deleted twin (the cascade is listed again under the write lock), and the deletion event
+    names every relationship it removed."""
     tag = uuid.uuid4().hex[:6]
     hub, feeder = f"hub-{tag}", f"feeder-{tag}"
     for twin_id in (hub, feeder):
@@ -909,10 +911,17 @@ def test_cascade_delete_leaves_no_relationship_behind(server: ServerProcess) -> 
         makers = [pool.submit(make_relationships, w) for w in range(3)]
         while len(made) < 20:
             time.sleep(0.01)
-        deleted = httpx.delete(f"{server.url}/api/v1/twins/{hub}", params={"cascade": "true"})
+        if door == "rest":
+            deleted = httpx.delete(f"{server.url}/api/v1/twins/{hub}",
+                                   params={"cascade": "true"})
+            assert deleted.status_code == 204
+        else:
+            deleted = httpx.post(f"{server.url}/api/v1/batch", json={"operations": [
+                {"op": "put", "id": feeder, "twin": {}},
+                {"op": "delete", "id": hub, "cascade": True}]})
+            assert deleted.status_code == 200, deleted.text
         for maker in makers:
             maker.result()
-    assert deleted.status_code == 204
     left = httpx.get(rels, params={"limit": 1000}).json()["value"]
     assert left == []
     dangling = httpx.get(f"{server.url}/sparql", params={

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from semtwin.errors import InvalidInput, NotFound, SemtwinError
+from semtwin.rdf import NamedNode
 from semtwin.services.pipeline import Changeset, WritePipeline
 from semtwin.services.relationships import RelationshipService
 from semtwin.services.twins import (
@@ -114,16 +115,22 @@ class BatchService:
                 if_match=if_match or current.etag, if_none_match=False)
             return write.changeset, write, 200
         if kind == "delete":
-            existing = self._relationships.relationship_graphs(self._twins.iri(twin_id),
-                                                               direction="both")
-            graphs = None
-            if op.get("cascade") is True:
-                graphs = [g for g in existing if g.value not in removed_graphs]
-            elif all(g.value in removed_graphs for g in existing):
-                graphs = []  # earlier operations of this batch remove them all
-            removed_graphs.update(g.value for g in graphs or [])
-            return self._twins.plan_delete(twin_id, if_match=if_match,
-                                           cascade_graphs=graphs), None, 204
+            twin_iri = self._twins.iri(twin_id)
+            cascade = op.get("cascade") is True
+            earlier = set(removed_graphs)  # what earlier operations of this batch remove
+
+            def relationships() -> list[NamedNode] | None:
+                existing = self._relationships.relationship_graphs(twin_iri, direction="both")
+                if cascade:
+                    return [g for g in existing if g.value not in earlier]
+                if all(g.value in earlier for g in existing):
+                    return []  # earlier operations of this batch remove them all
+                return None
+
+            changeset = self._twins.plan_delete(twin_id, if_match=if_match,
+                                                relationships=relationships)
+            removed_graphs.update(g.value for g in changeset.forget)
+            return changeset, None, 204
         rel_id = op.get("relationshipId")
         if not isinstance(rel_id, str):
             raise InvalidInput("relationshipId is required")

@@ -219,13 +219,12 @@ class WritePipeline:
             if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
                 raise ValueError("graphs are created or dropped only by unconditional "
                                  "changesets")
-        check = changesets[0] if len(changesets) == 1 else _combined(changesets)
-        seq = self._commit_text(changesets, event_ids, now, check)
+        seq = self._commit_text(changesets, event_ids, now, validate=True)
         if seq is None and not self._head_exists():
             # a client's SPARQL DROP/CLEAR ALL removed the journal: start it again, retry once
             self._ready = False
             self.ensure_journal()
-            seq = self._commit_text(changesets, event_ids, now, None)
+            seq = self._commit_text(changesets, event_ids, now, validate=False)
         if seq is None:
             for index, changeset in enumerate(changesets):
                 try:
@@ -274,7 +273,7 @@ class WritePipeline:
         return None if seq is None else int(seq)
 
     def _commit_text(self, changesets: Sequence[Changeset], event_ids: list[str], now: str,
-                     check: Changeset | None) -> int | None:
+                     *, validate: bool) -> int | None:
         """Write the changesets as one update; the sequence number of the first, or None
         when a precondition did not hold. On an in-process store (which only this pipeline
         writes) the journal head is kept in memory and given to the update: looking it up
@@ -284,6 +283,9 @@ class WritePipeline:
             for changeset in changesets:
                 if changeset.rebase is not None:
                     changeset.rebase()
+            check = None
+            if validate:  # what is validated is the change as rebased
+                check = changesets[0] if len(changesets) == 1 else _combined(changesets)
             head = None
             if self._direct:
                 if self._head is None:

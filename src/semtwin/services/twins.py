@@ -478,38 +478,46 @@ class TwinService:
                request_id: str | None = None,
                cascade: Callable[[], Sequence[NamedNode]] | None = None,
                idempotency_key: str | None = None) -> None:
-        """Delete the twin. ``cascade`` lists its relationship graphs, which go in the same
-        transaction; it is asked again under the write lock, so that a relationship made
-        meanwhile goes too rather than being left pointing at no twin. Without it, a twin
-        that still has relationships is a 409."""
-        changeset = self.plan_delete(twin_id, if_match=if_match,
-                                     cascade_graphs=None if cascade is None else cascade())
-        if cascade is not None:
-            def rebase() -> None:
-                replanned = self.plan_delete(twin_id, if_match=if_match,
-                                             cascade_graphs=cascade())
-                changeset.clear_graphs = replanned.clear_graphs
-                changeset.forget = replanned.forget
-                changeset.data = replanned.data
-            changeset.rebase = rebase
+        """Delete the twin; ``cascade`` lists its relationship graphs, which go in the same
+        transaction (see ``plan_delete``). Without it, a twin that still has relationships
+        is a 409."""
+        changeset = self.plan_delete(twin_id, if_match=if_match, relationships=cascade)
         self._pipeline.commit(changeset, actor=actor, request_id=request_id,
                               idempotency_key=idempotency_key)
 
     def plan_delete(self, twin_id: str, *, if_match: str | None = None,
-                    cascade_graphs: Sequence[NamedNode] | None = None) -> Changeset:
-        """The event names the relationships removed with the twin (``relationships``: each
-        one's ``$sourceId`` and ``$relationshipId``), so that a consumer of the change feed
-        can drop them too."""
+                    relationships: Callable[[], Sequence[NamedNode] | None] | None = None
+                    ) -> Changeset:
+        """The changeset that deletes the twin. ``relationships`` gives the relationship
+        graphs that go with it (None from it, or no callable: the twin must have none); it
+        is asked when planned and again under the write lock, so that a relationship made
+        meanwhile goes too (or refuses the deletion) rather than being left pointing at no
+        twin. The event names the relationships removed (``relationships``: each one's
+        ``$sourceId`` and ``$relationshipId``), so that a consumer can drop them too."""
         iri = self.iri(twin_id)
-        data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
-        if cascade_graphs:
-            data["relationships"] = [self.relationship_ids(g.value) for g in cascade_graphs]
-        return Changeset(
-            event_type="twin.deleted", subject=iri,
-            clear_graphs=[iri, *(cascade_graphs or [])], forget=list(cascade_graphs or []),
-            precondition=Precondition(iri, if_match=if_match, must_exist=True,
-                                      no_relationships=cascade_graphs is None),
-            new_etag=None, data=data)
+
+        def planned(graphs: Sequence[NamedNode] | None) -> Changeset:
+            data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
+            if graphs:
+                data["relationships"] = [self.relationship_ids(g.value) for g in graphs]
+            return Changeset(
+                event_type="twin.deleted", subject=iri,
+                clear_graphs=[iri, *(graphs or [])], forget=list(graphs or []),
+                precondition=Precondition(iri, if_match=if_match, must_exist=True,
+                                          no_relationships=graphs is None),
+                new_etag=None, data=data)
+
+        if relationships is None:
+            return planned(None)
+        changeset = planned(relationships())
+
+        def rebase() -> None:
+            again = planned(relationships())
+            changeset.clear_graphs, changeset.forget = again.clear_graphs, again.forget
+            changeset.data, changeset.precondition = again.data, again.precondition
+
+        changeset.rebase = rebase
+        return changeset
 
     def relationship_ids(self, rel: str) -> dict[str, str]:
         """``$sourceId`` and ``$relationshipId`` of a relationship IRI
