@@ -143,7 +143,8 @@ class BatchService:
             write = self._relationships.plan_put(
                 twin_id, rel_id, relationship, if_match=if_match,
                 if_none_match=op.get("ifNoneMatch") == "*",
-                target_planned=target in created_twins)
+                target_planned=target in created_twins,
+                source_planned=twin_id in created_twins)
             return write.changeset, write, 201 if write.created else 200
         changeset = self._relationships.plan_delete(twin_id, rel_id, if_match=if_match)
         removed_graphs.add(changeset.subject.value)

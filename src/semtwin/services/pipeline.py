@@ -97,6 +97,9 @@ class Precondition:
     must_exist: bool = False
     others_exist: tuple[NamedNode, ...] = ()
     """Other resources (a relationship's target) that must exist; else 422."""
+    owner: NamedNode | None = None
+    """The twin the subject belongs to (a relationship's source), which must exist; else
+    404."""
     no_relationships: bool = False
     """The subject is no relationship's source or target; else 409."""
 
@@ -367,6 +370,8 @@ class WritePipeline:
             raise NotFound(f"no {condition.subject.value}")
         if condition.must_not_exist and current is not None:
             raise PreconditionFailed("it already exists (If-None-Match: *)", etag=current)
+        if condition.owner is not None and self.current_etag(condition.owner) is None:
+            raise NotFound(f"no twin {condition.owner.value}")
         for other in condition.others_exist:
             if self.current_etag(other) is None:
                 raise UnprocessableContent(f"the target twin {other.value} does not exist")
@@ -761,6 +766,8 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
         condition += f"FILTER NOT EXISTS {{ {etag_of} ?etag{i} }} }} "
     if pre.must_exist:
         condition += f"FILTER EXISTS {{ {etag_of} ?etag{i} }} }} "
+    if pre.owner is not None:
+        condition += f"FILTER EXISTS {{ GRAPH {META} {{ {pre.owner} {st}etag> ?owner{i} }} }} "
     for j, other in enumerate(pre.others_exist):
         condition += f"FILTER EXISTS {{ GRAPH {META} {{ {other} {st}etag> ?other{i}_{j} }} }} "
     if pre.no_relationships:

@@ -84,10 +84,12 @@ class RelationshipService:
         return planned.document(committed.time)
 
     def plan_put(self, twin_id: str, rel_id: str, body: Any, *, if_match: str | None = None,
-                 if_none_match: bool = False,
-                 target_planned: bool = False) -> PlannedWrite:
-        """The changeset that creates or replaces a relationship; ``target_planned``: its
-        target is created by the same transaction, so its existence is not a precondition."""
+                 if_none_match: bool = False, target_planned: bool = False,
+                 source_planned: bool = False) -> PlannedWrite:
+        """The changeset that creates or replaces a relationship. Its source and target
+        twins must exist when it commits (a condition of the update, so a twin deleted
+        meanwhile is not left with a relationship); ``source_planned``/``target_planned``:
+        that twin is created by the same transaction, so its existence is no condition."""
         body = json_object(body, _MEMBERS, "a relationship")
         for key in ("$relationshipName", "$targetId"):
             if not isinstance(body.get(key), str):
@@ -124,7 +126,8 @@ class RelationshipService:
                 rel, if_match=(if_match if if_match is not None or version is None
                                else version.etag),
                 must_not_exist=if_none_match or (version is None and if_match is None),
-                others_exist=() if target_planned else (target,))
+                others_exist=() if target_planned else (target,),
+                owner=None if source_planned else source)
 
         try:
             before: TwinDocument | None = self.get(twin_id, rel_id)
