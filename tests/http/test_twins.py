@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import random
 import time
 import uuid
 
@@ -967,3 +968,28 @@ def test_a_relationship_id_reads_back_as_written(server: ServerProcess) -> None:
     assert [hop["relationshipId"] for hop in path[0]] == [f"café-{tag}"]
     assert httpx.delete(f"{server.url}/api/v1/twins/{source}/relationships/café-{tag}"
                         ).status_code == 204
+
+
+def test_devices_updating_one_twin_at_once(server: ServerProcess, twin_id: str) -> None:
+    """Sixteen devices post state updates to one twin at once, out of order: every update is
+    answered 200 (applied or stale, none refused because another landed first), and the
+    twin ends with the value of the latest source time."""
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    assert httpx.put(url, json={}).status_code == 201
+    times = list(range(320))
+    random.Random(5).shuffle(times)
+
+    def device(worker: int) -> list[int]:
+        codes = []
+        with httpx.Client(timeout=30) as client:
+            for t in times[worker::16]:
+                answer = client.post(f"{url}/state", json={
+                    "eventId": f"e{t}", "sourceTime": f"2026-11-26T10:{t // 60:02d}:"
+                    f"{t % 60:02d}Z", "properties": {"https://ex.org/temp": t}})
+                codes.append(answer.status_code)
+        return codes
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = [c for done in pool.map(device, range(16)) for c in done]
+    assert set(codes) == {200}, sorted(set(codes))
+    assert httpx.get(url).json()["properties"]["https://ex.org/temp"] == 319

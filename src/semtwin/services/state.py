@@ -43,6 +43,10 @@ def _parse_time(text: Any) -> datetime:
     return parsed
 
 
+class _AllStale(Exception):
+    """No value of a state update is newer than the stored one: nothing to write."""
+
+
 class StateService:
     def __init__(self, store: TwinStore, pipeline: WritePipeline, twins: TwinService) -> None:
         self._store = store
@@ -80,7 +84,18 @@ class StateService:
             prop = self._twins.expand(name, f"properties.{name}")
             new_terms[name] = (prop, self._twins.to_quads(
                 twin_id, twin, {"properties": {name: value}}))
-        for _attempt in range(3):
+        changeset = Changeset(event_type="twin.state", subject=twin,
+                              new_etag=uuid.uuid4().hex, idempotency_key=key,
+                              request_id=request_id)
+        outcome: dict[str, list[str]] = {}
+
+        def decide() -> None:
+            """Which values apply against the twin as stored: planned first, then again under
+            the write lock if the twin changed meanwhile (devices updating one twin at once
+            would otherwise mostly fail their condition and retry)."""
+            if (changeset.precondition is not None and self._pipeline.current_etag(twin)
+                    == changeset.precondition.if_match):
+                return
             current = self._twins.get(twin_id)  # NotFound for an unknown twin
             times = self._source_times(twin)
             applied, stale, remove, add = [], [], [], []
@@ -98,27 +113,34 @@ class StateService:
                 add += [Quad(node, STATE_OF, twin, META), Quad(node, PROPERTY, prop, META),
                         Quad(node, SOURCE_TIME, Literal(source_time.isoformat(),
                                                         datatype=XSD_DATETIME), META)]
+            outcome["applied"], outcome["stale"] = applied, stale
+            if not applied:
+                raise _AllStale
             property_times: dict[str, str | None] = {
                 key: entry["lastUpdateTime"]
                 for key, entry in current.body["$metadata"].get("properties", {}).items()}
             for name in applied:
                 property_times[self._twins.compact(new_terms[name][0].value)] = None
-            try:
-                if applied:
-                    self._pipeline.commit(Changeset(
-                        event_type="twin.state", subject=twin, remove=remove, add=add,
-                        property_times=property_times,
-                        precondition=Precondition(twin, if_match=current.etag),
-                        new_etag=uuid.uuid4().hex, idempotency_key=key, request_id=request_id,
-                        data={"$id": twin_id, "eventId": event_id,
+            changeset.remove, changeset.add = remove, add
+            changeset.property_times = property_times
+            changeset.precondition = Precondition(twin, if_match=current.etag)
+            changeset.data = {"$id": twin_id, "eventId": event_id,
                               "sourceTime": body["sourceTime"], "applied": applied,
-                              "stale": stale, "values": {n: values[n] for n in applied}}))
-                return {"eventId": event_id, "duplicate": False, "applied": applied,
-                        "stale": stale}
+                              "stale": stale, "values": {n: values[n] for n in applied}}
+
+        changeset.rebase = decide
+        for _attempt in range(3):
+            changeset.precondition = None
+            try:
+                decide()
+                self._pipeline.commit(changeset)
+            except _AllStale:
+                pass
             except AlreadyApplied:
                 return {"eventId": event_id, "duplicate": True, "applied": [], "stale": []}
             except PreconditionFailed:
-                continue  # the twin changed meanwhile: decide again
+                continue  # another process wrote the twin meanwhile: decide again
+            return {"eventId": event_id, "duplicate": False, **outcome}
         raise PreconditionFailed("the twin kept changing; retry the state update")
 
 
