@@ -70,15 +70,38 @@ class RelationshipService:
               request_id: str | None = None,
               idempotency_key: str | None = None) -> TwinDocument:
         """Patch the ``{"$relationshipName", "$targetId", "properties"}`` document; the
-        write is conditioned on the ETag the patch was applied to (the target may change)."""
+        write is conditioned on the ETag the patch was applied to (the target may change).
+        Without ``if_match`` the patch is applied again under the write lock if the
+        relationship changed since it was read, as for twins."""
         current = self.get(twin_id, rel_id)
         if if_match is not None and current.etag != if_match:
             raise PreconditionFailed(
                 f"the relationship changed: its ETag is {current.etag}, not {if_match}",
                 etag=current.etag)
-        patched = apply_patch(kind, _content(current.body), patch)
-        planned = self.plan_put(twin_id, rel_id, patched, if_match=current.etag)
+
+        def planned_on(version: TwinDocument) -> PlannedWrite:
+            patched = apply_patch(kind, _content(version.body), patch)
+            return self.plan_put(twin_id, rel_id, patched, if_match=version.etag)
+
+        planned = planned_on(current)
         changeset = planned.changeset
+        rel = self.iri(twin_id, rel_id)
+
+        def rebase() -> None:
+            assert changeset.precondition is not None
+            if self._pipeline.current_etag(rel) == changeset.precondition.if_match:
+                return
+            try:
+                latest = planned_on(self.get(twin_id, rel_id))
+            except NotFound:
+                return  # deleted meanwhile: the condition fails, answered 404
+            fresh = latest.changeset
+            changeset.add, changeset.data = fresh.add, fresh.data
+            changeset.precondition, changeset.new_etag = fresh.precondition, fresh.new_etag
+            planned.body, planned.etag = latest.body, latest.etag
+
+        if if_match is None:
+            changeset.rebase = rebase
         committed = self._pipeline.commit(changeset, actor=actor, request_id=request_id,
                                           idempotency_key=idempotency_key)
         return planned.document(committed.time)

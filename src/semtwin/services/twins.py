@@ -447,25 +447,53 @@ class TwinService:
               idempotency_key: str | None = None) -> TwinDocument:
         """Apply an RFC 6902 JSON Patch (``kind="json"``) or RFC 7396 merge patch
         (``kind="merge"``) to the twin's ``{"$types", "properties"}`` document, atomically:
-        the write is conditioned on the ETag the patch was applied to."""
+        the write is conditioned on the ETag the patch was applied to. Without ``if_match``
+        the patch applies to the twin as stored when it commits: if the twin changed since
+        it was read, it is applied again under the write lock (so patches of one twin at
+        once are not refused because another landed first)."""
         iri = self.iri(twin_id)
-        for attempt in range(3):
+
+        def planned_on(current: TwinDocument) -> PlannedWrite:
+            patched = apply_patch(kind, twin_content(current.body), patch)
+            return self.plan_put(twin_id, iri, self.to_quads(twin_id, iri, patched), current,
+                                 if_match=current.etag, if_none_match=False)
+
+        def rebase(planned: PlannedWrite) -> Callable[[], None]:
+            changeset = planned.changeset
+
+            def again() -> None:
+                assert changeset.precondition is not None
+                if self._pipeline.current_etag(iri) == changeset.precondition.if_match:
+                    return
+                try:
+                    latest = planned_on(self.get(twin_id))
+                except NotFound:
+                    return  # deleted meanwhile: the condition fails, answered 404
+                fresh = latest.changeset
+                changeset.add, changeset.data = fresh.add, fresh.data
+                changeset.precondition = fresh.precondition
+                changeset.property_times = fresh.property_times
+                changeset.new_etag = fresh.new_etag
+                planned.body, planned.etag = latest.body, latest.etag
+            return again
+
+        for attempt in range(_RACES):
             current = self.get(twin_id)
             if if_match is not None and current.etag != if_match:
                 raise PreconditionFailed(
                     f"the twin changed: its ETag is {current.etag}, not {if_match}",
                     etag=current.etag)
-            patched = apply_patch(kind, twin_content(current.body), patch)
-            quads = self.to_quads(twin_id, iri, patched)
+            planned = planned_on(current)
+            changeset = planned.changeset
+            if if_match is None:
+                changeset.rebase = rebase(planned)
             try:
-                document, _ = self._put_once(twin_id, iri, quads, current,
-                                             if_match=current.etag,
-                                             if_none_match=False, actor=actor,
-                                             request_id=request_id,
-                                             idempotency_key=idempotency_key)
-                return document
+                committed = self._pipeline.commit(changeset, actor=actor,
+                                                  request_id=request_id,
+                                                  idempotency_key=idempotency_key)
+                return planned.document(committed.time)
             except PreconditionFailed:
-                if if_match is not None or attempt == 2:
+                if if_match is not None or attempt == _RACES - 1:
                     raise
         raise AssertionError("unreachable")
 
