@@ -139,6 +139,15 @@ class Changeset:
     stored version (writes without a client precondition)."""
 
 
+    def adopt(self, other: Changeset) -> None:
+        """Take what ``other``, the same change planned again against a newer version,
+        says (a ``rebase`` hook's work); who made the change and its key stay."""
+        self.event_type, self.add, self.remove = other.event_type, other.add, other.remove
+        self.clear_graphs, self.forget = other.clear_graphs, other.forget
+        self.precondition, self.new_etag = other.precondition, other.new_etag
+        self.data, self.property_times = other.data, other.property_times
+
+
 WriteCheck = Callable[[Changeset], None]
 
 

@@ -95,9 +95,7 @@ class RelationshipService:
                 latest = planned_on(self.get(twin_id, rel_id))
             except NotFound:
                 return  # deleted meanwhile: the condition fails, answered 404
-            fresh = latest.changeset
-            changeset.add, changeset.data = fresh.add, fresh.data
-            changeset.precondition, changeset.new_etag = fresh.precondition, fresh.new_etag
+            changeset.adopt(latest.changeset)
             planned.body, planned.etag = latest.body, latest.etag
 
         if if_match is None:

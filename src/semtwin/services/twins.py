@@ -469,11 +469,7 @@ class TwinService:
                     latest = planned_on(self.get(twin_id))
                 except NotFound:
                     return  # deleted meanwhile: the condition fails, answered 404
-                fresh = latest.changeset
-                changeset.add, changeset.data = fresh.add, fresh.data
-                changeset.precondition = fresh.precondition
-                changeset.property_times = fresh.property_times
-                changeset.new_etag = fresh.new_etag
+                changeset.adopt(latest.changeset)
                 planned.body, planned.etag = latest.body, latest.etag
             return again
 
@@ -540,9 +536,7 @@ class TwinService:
         changeset = planned(relationships())
 
         def rebase() -> None:
-            again = planned(relationships())
-            changeset.clear_graphs, changeset.forget = again.clear_graphs, again.forget
-            changeset.data, changeset.precondition = again.data, again.precondition
+            changeset.adopt(planned(relationships()))
 
         changeset.rebase = rebase
         return changeset
