@@ -81,7 +81,8 @@ class RelationshipService:
 
         def planned_on(version: TwinDocument) -> PlannedWrite:
             patched = apply_patch(kind, _content(version.body), patch)
-            return self.plan_put(twin_id, rel_id, patched, if_match=version.etag)
+            return self.plan_put(twin_id, rel_id, patched, if_match=version.etag,
+                                 current=version)
 
         planned = planned_on(current)
         changeset = planned.changeset
@@ -106,11 +107,13 @@ class RelationshipService:
 
     def plan_put(self, twin_id: str, rel_id: str, body: Any, *, if_match: str | None = None,
                  if_none_match: bool = False, target_planned: bool = False,
-                 source_planned: bool = False) -> PlannedWrite:
+                 source_planned: bool = False,
+                 current: TwinDocument | None = None) -> PlannedWrite:
         """The changeset that creates or replaces a relationship. Its source and target
         twins must exist when it commits (a condition of the update, so a twin deleted
         meanwhile is not left with a relationship); ``source_planned``/``target_planned``:
-        that twin is created by the same transaction, so its existence is no condition."""
+        that twin is created by the same transaction, so its existence is no condition.
+        ``current``: the stored relationship, when the caller has just read it."""
         body = json_object(body, _MEMBERS, "a relationship")
         for key in ("$relationshipName", "$targetId"):
             if not isinstance(body.get(key), str):
@@ -150,10 +153,12 @@ class RelationshipService:
                 others_exist=() if target_planned else (target,),
                 owner=None if source_planned else source)
 
-        try:
-            before: TwinDocument | None = self.get(twin_id, rel_id)
-        except NotFound:
-            before = None
+        before = current
+        if before is None:
+            try:
+                before = self.get(twin_id, rel_id)
+            except NotFound:
+                before = None
 
         def rebase() -> None:
             assert before is not None
