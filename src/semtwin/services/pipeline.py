@@ -6,6 +6,10 @@ The request's first operation claims the next journal sequence number *and* chec
 preconditions (ETag) in one ``DELETE/INSERT ... WHERE``; every later operation is conditioned
 on the event that first operation wrote. If a precondition fails, the first operation
 matches nothing, and so does every other: nothing is written, no event exists.
+
+On an in-process store, which only this pipeline writes, the same checks are look-ups made
+under the write lock, and the update that follows writes the change as data
+(``_commit_direct``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from semtwin.rdf import (
     NamedNode,
     Quad,
     RdfFormat,
+    Term,
     serialize,
     sparql_term,
 )
@@ -298,21 +303,67 @@ class WritePipeline:
             check = None
             if validate:  # what is validated is the change as rebased
                 check = changesets[0] if len(changesets) == 1 else _combined(changesets)
-            head = None
             if self._direct:
-                if self._head is None:
-                    self._head = self._scan_head()
-                head = self._head
+                return self._commit_direct(changesets, event_ids, now, check)
+            head = None
             prelude = _Prelude()
             update = _update_text_all(changesets, event_ids, now,
                                       empty_graphs=self._empty_graphs,
                                       stage_inserts=self._stage_inserts, prelude=prelude,
                                       head=head)
             self._apply_locked(update, check, prelude)
-            seq = self._seq_of(event_ids[0])
-            if self._direct:
-                self._head = None if seq is None else seq + len(changesets) - 1
-            return seq
+            return self._seq_of(event_ids[0])
+
+    def _commit_direct(self, changesets: Sequence[Changeset], event_ids: list[str], now: str,
+                       check: Changeset | None) -> int | None:
+        """The commit on an in-process store, under the write lock: only this pipeline
+        writes the store, so the preconditions are checked by index look-ups here and the
+        change is written as data, without the conditional operations a shared store needs
+        (a create's update 0.4 ms instead of 1.4 ms, and no look-up of the sequence number
+        it claimed; ADR 0012)."""
+        if self._head is None:
+            self._head = self._scan_head()
+        head = self._head
+        if head is None or not self._has(*_head_quad(head)):
+            self._head = None
+            return None  # the journal is gone (a client's DROP ALL): the caller restarts it
+        if not all(self._holds(cs) for cs in changesets):
+            return None
+        if check is not None and self.check is not None:
+            self.check(check)
+        self._store.update(_data_update_text(changesets, event_ids, now, head,
+                                             empty_graphs=self._empty_graphs))
+        self._head = head + len(changesets)
+        return head + 1
+
+    def _has(self, subject: NamedNode | None, predicate: NamedNode, obj: Term | None,
+             graph: GraphName | None) -> bool:
+        return next(iter(self._store.quads(subject, predicate, obj, graph)), None) is not None
+
+    def _holds(self, changeset: Changeset) -> bool:
+        """Whether the changeset's preconditions and idempotency key hold now (what the
+        first operation of a shared store's update checks)."""
+        key = changeset.idempotency_key
+        if key is not None and self._has(None, NamedNode(ST + "idempotencyKey"),
+                                         Literal(key), JOURNAL):
+            return False
+        pre = changeset.precondition
+        if pre is None:
+            return True
+        current = self.current_etag(pre.subject)
+        if pre.if_match is not None and current != pre.if_match:
+            return False
+        if pre.must_not_exist and current is not None:
+            return False
+        if pre.must_exist and current is None:
+            return False
+        if pre.owner is not None and self.current_etag(pre.owner) is None:
+            return False
+        if any(self.current_etag(other) is None for other in pre.others_exist):
+            return False
+        return not (pre.no_relationships and any(
+            self._has(None, NamedNode(ST + link), pre.subject, None)
+            for link in ("source", "target")))
 
     def _apply(self, update: str, changeset: Changeset | None = None,
                prelude: _Prelude | None = None) -> None:
@@ -593,19 +644,8 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
         ev, seq = f"?ev{i}", f"?new{i}"
         binds.append(f"BIND(?old + {i + 1} AS {seq}) "
                      f"BIND(IRI(CONCAT(\"{EVENT}\", STR({seq}))) AS {ev})")
-        event = [
-            f"{ev} {st}id> {_lit(event_id)}", f"{ev} {st}seq> {seq}",
-            f"{ev} {st}type> {_lit(cs.event_type)}", f"{ev} {st}subject> {cs.subject}",
-            f"{ev} {st}time> {time_literal}",
-            f"{ev} {st}data> {_lit(json.dumps(cs.data, separators=(',', ':')))}",
-            f"{ev} {st}changes> {_lit(changes_json(cs, now))}",
-        ]
-        if cs.actor:
-            event.append(f"{ev} {st}actor> {_lit(cs.actor)}")
-        if cs.request_id:
-            event.append(f"{ev} {st}request> {_lit(cs.request_id)}")
+        event = _event_triples(cs, ev, seq, event_id, time_literal, now)
         if cs.idempotency_key is not None:
-            event.append(f"{ev} {st}idempotencyKey> {_lit(cs.idempotency_key)}")
             condition += (f"FILTER NOT EXISTS {{ GRAPH {JOURNAL} {{ ?done{i} {st}idempotencyKey> "
                           f"{_lit(cs.idempotency_key)} }} }} ")
         events.append(" . ".join(event))
@@ -633,6 +673,49 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
         prelude.graphs.extend(staged.graphs)
         return " ;\n".join(operations)
     return " ;\n".join([*staged.requests, *operations])
+
+
+def _head_quad(head: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
+    return JOURNAL, NamedNode(ST + "seq"), Literal(str(head), datatype=NamedNode(
+        "http://www.w3.org/2001/XMLSchema#integer")), JOURNAL
+
+
+def _event_triples(cs: Changeset, event: str, seq: str, event_id: str, time_literal: str,
+                   now: str) -> list[str]:
+    st = f"<{ST}"
+    triples = [
+        f"{event} {st}id> {_lit(event_id)}", f"{event} {st}seq> {seq}",
+        f"{event} {st}type> {_lit(cs.event_type)}", f"{event} {st}subject> {cs.subject}",
+        f"{event} {st}time> {time_literal}",
+        f"{event} {st}data> {_lit(json.dumps(cs.data, separators=(',', ':')))}",
+        f"{event} {st}changes> {_lit(changes_json(cs, now))}",
+    ]
+    if cs.actor:
+        triples.append(f"{event} {st}actor> {_lit(cs.actor)}")
+    if cs.request_id:
+        triples.append(f"{event} {st}request> {_lit(cs.request_id)}")
+    if cs.idempotency_key is not None:
+        triples.append(f"{event} {st}idempotencyKey> {_lit(cs.idempotency_key)}")
+    return triples
+
+
+def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str,
+                      head: int, *, empty_graphs: bool = True) -> str:
+    """The update for a store only this pipeline writes, its preconditions checked: the
+    journal head moved and the events, then every change, as data."""
+    st = f"<{ST}"
+    time_literal = f'"{now}"^^<{XSD_DATETIME}>'
+    events = [" . ".join(_event_triples(cs, f"<{EVENT}{head + i + 1}>", str(head + i + 1),
+                                        event_id, time_literal, now))
+              for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True))]
+    operations = [
+        f"DELETE DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> {head} }} }}",
+        f"INSERT DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> {head + len(changesets)} . "
+        f"{' . '.join(events)} }} }}"]
+    for cs in changesets:
+        operations += _change_operations(cs, "", time_literal, empty_graphs, now,
+                                         claimed=False)
+    return " ;\n".join(operations)
 
 
 _STAGE_ABOVE = 200
@@ -786,51 +869,59 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
 
 
 def _change_operations(cs: Changeset, event_id: str, time_literal: str,
-                       empty_graphs: bool, now: str = "", *, insert: bool = True) -> list[str]:
+                       empty_graphs: bool, now: str = "", *, insert: bool = True,
+                       claimed: bool = True) -> list[str]:
+    """The operations that write one changeset, each conditioned on its event's claim; or,
+    ``claimed=False`` (its preconditions already checked), unconditional and as data."""
     st = f"<{ST}"
     subject = cs.subject
-    claimed = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}"
+    claim = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}" if claimed else ""
+    data = not claimed
     # The metadata is replaced in one operation, so that no reader between two operations
     # of the request (a store without read isolation, such as Virtuoso) sees a twin without.
     old_meta = f"GRAPH {META} {{ {subject} ?mp ?mo }}"
     if cs.new_etag is None:
-        operations = [f"DELETE {{ {old_meta} }} WHERE {{ {claimed} {old_meta} }}"]
+        operations = [f"DELETE {{ {old_meta} }} WHERE {{ {claim} {old_meta} }}"]
     else:
         times = ""
         if cs.property_times is not None:
             resolved = {k: v or now for k, v in cs.property_times.items()}
             times = (f" ; {st}propertyTimes> "
                      f"{_lit(json.dumps(resolved, separators=(',', ':')))}")
-        operations = [
+        new_meta = (f"GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
+                    f"{st}updated> {time_literal}{times} }}")
+        operations = [f"DELETE WHERE {{ {old_meta} }}", f"INSERT DATA {{ {new_meta} }}"] \
+            if data else [
             f"DELETE {{ {old_meta} }} "
-            f"INSERT {{ GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
-            f"{st}updated> {time_literal}{times} }} }} "
+            f"INSERT {{ {new_meta} }} "
             # a row with dummy bindings, not OPTIONAL: Virtuoso drops a row whose DELETE
             # template has unbound variables, INSERT included
-            f"WHERE {{ {claimed} {{ {old_meta} }} UNION "
+            f"WHERE {{ {claim} {{ {old_meta} }} UNION "
             f"{{ BIND({st}none> AS ?mp) BIND({st}none> AS ?mo) }} }}"]
     if cs.forget:
         values = " ".join(str(f) for f in cs.forget)
-        operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claimed} "
+        operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claim} "
                           f"VALUES ?f {{ {values} }} GRAPH {META} {{ ?f ?fp ?fo }} }}")
     for graph in cs.clear_graphs:
         if isinstance(graph, DefaultGraph):
-            operations.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ {claimed} ?s ?p ?o }}")
+            operations.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ {claim} ?s ?p ?o }}")
         else:
             operations.append(f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} "
-                              f"WHERE {{ {claimed} GRAPH {graph} {{ ?s ?p ?o }} }}")
+                              f"WHERE {{ {claim} GRAPH {graph} {{ ?s ?p ?o }} }}")
     if empty_graphs:
         operations += [f"CREATE SILENT GRAPH {graph}" for graph in cs.create_graphs]
     operations += [f"DROP SILENT GRAPH {graph}" for graph in cs.drop_graphs]
     ground = [q for q in cs.remove if not _has_blank(q)]
     if ground:
-        operations.append(f"DELETE {{ {_ground(ground)} }} WHERE {{ {claimed} }}")
+        operations.append(f"DELETE DATA {{ {_ground(ground)} }}" if data
+                          else f"DELETE {{ {_ground(ground)} }} WHERE {{ {claim} }}")
     for quad in cs.remove:
         if _has_blank(quad):
             # SPARQL cannot name a stored blank node: match it as a blank-node variable.
             pattern, blanks = _blank_pattern(quad)
             filters = " ".join(f"FILTER(isBlank({b}))" for b in blanks)
-            operations.append(f"DELETE {{ {pattern} }} WHERE {{ {claimed} {pattern} {filters} }}")
+            operations.append(f"DELETE {{ {pattern} }} WHERE {{ {claim} {pattern} {filters} }}")
     if cs.add and insert:
-        operations.append(f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claimed} }}")
+        operations.append(f"INSERT DATA {{ {_ground(cs.add)} }}" if data
+                          else f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claim} }}")
     return operations
