@@ -71,6 +71,7 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
     import uvicorn
 
     from semtwin.http import create_app
+    from semtwin.http.protocol import ProblemHttpToolsProtocol
     from semtwin.logging_setup import configure_logging
 
     settings = _settings(store_dir, memory, host=host, port=port, query_timeout=query_timeout,
@@ -114,7 +115,8 @@ def serve(store_dir: str | None, memory: bool, host: str | None, port: int | Non
     )
     app = create_app(runtime, close_on_shutdown=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5,
+                http=ProblemHttpToolsProtocol)
 
 
 def _is_empty(store: TwinStore) -> bool:

@@ -290,3 +290,63 @@ def test_an_agent_query_that_is_not_utf8_is_refused(server: ServerProcess) -> No
     good = httpx.post(f"{server.url}/api/v1/ground/query",
                       content='ASK { ?s ?p "café" }'.encode())
     assert good.status_code == 200
+
+
+def _raw_request(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are (no client would send these) and read the whole answer."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_requests_the_http_parser_refuses_are_problems(start_server: type[ServerProcess],
+                                                       tmp_path: object) -> None:
+    """A URL over 65,535 bytes (a long SPARQL query sent with GET) and a malformed header
+    are refused before the app, as problem+json saying why (uvicorn's own answer is a
+    plain-text "Invalid HTTP request received."); nothing is written, the server lives."""
+    import json
+    from urllib.parse import quote
+
+    from tests.conftest import free_port
+
+    server = start_server(store="memory", port=free_port()).start()
+
+    def events() -> list[str]:
+        feed = httpx.get(f"{server.url}/api/v1/events", params={"after": 0, "wait": 0})
+        return [event["type"] for event in feed.json()["events"]]
+
+    before = events()
+    query = "SELECT * WHERE { ?s ?p ?o FILTER(?o != \"" + "x" * 70_000 + "\") } LIMIT 1"
+    status, headers, body = _raw_request(
+        server.port,
+        f"GET /sparql?query={quote(query)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    problem = json.loads(body)
+    assert status == 414, body
+    assert headers["content-type"] == "application/problem+json"
+    assert problem["status"] == 414 and "65535" in problem["detail"]
+    assert "POST" in problem["detail"]
+    # the way round it works
+    posted = httpx.post(f"{server.url}/sparql", content=query,
+                        headers={"Content-Type": "application/sparql-query",
+                                 "Accept": "application/sparql-results+json"})
+    assert posted.status_code == 200
+    # a write with a URL too long writes nothing
+    twin = "t" + "x" * 70_000
+    status, _, _ = _raw_request(
+        server.port, f"PUT /api/v1/twins/{twin} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".encode())
+    assert status == 414
+    status, headers, body = _raw_request(
+        server.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n")
+    assert status == 400 and headers["content-type"] == "application/problem+json"
+    assert "header" in json.loads(body)["detail"].lower()
+    assert events() == before
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
