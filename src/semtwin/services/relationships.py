@@ -86,12 +86,8 @@ class RelationshipService:
 
         planned = planned_on(current)
         changeset = planned.changeset
-        rel = self.iri(twin_id, rel_id)
 
         def rebase() -> None:
-            assert changeset.precondition is not None
-            if self._pipeline.current_etag(rel) == changeset.precondition.if_match:
-                return
             try:
                 latest = planned_on(self.get(twin_id, rel_id))
             except NotFound:
@@ -161,12 +157,10 @@ class RelationshipService:
                 before = None
 
         def rebase() -> None:
-            assert before is not None
-            if self._pipeline.current_etag(rel) != before.etag:
-                try:
-                    against(self.get(twin_id, rel_id))
-                except NotFound:
-                    against(None)
+            try:
+                against(self.get(twin_id, rel_id))
+            except NotFound:
+                against(None)
 
         against(before)
         if if_match is None and not if_none_match and before is not None:

@@ -93,9 +93,6 @@ class StateService:
             """Which values apply against the twin as stored: planned first, then again under
             the write lock if the twin changed meanwhile (devices updating one twin at once
             would otherwise mostly fail their condition and retry)."""
-            if (changeset.precondition is not None and self._pipeline.current_etag(twin)
-                    == changeset.precondition.if_match):
-                return
             current = self._twins.get(twin_id)  # NotFound for an unknown twin
             times = self._source_times(twin)
             applied, stale, remove, add = [], [], [], []

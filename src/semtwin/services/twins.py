@@ -427,12 +427,10 @@ class TwinService:
             changeset.property_times = times
 
         def rebase() -> None:
-            assert before is not None
-            if self._pipeline.current_etag(iri) != before.etag:
-                try:
-                    against(self.get(twin_id))
-                except NotFound:
-                    against(None)
+            try:
+                against(self.get(twin_id))
+            except NotFound:
+                against(None)
 
         against(before)
         if not client_condition and before is not None:
@@ -462,9 +460,6 @@ class TwinService:
             changeset = planned.changeset
 
             def again() -> None:
-                assert changeset.precondition is not None
-                if self._pipeline.current_etag(iri) == changeset.precondition.if_match:
-                    return
                 try:
                     latest = planned_on(self.get(twin_id))
                 except NotFound:
@@ -538,7 +533,7 @@ class TwinService:
         def rebase() -> None:
             changeset.adopt(planned(relationships()))
 
-        changeset.rebase = rebase
+        changeset.rebase, changeset.rebase_always = rebase, True
         return changeset
 
     def relationship_ids(self, rel: str) -> dict[str, str]:
