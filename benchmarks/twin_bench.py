@@ -84,6 +84,7 @@ def build_store(work: Path, twins: int) -> tuple[Path, int]:
         embedded = EmbeddedStore(store)
         with gzip.open(data, "rb") as stream:
             embedded.bulk_load(stream, RdfFormat.N_QUADS)  # type: ignore[arg-type]
+        embedded.compact()  # as `semtwin load` leaves it
         embedded.close()
     from semtwin.store.embedded import EmbeddedStore
 
