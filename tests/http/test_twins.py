@@ -159,6 +159,23 @@ def test_json_patch_and_merge_patch(server: ServerProcess, twin_id: str) -> None
     assert httpx.get(url).json() == merged.json()
 
 
+def test_a_failing_patch_says_which_operation_and_why(server: ServerProcess,
+                                                     twin_id: str) -> None:
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    httpx.put(url, json=AHU).raise_for_status()
+    patch = [{"op": "add", "path": "/properties/rdfs:comment", "value": "x"},
+             {"op": "test", "path": "/properties/rdfs:comment", "value": "y"}]
+    failed = httpx.patch(url, json=patch, headers={"Content-Type": "application/json-patch+json"})
+    assert failed.status_code == 422
+    assert ("patch operation 1 (test at '/properties/rdfs:comment'): the value there is \"x\", "
+            "not \"y\"") in failed.json()["detail"]
+    missing = httpx.patch(url, json=[{"op": "remove", "path": "/properties/nope"}],
+                          headers={"Content-Type": "application/json-patch+json"})
+    assert missing.status_code == 422
+    assert "patch operation 0 (remove at '/properties/nope')" in missing.json()["detail"]
+    assert "rdfs:comment" not in httpx.get(url).json()["properties"]
+
+
 @pytest.mark.parametrize(
     ("content_type", "body", "status"),
     [

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import jsonpatch
+import jsonpointer
 
 from semtwin.errors import InvalidInput, NotFound, PreconditionFailed, UnprocessableContent
 from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
@@ -568,12 +569,30 @@ def apply_patch(kind: str, document: dict[str, Any], patch: Any) -> Any:
         raise InvalidInput("a JSON Patch is a JSON array of operations (RFC 6902)")
     try:
         return jsonpatch.apply_patch(document, patch)
-    except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException) as err:
-        raise UnprocessableContent(f"the patch does not apply: {err}") from None
-    except (jsonpatch.InvalidJsonPatch, jsonpatch.JsonPatchTestFailed) as err:
-        if isinstance(err, jsonpatch.JsonPatchTestFailed):
-            raise UnprocessableContent(f"a test operation failed: {err}") from None
-        raise InvalidInput(f"invalid JSON Patch: {err}") from None
+    except jsonpatch.InvalidJsonPatch:
+        raise InvalidInput(f"invalid JSON Patch: {_patch_error(document, patch)}") from None
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+        raise UnprocessableContent(
+            f"the patch does not apply: {_patch_error(document, patch)}") from None
+
+
+def _patch_error(document: dict[str, Any], patch: list[Any]) -> str:
+    """Which operation of a failed patch fails, and why ("patch operation 1 (test at
+    '/properties/x'): the value there is 1, not 2"): applied one at a time, on the error
+    path only."""
+    for index, operation in enumerate(patch):
+        try:
+            document = jsonpatch.apply_patch(document, [operation])
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as err:
+            if not isinstance(operation, dict):
+                return f"patch operation {index}: {err}"
+            where = f"patch operation {index} ({operation.get('op')} at {operation.get('path')!r})"
+            if isinstance(err, jsonpatch.JsonPatchTestFailed):
+                stored = jsonpointer.resolve_pointer(document, operation["path"])
+                return (f"{where}: the value there is {json.dumps(stored)}, not "
+                        f"{json.dumps(operation.get('value'))}")
+            return f"{where}: {err}"
+    return "the patch"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
