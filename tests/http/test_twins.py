@@ -681,6 +681,32 @@ def test_a_sparql_update_of_a_twin_changes_its_etag(server: ServerProcess, twin_
     events = httpx.get(f"{server.url}/api/v1/events",
                        params={"after": 0, "limit": 1000}).json()["events"]
     assert events[-1]["data"]["resources"] == [f"urn:twin:{twin_id}"]
+    # the client's quads, not the twin's new ETag
+    assert (events[-1]["data"]["inserted"], events[-1]["data"]["deleted"]) == (1, 0)
+
+
+def test_a_sparql_update_event_counts_what_clear_and_drop_removed(server: ServerProcess,
+                                                                   twin_id: str) -> None:
+    graph = f"https://ex.org/counted/{twin_id}"
+    sparql = {"Content-Type": "application/sparql-update"}
+
+    def last_event() -> dict[str, object]:
+        events = httpx.get(f"{server.url}/api/v1/events",
+                           params={"after": _head(server) - 1}).json()["events"]
+        data: dict[str, object] = events[-1]["data"]
+        return data
+
+    assert httpx.post(f"{server.url}/sparql", headers=sparql, content=(
+        f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}#s> <{graph}#p> 1, 2, 3 }} }}")
+    ).status_code == 204
+    assert httpx.post(f"{server.url}/sparql", headers=sparql, content=(
+        f"CLEAR GRAPH <{graph}> ; "
+        f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}#s> <{graph}#p> 4 }} }}")
+    ).status_code == 204
+    assert (last_event()["inserted"], last_event()["deleted"]) == (1, 3)
+    assert httpx.post(f"{server.url}/sparql", headers=sparql,
+                      content=f"DROP GRAPH <{graph}>").status_code == 204
+    assert (last_event()["inserted"], last_event()["deleted"]) == (0, 1)
 
 
 def test_numbers_json_cannot_carry_keep_every_digit(server: ServerProcess, twin_id: str) -> None:

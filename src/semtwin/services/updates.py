@@ -102,9 +102,14 @@ class UpdatePlanner:
             self._apply(operation, prologue, base_iri, net)
         for quad in [*net.add, *net.remove]:
             check_not_reserved(quad.graph_name)
-        touched = self._new_etags(net)
+        # the client's quads: counted before the new ETags join the change, with what the
+        # graphs it clears or drops hold now
+        cleared = {*net.emptied, *net.dropped}
+        deleted = self._quads_in(list(cleared)) + sum(
+            1 for q in net.remove if q.graph_name not in cleared)
         data: dict[str, Any] = {"operations": kinds, "inserted": len(net.add),
-                                "deleted": len(net.remove)}
+                                "deleted": deleted}
+        touched = self._new_etags(net)
         if touched:
             data["resources"] = touched
         return Changeset(
@@ -112,6 +117,24 @@ class UpdatePlanner:
             clear_graphs=list(net.emptied), create_graphs=list(net.created),
             drop_graphs=list(net.dropped), remove=list(net.remove), add=list(net.add),
             data=data)
+
+    def _quads_in(self, graphs: list[GraphName]) -> int:
+        """How many quads these graphs hold, counted by the store's engine."""
+        patterns = []
+        named = [g for g in graphs if isinstance(g, NamedNode)]
+        for start in range(0, len(named), 1000):
+            values = " ".join(str(g) for g in named[start:start + 1000])
+            patterns.append(f"VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }}")
+        if any(isinstance(g, DefaultGraph) for g in graphs):
+            patterns.append("?s ?p ?o")
+        total = 0
+        for pattern in patterns:
+            result = self._store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}",
+                                       union_default_graph=False)
+            assert isinstance(result, SelectResult)
+            for (count,) in result.rows:
+                total += int(count.value) if isinstance(count, Literal) else 0
+        return total
 
     def _new_etags(self, net: _Net) -> list[str]:
         """Twins and relationships (graphs with an ETag) this update changes get a new ETag,
