@@ -709,6 +709,34 @@ def test_a_sparql_update_event_counts_what_clear_and_drop_removed(server: Server
     assert (last_event()["inserted"], last_event()["deleted"]) == (0, 1)
 
 
+def test_a_graph_store_write_to_a_twins_graph_keeps_the_twin(server: ServerProcess,
+                                                              twin_id: str) -> None:
+    """The Graph Store writes a twin's graph like SPARQL Update does: the twin stays, with
+    what was written and a new ETag (it used to lose its metadata and answer 404)."""
+    url = f"{server.url}/api/v1/twins/{twin_id}"
+    created = httpx.put(url, json={"$types": ["brick:AHU"], "properties": {"rdfs:label": "X"}})
+    old = created.headers["etag"]
+    label_time = created.json()["$metadata"]["properties"]["rdfs:label"]["lastUpdateTime"]
+    graph = {"graph": f"urn:twin:{twin_id}"}
+    turtle = {"Content-Type": "text/turtle"}
+    merged = httpx.post(f"{server.url}/graphs", params=graph, headers=turtle,
+                        content=f"<urn:twin:{twin_id}> <https://ex.org/extra> 5 .")
+    assert merged.status_code == 204, merged.text
+    now = httpx.get(url)
+    assert now.status_code == 200, now.text
+    assert now.json()["properties"] == {"rdfs:label": "X", "https://ex.org/extra": 5}
+    assert now.headers["etag"] != old
+    assert now.json()["$metadata"]["properties"]["rdfs:label"]["lastUpdateTime"] == label_time
+    assert httpx.put(url, json={"properties": {}}, headers={"If-Match": old}).status_code == 412
+    replaced = httpx.put(f"{server.url}/graphs", params=graph, headers=turtle,
+                         content=f"<urn:twin:{twin_id}> a <https://brickschema.org/schema/"
+                                 "Brick#VAV> .")
+    assert replaced.status_code == 204, replaced.text
+    after = httpx.get(url)
+    assert after.status_code == 200 and after.json()["$types"] == ["brick:VAV"]
+    assert after.headers["etag"] not in (old, now.headers["etag"])
+
+
 def test_numbers_json_cannot_carry_keep_every_digit(server: ServerProcess, twin_id: str) -> None:
     """xsd:integer has no bound and xsd:double has NaN and infinities: a twin holding such a
     value (written through the API, or by SPARQL) reads back exactly, as a value object where

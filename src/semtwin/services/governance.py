@@ -179,7 +179,7 @@ def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Tri
     added = [quad_triple(q) for q in changeset.add if q.graph_name not in (JOURNAL, META)]
     added_set = set(added)
     touched: set[GraphName] = {q.graph_name for q in changeset.remove}
-    removed = [quad_triple(q) for q in changeset.remove]
+    removed = [quad_triple(q) for q in changeset.remove if q.graph_name not in (JOURNAL, META)]
     for graph in [*changeset.clear_graphs, *changeset.drop_graphs]:
         touched.add(graph)
         removed.extend(quad_triple(q) for q in view.graph_quads(graph))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import IO
 
@@ -10,17 +11,19 @@ from semtwin.negotiation import best_match
 from semtwin.rdf import (
     DefaultGraph,
     GraphName,
+    Literal,
     NamedNode,
     Quad,
     RdfFormat,
     format_for_media_type,
     parse_rdf,
 )
-from semtwin.services.pipeline import Changeset, WritePipeline, check_not_reserved
+from semtwin.services.pipeline import META, ST, Changeset, WritePipeline, check_not_reserved
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.store import TwinStore
 
 DEFAULT_GRAPH_SUBJECT = "urn:semtwin:default-graph"
+ETAG = NamedNode(f"{ST}etag")
 GRAPH_OFFERS = [
     "text/turtle",
     "application/n-triples",
@@ -112,7 +115,19 @@ class GraphStoreService:
         check_not_reserved(graph)
         subject = graph if isinstance(graph, NamedNode) else NamedNode(DEFAULT_GRAPH_SUBJECT)
         named = [graph] if isinstance(graph, NamedNode) and not drop else []
-        self._pipeline.commit(Changeset(
+        changeset = Changeset(
             event_type=kind, subject=subject, add=add, clear_graphs=clear,
-            create_graphs=named, drop_graphs=drop,
-            data={"graph": subject.value, "triples": len(add)}), actor=actor)
+            create_graphs=named, drop_graphs=drop, metadata=False,
+            data={"graph": subject.value, "triples": len(add)})
+
+        def new_etag() -> None:
+            """A twin's or relationship's graph written this way keeps its metadata and
+            gets a new ETag, as through SPARQL Update (its graph is its content); looked up
+            under the write lock, so a write landing first does not leave two ETags."""
+            current = list(self._store.quads(subject, ETAG, None, META))
+            changeset.remove = current
+            changeset.add = [*add, *(Quad(subject, ETAG, Literal(uuid.uuid4().hex), META)
+                                     for _ in current[:1])]
+
+        changeset.rebase, changeset.rebase_always = new_etag, True
+        self._pipeline.commit(changeset, actor=actor)

@@ -124,6 +124,9 @@ class Changeset:
     precondition: Precondition | None = None
     new_etag: str | None = None
     """The subject's ETag after the change; None removes its metadata (a delete)."""
+    metadata: bool = True
+    """Whether the change writes its subject's metadata (``new_etag``); False leaves it as it
+    is, or to ``remove``/``add`` (Graph Store writes, whose subject is the graph)."""
     idempotency_key: str | None = None
     """Claimed in the same transaction: a second change with this key is refused."""
     forget: Sequence[NamedNode] = ()
@@ -890,7 +893,9 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
     # The metadata is replaced in one operation, so that no reader between two operations
     # of the request (a store without read isolation, such as Virtuoso) sees a twin without.
     old_meta = f"GRAPH {META} {{ {subject} ?mp ?mo }}"
-    if cs.new_etag is None:
+    if not cs.metadata:
+        operations = []
+    elif cs.new_etag is None:
         operations = [f"DELETE {{ {old_meta} }} WHERE {{ {claim} {old_meta} }}"]
     else:
         times = ""
