@@ -737,6 +737,39 @@ def test_a_graph_store_write_to_a_twins_graph_keeps_the_twin(server: ServerProce
     assert after.headers["etag"] not in (old, now.headers["etag"])
 
 
+@pytest.mark.parametrize("door", ["sparql", "graph-store"])
+def test_a_relationship_whose_graph_is_dropped_is_gone(server: ServerProcess, twin_id: str,
+                                                       door: str) -> None:
+    """A relationship is its source, name and target: dropping its graph through SPARQL
+    or the Graph Store deletes it (it used to stay, read back with all three null), and
+    the same id can be made again."""
+    source = f"{server.url}/api/v1/twins/{twin_id}"
+    target = f"{twin_id}-to"
+    httpx.put(source, json={"properties": {}}).raise_for_status()
+    httpx.put(f"{server.url}/api/v1/twins/{target}",
+              json={"properties": {"rdfs:label": "to"}}).raise_for_status()
+    rel = f"{source}/relationships/r1"
+    body = {"$relationshipName": "brick:feeds", "$targetId": target}
+    httpx.put(rel, json=body).raise_for_status()
+    graph = f"urn:twin:{twin_id}/relationships/r1"
+    if door == "sparql":
+        dropped = httpx.post(f"{server.url}/sparql", content=f"DROP GRAPH <{graph}>",
+                             headers={"Content-Type": "application/sparql-update"})
+    else:
+        dropped = httpx.delete(f"{server.url}/graphs", params={"graph": graph})
+    assert dropped.status_code == 204, dropped.text
+    assert httpx.get(rel).status_code == 404
+    assert httpx.get(f"{source}/relationships").json()["value"] == []
+    again = httpx.put(rel, json=body, headers={"If-None-Match": "*"})
+    assert again.status_code == 201, again.text
+    assert httpx.get(rel).json()["$targetId"] == target
+    # a twin's graph dropped the same way leaves the twin, empty
+    twin_graph = f"urn:twin:{target}"
+    assert httpx.post(f"{server.url}/sparql", content=f"DROP GRAPH <{twin_graph}>",
+                      headers={"Content-Type": "application/sparql-update"}).status_code == 204
+    assert httpx.get(f"{server.url}/api/v1/twins/{target}").json()["properties"] == {}
+
+
 def test_numbers_json_cannot_carry_keep_every_digit(server: ServerProcess, twin_id: str) -> None:
     """xsd:integer has no bound and xsd:double has NaN and infinities: a twin holding such a
     value (written through the API, or by SPARQL) reads back exactly, as a value object where

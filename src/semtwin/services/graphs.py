@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import IO
 
@@ -11,19 +10,18 @@ from semtwin.negotiation import best_match
 from semtwin.rdf import (
     DefaultGraph,
     GraphName,
-    Literal,
     NamedNode,
     Quad,
     RdfFormat,
     format_for_media_type,
     parse_rdf,
 )
-from semtwin.services.pipeline import META, ST, Changeset, WritePipeline, check_not_reserved
+from semtwin.services.graphmeta import metadata_change
+from semtwin.services.pipeline import Changeset, WritePipeline, check_not_reserved
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.store import TwinStore
 
 DEFAULT_GRAPH_SUBJECT = "urn:semtwin:default-graph"
-ETAG = NamedNode(f"{ST}etag")
 GRAPH_OFFERS = [
     "text/turtle",
     "application/n-triples",
@@ -122,12 +120,14 @@ class GraphStoreService:
 
         def new_etag() -> None:
             """A twin's or relationship's graph written this way keeps its metadata and
-            gets a new ETag, as through SPARQL Update (its graph is its content); looked up
-            under the write lock, so a write landing first does not leave two ETags."""
-            current = list(self._store.quads(subject, ETAG, None, META))
-            changeset.remove = current
-            changeset.add = [*add, *(Quad(subject, ETAG, Literal(uuid.uuid4().hex), META)
-                                     for _ in current[:1])]
+            gets a new ETag, as through SPARQL Update (``graphmeta``); looked up under the
+            write lock, so a write landing first does not leave two ETags."""
+            if not isinstance(graph, NamedNode):
+                return
+            remove, meta = metadata_change(self._store, graph, cleared=bool(clear or drop),
+                                           removed=(), added=[q for q in add
+                                                              if q.graph_name == graph])
+            changeset.remove, changeset.add = remove, [*add, *meta]
 
         changeset.rebase, changeset.rebase_always = new_etag, True
         self._pipeline.commit(changeset, actor=actor)

@@ -14,7 +14,6 @@ so are writes into semtwin's reserved graphs (journal, metadata, models).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,10 +21,9 @@ from urllib.parse import urljoin
 
 from semtwin.errors import InvalidInput
 from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad, Term
+from semtwin.services.graphmeta import metadata_change
 from semtwin.services.pipeline import (
-    META,
     RESERVED,
-    ST,
     Changeset,
     WritePipeline,
     check_not_reserved,
@@ -39,7 +37,6 @@ from semtwin.store import (
     UpdateDataset,
 )
 
-ETAG = NamedNode(f"{ST}etag")
 SKOLEM = "urn:semtwin:skolem:"
 SUBJECT = NamedNode("urn:semtwin:sparql-update")
 MAX_COPY = 100_000
@@ -142,10 +139,18 @@ class UpdatePlanner:
         graphs = {q.graph_name for q in (*net.add, *net.remove)} | set(net.emptied) | set(
             net.dropped)
         touched = []
+        added: dict[GraphName, list[Quad]] = {}
+        for quad in net.add:
+            added.setdefault(quad.graph_name, []).append(quad)
         for graph in sorted((g for g in graphs if isinstance(g, NamedNode)), key=str):
-            for quad in self._store.quads(graph, ETAG, None, META):
+            remove, add = metadata_change(
+                self._store, graph, cleared=graph in net.emptied or graph in net.dropped,
+                removed=net.remove, added=added.get(graph, []))
+            for quad in remove:
                 net.remove[quad] = None
-                net.add[Quad(graph, ETAG, Literal(uuid.uuid4().hex), META)] = None
+            for quad in add:
+                net.add[quad] = None
+            if remove:
                 touched.append(graph.value)
         return touched
 
