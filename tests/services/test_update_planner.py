@@ -10,7 +10,8 @@ import pyoxigraph as ox
 import pytest
 
 from semtwin.errors import InvalidInput
-from semtwin.services.pipeline import JOURNAL, META, WritePipeline
+from semtwin.rdf import Literal, NamedNode, Quad
+from semtwin.services.pipeline import JOURNAL, META, ST, Changeset, WritePipeline
 from semtwin.services.updates import UpdatePlanner, apply_update
 from semtwin.store.embedded import EmbeddedStore
 
@@ -106,3 +107,27 @@ def test_drop_all_keeps_the_journal(planned: tuple[EmbeddedStore, WritePipeline,
     apply_update(pipeline, planner, "DROP ALL", None, None)
     assert [e["type"] for e in pipeline.events(0, 10)] == ["dev.semtwin.sparql.update"] * 2
     assert pipeline.events(0, 10)[1]["data"]["operations"] == ["DROP"]
+
+
+def test_a_twin_written_between_planning_and_commit_keeps_one_etag(
+        planned: tuple[EmbeddedStore, WritePipeline, UpdatePlanner]) -> None:
+    """The new ETag an update gives the twin whose graph it writes is decided when it
+    commits: decided when planned, a twin write landing in between left the twin with two
+    ETags (the old one the update meant to replace was already gone)."""
+    store, pipeline, planner = planned
+    twin = NamedNode("urn:twin:t")
+    etag_of = NamedNode(ST + "etag")
+    label = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+
+    def write(etag: str, value: str) -> None:
+        pipeline.commit(Changeset(event_type="twin.updated", subject=twin, clear_graphs=[twin],
+                                  add=[Quad(twin, label, Literal(value), twin)],
+                                  new_etag=etag))
+
+    write("e1", "first")
+    update = planner.plan(f"INSERT DATA {{ GRAPH {twin} {{ {twin} <http://ex.org/p> 1 }} }}")
+    write("e2", "second")  # lands between the update's planning and its commit
+    pipeline.commit(update)
+    etags = [q.object for q in store.quads(twin, etag_of, None, META)]
+    assert len(etags) == 1 and etags[0] not in (Literal("e1"), Literal("e2"))
+    assert update.data["resources"] == [twin.value]

@@ -16,7 +16,7 @@ from semtwin.rdf import (
     format_for_media_type,
     parse_rdf,
 )
-from semtwin.services.graphmeta import metadata_change
+from semtwin.services.graphmeta import follow_metadata
 from semtwin.services.pipeline import Changeset, WritePipeline, check_not_reserved
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.store import TwinStore
@@ -117,17 +117,5 @@ class GraphStoreService:
             event_type=kind, subject=subject, add=add, clear_graphs=clear,
             create_graphs=named, drop_graphs=drop, metadata=False,
             data={"graph": subject.value, "triples": len(add)})
-
-        def new_etag() -> None:
-            """A twin's or relationship's graph written this way keeps its metadata and
-            gets a new ETag, as through SPARQL Update (``graphmeta``); looked up under the
-            write lock, so a write landing first does not leave two ETags."""
-            if not isinstance(graph, NamedNode):
-                return
-            remove, meta = metadata_change(self._store, graph, cleared=bool(clear or drop),
-                                           removed=(), added=[q for q in add
-                                                              if q.graph_name == graph])
-            changeset.remove, changeset.add = remove, [*add, *meta]
-
-        changeset.rebase, changeset.rebase_always = new_etag, True
+        follow_metadata(self._store, changeset)  # a twin's graph keeps its twin
         self._pipeline.commit(changeset, actor=actor)

@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 ST = "https://semtwin.dev/ns#"
 JOURNAL = NamedNode("urn:semtwin:journal")
 META = NamedNode("urn:semtwin:meta")
+ETAG = NamedNode(ST + "etag")
+"""A twin's (relationship's, model's) ETag, in ``META``: what makes it exist."""
 EVENT = "urn:semtwin:event:"
 """Journal entry ``n`` is ``<urn:semtwin:event:n>``."""
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
@@ -427,7 +429,7 @@ class WritePipeline:
         return self._object(JOURNAL, ST + "seq", JOURNAL) is not None
 
     def current_etag(self, subject: NamedNode) -> str | None:
-        return self._object(subject, ST + "etag", META)
+        return self._object(subject, ETAG.value, META)
 
     def _explain_failure(self, changeset: Changeset) -> None:
         if changeset.idempotency_key is not None and self.replay(

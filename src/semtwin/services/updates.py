@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 
 from semtwin.errors import InvalidInput
 from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad, Term
-from semtwin.services.graphmeta import metadata_change
+from semtwin.services.graphmeta import follow_metadata
 from semtwin.services.pipeline import (
     RESERVED,
     Changeset,
@@ -106,14 +106,13 @@ class UpdatePlanner:
             1 for q in net.remove if q.graph_name not in cleared)
         data: dict[str, Any] = {"operations": kinds, "inserted": len(net.add),
                                 "deleted": deleted}
-        touched = self._new_etags(net)
-        if touched:
-            data["resources"] = touched
-        return Changeset(
+        changeset = Changeset(
             event_type="sparql.update", subject=SUBJECT,
             clear_graphs=list(net.emptied), create_graphs=list(net.created),
             drop_graphs=list(net.dropped), remove=list(net.remove), add=list(net.add),
-            data=data)
+            data=data, metadata=False)
+        follow_metadata(self._store, changeset)  # new ETags of the twins it writes
+        return changeset
 
     def _quads_in(self, graphs: list[GraphName]) -> int:
         """How many quads these graphs hold, counted by the store's engine."""
@@ -132,27 +131,6 @@ class UpdatePlanner:
             for (count,) in result.rows:
                 total += int(count.value) if isinstance(count, Literal) else 0
         return total
-
-    def _new_etags(self, net: _Net) -> list[str]:
-        """Twins and relationships (graphs with an ETag) this update changes get a new ETag,
-        so an If-Match with the old one fails afterwards, as after any other write."""
-        graphs = {q.graph_name for q in (*net.add, *net.remove)} | set(net.emptied) | set(
-            net.dropped)
-        touched = []
-        added: dict[GraphName, list[Quad]] = {}
-        for quad in net.add:
-            added.setdefault(quad.graph_name, []).append(quad)
-        for graph in sorted((g for g in graphs if isinstance(g, NamedNode)), key=str):
-            remove, add = metadata_change(
-                self._store, graph, cleared=graph in net.emptied or graph in net.dropped,
-                removed=net.remove, added=added.get(graph, []))
-            for quad in remove:
-                net.remove[quad] = None
-            for quad in add:
-                net.add[quad] = None
-            if remove:
-                touched.append(graph.value)
-        return touched
 
     # -- operations ------------------------------------------------------------------------
     def _apply(self, op: _Operation, prologue: str, base: str | None, net: _Net) -> None:
