@@ -10,7 +10,7 @@ from contextvars import ContextVar
 
 from semtwin.errors import ShapeViolation
 from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
-from semtwin.services.pipeline import JOURNAL, META, ST, Changeset
+from semtwin.services.pipeline import ETAG, JOURNAL, META, ST, Changeset
 from semtwin.services.vocabulary import ModelTerms, derive_terms
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, StoreView, Validator
 from semtwin.shacl.graph import quad_triple
@@ -47,11 +47,10 @@ class ActiveShapes:
         lookups on an in-process store (no query to parse), one query over a remote one."""
         if self._store.capabilities.in_process:
             status = NamedNode(f"{ST}status")
-            etag = NamedNode(f"{ST}etag")
             graphs = sorted(q.subject.value for q in self._store.quads(
                 None, status, Literal(ACTIVE), META) if isinstance(q.subject, NamedNode))
             return tuple((g, q.object.value) for g in graphs
-                         for q in self._store.quads(NamedNode(g), etag, None, META)
+                         for q in self._store.quads(NamedNode(g), ETAG, None, META)
                          if isinstance(q.object, Literal))
         result = self._store.query(
             f"SELECT ?g ?etag WHERE {{ GRAPH {META} {{ ?g <{ST}status> {Literal(ACTIVE)} ; "

@@ -19,12 +19,11 @@ from sys import intern
 from sortedcontainers import SortedList
 
 from semtwin.rdf import NamedNode
-from semtwin.services.pipeline import META, ST, WritePipeline
+from semtwin.services.pipeline import ETAG, META, ST, WritePipeline
 from semtwin.store import SelectResult, TwinStore
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 TYPE = NamedNode(RDF_TYPE)
-ETAG = NamedNode(ST + "etag")
 _REBUILD_AFTER = 5000
 _REREAD_BATCH = 200
 _BLOCK = 1000
