@@ -85,19 +85,10 @@ class RelationshipService:
                                  current=version)
 
         planned = planned_on(current)
-        changeset = planned.changeset
-
-        def rebase() -> None:
-            try:
-                latest = planned_on(self.get(twin_id, rel_id))
-            except NotFound:
-                return  # deleted meanwhile: the condition fails, answered 404
-            changeset.adopt(latest.changeset)
-            planned.body, planned.etag = latest.body, latest.etag
-
         if if_match is None:
-            changeset.rebase = rebase
-        committed = self._pipeline.commit(changeset, actor=actor, request_id=request_id,
+            planned.changeset.rebase = planned.replanned_by(
+                lambda: planned_on(self.get(twin_id, rel_id)))
+        committed = self._pipeline.commit(planned.changeset, actor=actor, request_id=request_id,
                                           idempotency_key=idempotency_key)
         return planned.document(committed.time)
 

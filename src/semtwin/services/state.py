@@ -127,7 +127,6 @@ class StateService:
 
         changeset.rebase = decide
         for _attempt in range(3):
-            changeset.precondition = None
             try:
                 decide()
                 self._pipeline.commit(changeset)

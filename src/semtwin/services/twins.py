@@ -25,6 +25,7 @@ import jsonpointer
 from semtwin.errors import InvalidInput, NotFound, PreconditionFailed, UnprocessableContent
 from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
 from semtwin.services.pipeline import (
+    ETAG,
     JOURNAL,
     META,
     ST,
@@ -65,7 +66,7 @@ class TwinDocument:
     etag: str
 
 
-_ETAG, _UPDATED = NamedNode(f"{ST}etag"), NamedNode(f"{ST}updated")
+_UPDATED = NamedNode(f"{ST}updated")
 JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**63 - 1
 """Integers a twin shows as JSON numbers (64-bit, DTDL's ``long``); beyond, a value object
 with the exact lexical form, since JSON libraries (and orjson) do not carry them exactly."""
@@ -179,7 +180,7 @@ class TwinService:
         for quad in self._store.quads(iri, None, None, META):
             if not isinstance(quad.object, Literal):
                 continue
-            if quad.predicate == _ETAG:
+            if quad.predicate == ETAG:
                 etag = quad.object.value
             elif quad.predicate == _UPDATED:
                 updated = canonical_time(quad.object.value)
@@ -457,18 +458,6 @@ class TwinService:
             return self.plan_put(twin_id, iri, self.to_quads(twin_id, iri, patched), current,
                                  if_match=current.etag, if_none_match=False)
 
-        def rebase(planned: PlannedWrite) -> Callable[[], None]:
-            changeset = planned.changeset
-
-            def again() -> None:
-                try:
-                    latest = planned_on(self.get(twin_id))
-                except NotFound:
-                    return  # deleted meanwhile: the condition fails, answered 404
-                changeset.adopt(latest.changeset)
-                planned.body, planned.etag = latest.body, latest.etag
-            return again
-
         for attempt in range(_RACES):
             current = self.get(twin_id)
             if if_match is not None and current.etag != if_match:
@@ -478,7 +467,7 @@ class TwinService:
             planned = planned_on(current)
             changeset = planned.changeset
             if if_match is None:
-                changeset.rebase = rebase(planned)
+                changeset.rebase = planned.replanned_by(lambda: planned_on(self.get(twin_id)))
             try:
                 committed = self._pipeline.commit(changeset, actor=actor,
                                                   request_id=request_id,
@@ -560,6 +549,19 @@ class PlannedWrite:
             if times is not None:
                 _property_metadata(self.body, {k: v or time for k, v in times.items()})
         return TwinDocument(self.body, self.etag)
+
+    def replanned_by(self, plan_latest: Callable[[], PlannedWrite]) -> Callable[[], None]:
+        """A rebase hook that plans the write again on the stored version and takes that
+        plan (a patch without If-Match). A version deleted meanwhile leaves the plan as it
+        is: its condition fails, answered 404."""
+        def rebase() -> None:
+            try:
+                latest = plan_latest()
+            except NotFound:
+                return
+            self.changeset.adopt(latest.changeset)
+            self.body, self.etag = latest.body, latest.etag
+        return rebase
 
 
 def apply_patch(kind: str, document: dict[str, Any], patch: Any) -> Any:
