@@ -180,7 +180,7 @@ def load(files: tuple[Path, ...], store_dir: str | None, graph: str | None,
     """Load RDF files. Each file is checked completely first: a bad file loads nothing.
     The embedded store is compacted afterwards: RocksDB leaves bulk-loaded files
     overlapping, and until they are merged every look-up reads them all (at 1M twins,
-    3-16x slower, for the first ~40 s a server runs on it)."""
+    3-16x slower, for the first 25-40 s a server runs on it)."""
     settings = _settings(store_dir)
     try:
         plan = [(path, format_by_name(format_name) if format_name else format_for_path(str(path)))
