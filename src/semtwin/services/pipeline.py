@@ -247,7 +247,8 @@ class WritePipeline:
                                  "changesets")
         seq = self._commit_text(changesets, event_ids, now, validate=True)
         if seq is None and not self._head_exists():
-            # a client's SPARQL DROP/CLEAR ALL removed the journal: start it again, retry once
+            # the journal is gone (removed behind the pipeline: no client door can remove it,
+            # SPARQL's DROP/CLEAR ALL leave it alone): start it again, retry once
             self._ready = False
             self.ensure_journal()
             seq = self._commit_text(changesets, event_ids, now, validate=False)
@@ -335,7 +336,9 @@ class WritePipeline:
         head = self._head
         if head is None or not self._has(*_head_quad(head)):
             self._head = None
-            return None  # the journal is gone (a client's DROP ALL): the caller restarts it
+            # the head is not where this process left it: the store was written behind the
+            # pipeline (an offline tool); the caller restarts a journal that is gone
+            return None
         if not all(self._holds(cs) for cs in changesets):
             return None
         if check is not None and self.check is not None:
