@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from semtwin import __version__
 from semtwin.http import audit, graphs, grounding, health, imports, models, sparql, twins
 from semtwin.http.auth import AccessMiddleware
-from semtwin.http.fastpath import SparqlFastPath, TwinFastPath
+from semtwin.http.fastpath import SparqlFastPath, TwinFastPath, TwinWriteFastPath
 from semtwin.http.head import head_as_get, needs_get
 from semtwin.http.middleware import RequestContextMiddleware
 from semtwin.http.openapi_examples import add_examples
@@ -102,6 +102,7 @@ def create_app(runtime: Semtwin, *, close_on_shutdown: bool = False) -> SemtwinA
     # page to read it) and before the fast paths (their answers need the headers too).
     front: ASGIApp = SparqlFastPath(app.handle, runtime=runtime)
     front = TwinFastPath(front, runtime=runtime)
+    front = TwinWriteFastPath(front, runtime=runtime)
     front = AccessMiddleware(front, runtime=runtime)
     if settings.cors_origins:
         front = CORSMiddleware(

@@ -10,10 +10,12 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from semtwin.errors import SemtwinError
-from semtwin.http.twins import TWIN_MEDIA_TYPES
+from semtwin.http.problems import semtwin_error_response
+from semtwin.http.twins import TWIN_MEDIA_TYPES, patch_twin_response, put_twin_response
 from semtwin.negotiation import Negotiator
 from semtwin.runtime import Semtwin
 from semtwin.services.sparql import QueryRequest
@@ -148,3 +150,46 @@ class TwinFastPath:
                     await send({"type": "http.response.body", "body": body})
                     return
         await self.app(scope, receive, send)
+
+
+class TwinWriteFastPath:
+    """``PUT`` and ``PATCH /api/v1/twins/{id}``, the hottest writes, answered by the same
+    code as their routes (``put_twin_response``, ``patch_twin_response``) without FastAPI's
+    routing, dependency and exception layers, which cost about as much interpreter time as
+    the validated write itself (ADR 0012, session 13 addendum). The write still runs in the
+    worker pool, under the pipeline's write lock, on any store."""
+
+    PREFIX = "/api/v1/twins/"
+
+    def __init__(self, app: ASGIApp, runtime: Semtwin) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope.get("method")
+        if (scope["type"] == "http" and method in ("PUT", "PATCH")
+                and scope["path"].startswith(self.PREFIX)):
+            twin_id = scope["path"][len(self.PREFIX):]
+            # an encoded '/' in the id is refused by the app, with its reason
+            if twin_id and "/" not in twin_id and b"%2f" not in (
+                    scope.get("raw_path") or b"").lower():
+                await self._write(method, twin_id, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _write(self, method: str, twin_id: str, scope: Scope, receive: Receive,
+                     send: Send) -> None:
+        request = Request(scope, receive)
+        runtime = scope.get("state", {}).get("runtime") or self.runtime
+        headers = request.headers
+        try:
+            if method == "PUT":
+                response = await put_twin_response(
+                    twin_id, request, runtime, headers.get("if-match"),
+                    headers.get("if-none-match"))
+            else:
+                response = await patch_twin_response(
+                    twin_id, request, runtime, headers.get("if-match"))
+        except SemtwinError as exc:
+            response = semtwin_error_response(request, exc)
+        await response(scope, receive, send)

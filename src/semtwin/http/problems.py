@@ -38,16 +38,22 @@ def problem_response(
                     headers=headers)
 
 
+def semtwin_error_response(request: Request, exc: SemtwinError) -> Response:
+    """The answer to a semtwin error: problem+json, or a validation report in Turtle when the
+    client asks for it."""
+    if exc.status >= 500:
+        log.warning("request failed: %s", exc.detail)
+    turtle = getattr(exc, "turtle", b"")
+    if turtle and best_match([PROBLEM_JSON, "text/turtle"],
+                             request.headers.get("accept")) == "text/turtle":
+        return Response(turtle, status_code=exc.status, media_type="text/turtle")
+    return problem_response(exc.status, exc.title, exc.detail, request, **exc.extra)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_semtwin_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SemtwinError)
-        if exc.status >= 500:
-            log.warning("request failed: %s", exc.detail)
-        turtle = getattr(exc, "turtle", b"")
-        if turtle and best_match([PROBLEM_JSON, "text/turtle"],
-                                 request.headers.get("accept")) == "text/turtle":
-            return Response(turtle, status_code=exc.status, media_type="text/turtle")
-        return problem_response(exc.status, exc.title, exc.detail, request, **exc.extra)
+        return semtwin_error_response(request, exc)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

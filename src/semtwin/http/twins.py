@@ -168,6 +168,50 @@ TWIN_MEDIA_TYPES = tuple(_TWIN_OFFERS)
 over the same list)."""
 
 
+async def put_twin_response(twin_id: str, request: Request, runtime: Semtwin,
+                            if_match: str | None, if_none_match: str | None) -> Response:
+    """``PUT /api/v1/twins/{id}``: the route's whole answer, shared with the write fast path."""
+    kind, _ = media_type(request)
+    quads = None
+    body: Any = None
+    if kind in _RDF_BODIES:
+        raw = await read_body(request)
+        iri = runtime.twins.iri(twin_id)
+        quads = runtime.twins.rdf_quads(twin_id, parse_rdf(
+            raw, _RDF_BODIES[kind], base_iri=iri.value, to_graph=iri))
+    else:
+        body = await _json_body(request)
+    actor, request_id = _actor(request)
+
+    async def write(key: str | None) -> Response:
+        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
+        document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
+            twin_id, body, if_match=match,
+            if_none_match=(if_none_match or "").strip() == "*", actor=actor,
+            request_id=request_id, idempotency_key=key, quads=quads))
+        return _json_response(document.body, 201 if created else 200, document.etag)
+
+    return await _idempotent(request, runtime, write)
+
+
+async def patch_twin_response(twin_id: str, request: Request, runtime: Semtwin,
+                              if_match: str | None) -> Response:
+    """``PATCH /api/v1/twins/{id}``: the route's whole answer, shared with the write fast
+    path."""
+    kind = _patch_kind(request)
+    patch = parse_json(await read_body(request))
+    actor, request_id = _actor(request)
+
+    async def write(key: str | None) -> Response:
+        match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
+        document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
+            twin_id, kind, patch, if_match=match,
+            actor=actor, request_id=request_id, idempotency_key=key))
+        return _json_response(document.body, 200, document.etag)
+
+    return await _idempotent(request, runtime, write)
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["Twins"])
 
@@ -210,27 +254,7 @@ def build_router() -> APIRouter:
     async def put_twin(twin_id: str, request: Request, runtime: RuntimeDep,
                        if_match: Annotated[str | None, Header()] = None,
                        if_none_match: Annotated[str | None, Header()] = None) -> Response:
-        kind, _ = media_type(request)
-        quads = None
-        body: Any = None
-        if kind in _RDF_BODIES:
-            raw = await read_body(request)
-            iri = runtime.twins.iri(twin_id)
-            quads = runtime.twins.rdf_quads(twin_id, parse_rdf(
-                raw, _RDF_BODIES[kind], base_iri=iri.value, to_graph=iri))
-        else:
-            body = await _json_body(request)
-        actor, request_id = _actor(request)
-
-        async def write(key: str | None) -> Response:
-            match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
-            document, created = await runtime.lookup_pool.run(lambda: runtime.twins.put(
-                twin_id, body, if_match=match,
-                if_none_match=(if_none_match or "").strip() == "*", actor=actor,
-                request_id=request_id, idempotency_key=key, quads=quads))
-            return _json_response(document.body, 201 if created else 200, document.etag)
-
-        return await _idempotent(request, runtime, write)
+        return await put_twin_response(twin_id, request, runtime, if_match, if_none_match)
 
     @router.patch("/twins/{twin_id}", summary="Patch a twin (JSON Patch or JSON Merge Patch)",
                   response_class=Response, openapi_extra={"requestBody": {"content": {
@@ -241,18 +265,7 @@ def build_router() -> APIRouter:
                           "properties": {"rdfs:label": "AHU one", "rdfs:comment": None}}}}}})
     async def patch_twin(twin_id: str, request: Request, runtime: RuntimeDep,
                          if_match: Annotated[str | None, Header()] = None) -> Response:
-        kind = _patch_kind(request)
-        patch = parse_json(await read_body(request))
-        actor, request_id = _actor(request)
-
-        async def write(key: str | None) -> Response:
-            match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
-            document = await runtime.lookup_pool.run(lambda: runtime.twins.patch(
-                twin_id, kind, patch, if_match=match,
-                actor=actor, request_id=request_id, idempotency_key=key))
-            return _json_response(document.body, 200, document.etag)
-
-        return await _idempotent(request, runtime, write)
+        return await patch_twin_response(twin_id, request, runtime, if_match)
 
     @router.post("/twins", summary="Create a twin (server-assigned id unless $id is given)",
                  openapi_extra=_TWIN_BODY, response_class=Response)
