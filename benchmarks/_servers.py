@@ -155,8 +155,10 @@ def loaded_remote_store(work: Path, nquads: Path, backend: str) -> Iterator[tupl
         server.stop()
 
 
-def minimal_server(store: Path, log: Path) -> Server:
-    """``benchmarks.minimal_server``: the single-process ceiling for light queries."""
+def minimal_server(store: Path, log: Path, *, layout: bool = False) -> Server:
+    """``benchmarks.minimal_server``: the single-process ceiling for light queries and
+    creates; with ``layout``, creates that write what semtwin's pipeline writes."""
     port = free_port()
     return Server("minimal ASGI", [sys.executable, "-m", "benchmarks.minimal_server",
-                                   str(store), str(port)], "/sparql", port, log)
+                                   str(store), str(port), *(["layout"] if layout else [])],
+                  "/sparql", port, log)

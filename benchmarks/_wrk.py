@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -55,3 +56,47 @@ def parse_wrk(out: str) -> WrkResult:
             errors += int(found.group(1))
     return WrkResult(rps, _ms(p50.group(1)) if p50 else float("nan"),
                      _ms(p99.group(1)) if p99 else float("nan"), errors)
+
+
+_NEW_IDS = """
+local started = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", started)
+  started = started + 1
+  table.insert(threads, thread)
+end
+created = 0
+answered = 0
+function response(status, headers, body)
+  answered = answered + 1
+  if status == 201 then created = created + 1 end
+end
+function done(summary, latency, requests)
+  local c, a = 0, 0
+  for _, thread in ipairs(threads) do
+    c = c + thread:get("created")
+    a = a + thread:get("answered")
+  end
+  io.write(string.format("created %d of %d\\n", c, a))
+end
+"""
+
+
+def new_ids(script: str) -> str:
+    """A wrk script whose ``NEW_ID(counter)`` ids are new to the store: one run, thread and
+    counter each. wrk's threads share LuaJIT's unseeded ``math.random`` sequence, so ids drawn
+    from it repeat across threads and runs, and half of a run's creates (all of a second
+    run's) were replaces. The script also counts the answers that created (201), which
+    ``created_of`` reads from wrk's report."""
+    run = uuid.uuid4().hex[:12]
+    helper = f'function NEW_ID(prefix, n) return prefix .. "-{run}-" .. tid .. "-" .. n end\n'
+    return _NEW_IDS + helper + script
+
+
+def created_of(out: str) -> tuple[int, int]:
+    """(created, answered) from the report of a ``new_ids`` script."""
+    found = re.search(r"created (\d+) of (\d+)", out)
+    if found is None:
+        raise ValueError("wrk's report has no count of created twins")
+    return int(found.group(1)), int(found.group(2))

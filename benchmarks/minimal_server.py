@@ -12,7 +12,14 @@ loop (a heavy request blocks the others), so the benchmarks time it on light que
 small creates only. It is a yardstick for what the Python HTTP stack and the engine cost
 together, not a server to use.
 
-    python -m benchmarks.minimal_server STORE_DIR PORT
+With ``layout`` as third argument a create writes instead what semtwin's pipeline writes for
+it on an embedded store (``_commit_direct``), in the same update form: the journal head moved,
+the event's eight statements (id, sequence, type, subject, time, the twin as JSON, the change
+as JSON, the request id), the ETag, update time and per-property times, and the twin's graph
+cleared and written; still with no planning, validation or framework. Its rate bounds what a
+create can reach with semtwin's store layout, whatever semtwin's own code costs.
+
+    python -m benchmarks.minimal_server STORE_DIR PORT [layout]
 """
 
 from __future__ import annotations
@@ -61,6 +68,47 @@ def create_update(twin_id: str, twin: dict[str, Any], etag: str, seq: int) -> st
             f"GRAPH <urn:semtwin:meta> {{ {iri} <{_ST}etag> ?etag }} }} }}")
 
 
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def layout_update(twin_id: str, twin: dict[str, Any], etag: str, seq: int) -> str:
+    """The update semtwin's data-form commit sends for a create of this twin (as of session
+    13: ``pipeline._data_update_text``), the journal head then at ``seq - 1``."""
+    iri = f"<urn:twin:{twin_id}>"
+    triples = [f"{iri} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> {_iri(t)}"
+               for t in twin.get("$types", [])]
+    triples += [f"{iri} {_iri(k)} {_term(v)}" for k, v in twin.get("properties", {}).items()]
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    times = {k: now for k in twin.get("properties", {})}
+    changes = json.dumps({"remove": "", "add": "".join(f"{t} {iri} .\n" for t in triples),
+                          "clear": [iri[1:-1]], "create": [], "drop": [], "etag": etag,
+                          "forget": [], "times": times})
+    data = json.dumps({"$id": twin_id, "$iri": iri[1:-1], "twin": twin})
+    event, journal = f"<urn:semtwin:event:{seq}>", "<urn:semtwin:journal>"
+    stamp = f'"{now}"^^<{_XSD}dateTime>'
+    return (
+        f"DELETE DATA {{ GRAPH {journal} {{ {journal} <{_ST}seq> {seq - 1} }} }} ;\n"
+        f"INSERT DATA {{ GRAPH {journal} {{ {journal} <{_ST}seq> {seq} . "
+        f"{event} <{_ST}id> \"{uuid.uuid4()}\" . {event} <{_ST}seq> {seq} . "
+        f"{event} <{_ST}type> \"twin.created\" . {event} <{_ST}subject> {iri} . "
+        f"{event} <{_ST}time> {stamp} . {event} <{_ST}data> {json.dumps(data)} . "
+        f"{event} <{_ST}changes> {json.dumps(changes)} . "
+        f"{event} <{_ST}request> \"{uuid.uuid4().hex}\" }} }} ;\n"
+        f"DELETE WHERE {{ GRAPH <urn:semtwin:meta> {{ {iri} ?mp ?mo }} }} ;\n"
+        f"INSERT DATA {{ GRAPH <urn:semtwin:meta> {{ {iri} <{_ST}etag> \"{etag}\" ; "
+        f"<{_ST}updated> {stamp} ; <{_ST}propertyTimes> {json.dumps(json.dumps(times))} }} }} ;\n"
+        f"DELETE {{ GRAPH {iri} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {iri} {{ ?s ?p ?o }} }} ;\n"
+        f"INSERT DATA {{ GRAPH {iri} {{ {' . '.join(triples)} }} }}")
+
+
+def _journal_head(store: pyoxigraph.Store) -> int:
+    """The store's journal head (semtwin's layout); 0 for a store without a journal."""
+    journal = pyoxigraph.NamedNode("urn:semtwin:journal")
+    heads = [int(q.object.value) for q in store.quads_for_pattern(
+        journal, pyoxigraph.NamedNode(f"{_ST}seq"), None, journal)]
+    return max(heads, default=0)
+
+
 async def _body(receive: Any) -> bytes:
     chunks = []
     while True:
@@ -70,8 +118,9 @@ async def _body(receive: Any) -> bytes:
             return b"".join(chunks)
 
 
-def build_app(store: pyoxigraph.Store) -> Any:
-    journal = [0]  # this app's own sequence counter (a benchmark yardstick, one process)
+def build_app(store: pyoxigraph.Store, layout: bool = False) -> Any:
+    # this app's own sequence counter (a benchmark yardstick, one process)
+    journal = [_journal_head(store) if layout else 0]
 
     async def create(scope: dict[str, Any], receive: Any, send: Any) -> None:
         twin_id = scope["path"].rsplit("/", 1)[-1]
@@ -80,7 +129,8 @@ def build_app(store: pyoxigraph.Store) -> Any:
             twin = json.loads(await _body(receive))
             etag = uuid.uuid4().hex
             journal[0] += 1
-            store.update(create_update(twin_id, twin, etag, journal[0]))
+            build = layout_update if layout else create_update
+            store.update(build(twin_id, twin, etag, journal[0]))
             headers.append((b"etag", f'"{etag}"'.encode()))
             body = json.dumps({"$id": twin_id, **twin, "$etag": etag}).encode()
         except (ValueError, SyntaxError, AttributeError, OSError) as err:
@@ -116,7 +166,8 @@ def build_app(store: pyoxigraph.Store) -> Any:
 
 def main() -> None:
     store_dir, port = sys.argv[1], int(sys.argv[2])
-    uvicorn.run(build_app(pyoxigraph.Store(store_dir)), host="127.0.0.1", port=port,
+    layout = sys.argv[3:] == ["layout"]
+    uvicorn.run(build_app(pyoxigraph.Store(store_dir), layout), host="127.0.0.1", port=port,
                 log_level="warning", access_log=False, lifespan="off")
 
 

@@ -10,7 +10,10 @@ listing page, creates (PUT of new twins) and PATCH with If-Match: the ETags of t
 patch are read first (GETs, untimed), then wrk sends each twin one merge patch with its ETag.
 The ``ceiling`` part sends the same creates to ``benchmarks.minimal_server`` on a copy of the
 store: the least a Python server over this store does per create (no validation, a one-quad
-journal entry), to tell semtwin's own cost from the platform's.
+journal entry), to tell semtwin's own cost from the platform's; and again with the minimal
+server writing what semtwin's pipeline writes for a create (its store layout), to tell the
+cost of the layout from the cost of semtwin's code. Every create is checked to create (201):
+ids are unique per run, wrk thread and request.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 import httpx
 
 from benchmarks._servers import minimal_server, semtwin_server
-from benchmarks._wrk import parse_wrk, wrk_available
+from benchmarks._wrk import created_of, new_ids, parse_wrk, wrk_available
 from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat, serialize
 
 BRICK = "https://brickschema.org/schema/Brick#"
@@ -104,7 +107,7 @@ _LUA_CREATE = """
 counter = 0
 request = function()
   counter = counter + 1
-  local id = "new-" .. math.random(1, 1000000000) .. "-" .. counter
+  local id = NEW_ID("new", counter)
   local body = '{"$types": ["brick:VAV"], "properties": {"rdfs:label": "New ' .. counter ..
     '", "https://ex.org/power": ' .. counter .. '}}'
   return wrk.format("PUT", "/api/v1/twins/" .. id, {["Content-Type"] = "application/json"}, body)
@@ -118,7 +121,7 @@ request = function()
   local ops = {}
   for i = 1, BATCH do
     counter = counter + 1
-    local id = "batch-" .. math.random(1, 1000000000) .. "-" .. counter
+    local id = NEW_ID("batch", counter)
     ops[i] = '{"op": "put", "id": "' .. id .. '", "twin": {"$types": ["brick:VAV"], ' ..
       '"properties": {"rdfs:label": "New ' .. counter .. '", "https://ex.org/power": ' ..
       counter .. '}}}'
@@ -127,6 +130,16 @@ request = function()
   return wrk.format("POST", "/api/v1/batch", {["Content-Type"] = "application/json"}, body)
 end
 """
+
+
+def _creates(url: str, seconds: int, work: Path) -> dict[str, Any]:
+    """The create cell: ``PUT`` of twins new to the store, every one answered 201 (a 200 is
+    a replace, which this cell must not time)."""
+    result = _wrk(url, new_ids(_LUA_CREATE), seconds, work)
+    created, answered = result.pop("created")
+    if created != answered:
+        raise RuntimeError(f"only {created} of {answered} creates created a twin")
+    return result
 
 
 def _wrk(url: str, script: str, seconds: int, work: Path,
@@ -143,8 +156,11 @@ def _wrk(url: str, script: str, seconds: int, work: Path,
     finally:
         path.unlink()
     parsed = parse_wrk(out)
-    return {"per_s": parsed.requests_per_s, "p50_ms": parsed.p50_ms, "p99_ms": parsed.p99_ms,
-            "errors": parsed.errors}
+    result: dict[str, Any] = {"per_s": parsed.requests_per_s, "p50_ms": parsed.p50_ms,
+                              "p99_ms": parsed.p99_ms, "errors": parsed.errors}
+    if "NEW_ID" in script:
+        result["created"] = created_of(out)
+    return result
 
 
 def _warm(store: Path) -> None:
@@ -265,16 +281,17 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int,
                 row["patch_if_match"] = _patches(url, twins, patches, seconds, work)
                 _idle(url)
             if "create" in parts:
-                row["create"] = _wrk(url, _LUA_CREATE, seconds, work)
+                row["create"] = _creates(url, seconds, work)
                 _idle(url)
             if "batch" in parts:
-                batch = _wrk(url, f"BATCH = {BATCH}\n" + _LUA_BATCH, seconds, work)
+                batch = _wrk(url, new_ids(f"BATCH = {BATCH}\n" + _LUA_BATCH), seconds, work)
                 row["batch_create"] = batch | {"twins_per_batch": BATCH,
                                                "twins_per_s": batch["per_s"] * BATCH}
         finally:
             server.stop()
         if "ceiling" in parts:
             row["create_ceiling"] = _ceiling(store, work, seconds)
+            row["create_ceiling_layout"] = _ceiling(store, work, seconds, layout=True)
         rows[twins] = row
     report["sizes"] = [rows[t] for t in sorted(rows)]
     if "remote" in parts:
@@ -283,18 +300,20 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int,
     return report
 
 
-def _ceiling(store: Path, work: Path, seconds: int) -> dict[str, Any]:
-    """Creates against the minimal server on a checkpoint copy of the store."""
+def _ceiling(store: Path, work: Path, seconds: int, *, layout: bool = False
+             ) -> dict[str, Any]:
+    """Creates against the minimal server on a checkpoint copy of the store (``layout``:
+    writing what semtwin's pipeline writes for a create)."""
     import shutil
 
     from benchmarks.sparql_bench import store_copy
 
     copy = store_copy(store, work / "minimal-twins")
-    minimal = minimal_server(copy, work / "minimal-twins.log").start()
+    minimal = minimal_server(copy, work / "minimal-twins.log", layout=layout).start()
     try:
         url = f"http://127.0.0.1:{minimal.port}"
-        _wrk(url, _LUA_CREATE, 2, work)  # warm up
-        return _wrk(url, _LUA_CREATE, seconds, work)
+        _creates(url, 2, work)  # warm up
+        return _creates(url, seconds, work)
     finally:
         minimal.stop()
         shutil.rmtree(copy, ignore_errors=True)
@@ -379,13 +398,17 @@ def to_markdown(report: dict[str, Any]) -> str:
                   f"{row['batch_create']['p99_ms']:.0f} ms) |" for row in batches]
     ceilings = [row for row in report["sizes"] if "create_ceiling" in row and "create" in row]
     if ceilings:
-        lines += ["", "| twins | create, semtwin | create, minimal server (ceiling) | ratio |",
-                  "|---|---|---|---|"]
-        lines += [f"| {row['twins']:,} | {row['create']['per_s']:,.0f}/s, p99 "
-                  f"{row['create']['p99_ms']:.1f} ms | {row['create_ceiling']['per_s']:,.0f}/s, "
-                  f"p99 {row['create_ceiling']['p99_ms']:.1f} ms | "
-                  f"{row['create']['per_s'] / row['create_ceiling']['per_s']:.2f}x |"
-                  for row in ceilings]
+        lines += ["", "| twins | create, semtwin | minimal server (ceiling) | ratio | minimal "
+                  "server, semtwin's layout | ratio |", "|---|---|---|---|---|---|"]
+        for row in ceilings:
+            create, ceiling = row["create"], row["create_ceiling"]
+            layout = row.get("create_ceiling_layout")
+            lines.append(
+                f"| {row['twins']:,} | {create['per_s']:,.0f}/s, p99 {create['p99_ms']:.1f} ms "
+                f"| {ceiling['per_s']:,.0f}/s, p99 {ceiling['p99_ms']:.1f} ms | "
+                f"{create['per_s'] / ceiling['per_s']:.2f}x | " + (
+                    f"{layout['per_s']:,.0f}/s, p99 {layout['p99_ms']:.1f} ms | "
+                    f"{create['per_s'] / layout['per_s']:.2f}x |" if layout else "– | – |"))
     lines.append("")
     lines += [f"Twin index built by the first listing: {row.get('listing_index_build_s')} s at "
               f"{row['twins']:,} twins." for row in report["sizes"]]

@@ -249,14 +249,14 @@ def _run_cell(args: list[str], timeout: float | None) -> dict[str, Any]:
 
 def _rest_writes(store_dir: str, seconds: int, connections: int) -> dict[str, Any]:
     from benchmarks._servers import semtwin_server
-    from benchmarks._wrk import wrk_available
+    from benchmarks._wrk import new_ids, wrk_available
 
     if not wrk_available():
         return {"skipped": "wrk is not installed"}
     work = Path(store_dir).parent
     server = semtwin_server(Path(store_dir), work / "rest-writes.log").start()
     script = work / "put-twins.lua"
-    script.write_text(_PUT_SCRIPT)
+    script.write_text(new_ids(_PUT_SCRIPT))
     try:
         out = subprocess.run(
             ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s",
@@ -264,8 +264,11 @@ def _rest_writes(store_dir: str, seconds: int, connections: int) -> dict[str, An
             capture_output=True, text=True, check=True).stdout
     finally:
         server.stop()
-    from benchmarks._wrk import parse_wrk
+    from benchmarks._wrk import created_of, parse_wrk
 
+    created, answered = created_of(out)
+    if created != answered:
+        raise RuntimeError(f"only {created} of {answered} writes created a twin")
     parsed = parse_wrk(out)
     return {"writes_per_s": parsed.requests_per_s, "p50_ms": parsed.p50_ms,
             "p99_ms": parsed.p99_ms, "errors": parsed.errors, "connections": connections}
@@ -275,7 +278,7 @@ _PUT_SCRIPT = """
 counter = 0
 request = function()
   counter = counter + 1
-  local id = "rest-" .. math.random(1, 1000000000) .. "-" .. counter
+  local id = NEW_ID("rest", counter)
   local body = '{"$types": ["brick:Zone_Air_Temperature_Sensor"], ' ..
     '"properties": {"rdfs:label": "Zone temperature ' .. counter .. '"}}'
   return wrk.format("PUT", "/api/v1/twins/" .. id,
