@@ -90,13 +90,25 @@ def test_a_violating_twin_write_is_refused_and_leaves_nothing(server: ServerProc
     assert _head(server) == before
     # a patch that breaks the shape is refused too, and the twin keeps its value
     etag = ok.headers["etag"]
-    patch = httpx.patch(f"{twins}/p-{ns[-9:-1]}", content=(
-        f'[{{"op": "replace", "path": "/properties/{ns.replace("/", "~1")}power", '
-        '"value": "high"}]'), headers={"Content-Type": "application/json-patch+json",
-                                      "If-Match": etag})
+    pointer = f"/properties/{ns.replace('/', '~1')}power"
+    patch = httpx.patch(f"{twins}/p-{ns[-9:-1]}", json=[
+        {"op": "replace", "path": pointer,
+         "value": {"@value": "high", "@type": f"{XSD}string"}}],
+        headers={"Content-Type": "application/json-patch+json", "If-Match": etag})
     assert patch.status_code == 422, patch.text
     assert "DatatypeConstraintComponent" in patch.text
+    # a plain JSON value takes the type the models give the property: one not of that type
+    # is refused at once, naming the property and the type
+    plain = httpx.patch(f"{twins}/p-{ns[-9:-1]}", json=[
+        {"op": "replace", "path": pointer, "value": "high"}],
+        headers={"Content-Type": "application/json-patch+json", "If-Match": etag})
+    assert plain.status_code == 400, plain.text
+    assert plain.headers["content-type"] == "application/problem+json"
+    detail = plain.json()["detail"]
+    assert f"properties.{ns}power" in detail and "xsd:integer" in detail
+    assert "'high'" in detail
     assert httpx.get(f"{twins}/p-{ns[-9:-1]}").json()["properties"][f"{ns}power"] == 50
+    assert _head(server) == before
     # the report in Turtle for clients that ask for RDF
     turtle = httpx.put(f"{twins}/q-{ns[-9:-1]}", json={
         "$types": [f"{ns}Pump"], "properties": {f"{ns}power": 500}},

@@ -35,6 +35,7 @@ from semtwin.services.pipeline import (
     canonical_time,
 )
 from semtwin.services.vocabulary import IRI_VALUES, ModelTerms
+from semtwin.shacl.values import is_well_formed
 from semtwin.store import TwinStore
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -324,7 +325,15 @@ class TwinService:
                 value, str | int | float | bool):
             lexical = (("true" if value else "false") if isinstance(value, bool)
                        else value if isinstance(value, str) else repr(value))
-            return Literal(lexical, datatype=NamedNode(coercion))
+            literal = Literal(lexical, datatype=NamedNode(coercion))
+            if not is_well_formed(literal):
+                # the client did not choose this type, the models did: say so now rather
+                # than store an ill-typed literal (or answer a shape's report about one)
+                raise InvalidInput(
+                    f"{where}: {value!r} is not a valid {_short_datatype(coercion)}, the type "
+                    "the active models give this property; send a value of that type, or "
+                    '{"@value": ..., "@type": ...} to state another one')
+            return literal
         if isinstance(value, bool):
             return Literal(value)
         if isinstance(value, int):
@@ -612,3 +621,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def twin_content(twin: dict[str, Any]) -> dict[str, Any]:
     return {"$types": twin["$types"], "properties": twin["properties"]}
+
+
+def _short_datatype(iri: str) -> str:
+    """``xsd:integer`` for XML Schema's datatypes, else the IRI."""
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    return f"xsd:{iri[len(xsd):]}" if iri.startswith(xsd) else iri
