@@ -16,7 +16,8 @@ With ``layout`` as third argument a create writes instead what semtwin's pipelin
 it on an embedded store (``_commit_direct``), in the same update form: the journal head moved,
 the event's eight statements (id, sequence, type, subject, time, the twin as JSON, the change
 as JSON, the request id), the ETag, update time and per-property times, and the twin's graph
-cleared and written; still with no planning, validation or framework. Its rate bounds what a
+(for a new twin there is no old metadata or graph content to remove, and semtwin's update
+then has no removal either); still with no planning, validation or framework. Its rate bounds what a
 create can reach with semtwin's store layout, whatever semtwin's own code costs.
 
     python -m benchmarks.minimal_server STORE_DIR PORT [layout]
@@ -94,10 +95,8 @@ def layout_update(twin_id: str, twin: dict[str, Any], etag: str, seq: int) -> st
         f"{event} <{_ST}time> {stamp} . {event} <{_ST}data> {json.dumps(data)} . "
         f"{event} <{_ST}changes> {json.dumps(changes)} . "
         f"{event} <{_ST}request> \"{uuid.uuid4().hex}\" }} }} ;\n"
-        f"DELETE WHERE {{ GRAPH <urn:semtwin:meta> {{ {iri} ?mp ?mo }} }} ;\n"
         f"INSERT DATA {{ GRAPH <urn:semtwin:meta> {{ {iri} <{_ST}etag> \"{etag}\" ; "
         f"<{_ST}updated> {stamp} ; <{_ST}propertyTimes> {json.dumps(json.dumps(times))} }} }} ;\n"
-        f"DELETE {{ GRAPH {iri} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {iri} {{ ?s ?p ?o }} }} ;\n"
         f"INSERT DATA {{ GRAPH {iri} {{ {' . '.join(triples)} }} }}")
 
 

@@ -343,8 +343,12 @@ class WritePipeline:
             return None
         if check is not None and self.check is not None:
             self.check(check)
+        # one changeset: what is empty before the update stays so until its own operations
+        # (several may write what a later one clears)
+        occupied = self._occupied if len(changesets) == 1 else None
         self._store.update(_data_update_text(changesets, event_ids, now, head,
-                                             empty_graphs=self._empty_graphs))
+                                             empty_graphs=self._empty_graphs,
+                                             occupied=occupied))
         self._head = head + len(changesets)
         return head + 1
 
@@ -357,6 +361,10 @@ class WritePipeline:
     def _has(self, subject: NamedNode | None, predicate: NamedNode, obj: Term | None,
              graph: GraphName | None) -> bool:
         return next(iter(self._store.quads(subject, predicate, obj, graph)), None) is not None
+
+    def _occupied(self, subject: NamedNode | None, graph: GraphName) -> bool:
+        """Whether the graph holds a statement (about ``subject``, if given)."""
+        return next(iter(self._store.quads(subject, None, None, graph)), None) is not None
 
     def _holds(self, changeset: Changeset) -> bool:
         """Whether the changeset's preconditions and idempotency key hold now (what the
@@ -717,9 +725,13 @@ def _event_triples(cs: Changeset, event: str, seq: str, event_id: str, time_lite
 
 
 def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str,
-                      head: int, *, empty_graphs: bool = True) -> str:
+                      head: int, *, empty_graphs: bool = True,
+                      occupied: Callable[[NamedNode | None, GraphName], bool] | None = None
+                      ) -> str:
     """The update for a store only this pipeline writes, its preconditions checked: the
-    journal head moved and the events, then every change, as data."""
+    journal head moved and the events, then every change, as data. ``occupied`` (the store
+    as it is before the update) leaves out the removal of metadata and graph content that
+    is not there: a create's two pattern deletions cost a sixth of its update."""
     st = f"<{ST}"
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events = [" . ".join(_event_triples(cs, f"<{EVENT}{head + i + 1}>", str(head + i + 1),
@@ -731,7 +743,7 @@ def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str],
         f"{' . '.join(events)} }} }}"]
     for cs in changesets:
         operations += _change_operations(cs, "", time_literal, empty_graphs, now,
-                                         claimed=False)
+                                         claimed=False, occupied=occupied)
     return " ;\n".join(operations)
 
 
@@ -887,9 +899,15 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
 
 def _change_operations(cs: Changeset, event_id: str, time_literal: str,
                        empty_graphs: bool, now: str = "", *, insert: bool = True,
-                       claimed: bool = True) -> list[str]:
+                       claimed: bool = True,
+                       occupied: Callable[[NamedNode | None, GraphName], bool] | None = None
+                       ) -> list[str]:
     """The operations that write one changeset, each conditioned on its event's claim; or,
-    ``claimed=False`` (its preconditions already checked), unconditional and as data."""
+    ``claimed=False`` (its preconditions already checked), unconditional and as data,
+    without the removals ``occupied`` says find nothing."""
+    def there(subject: NamedNode | None, graph: GraphName) -> bool:
+        return occupied is None or occupied(subject, graph)
+
     st = f"<{ST}"
     subject = cs.subject
     claim = f"GRAPH {JOURNAL} {{ ?claim {st}id> {_lit(event_id)} }}" if claimed else ""
@@ -909,8 +927,8 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
                      f"{_lit(json.dumps(resolved, separators=(',', ':')))}")
         new_meta = (f"GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
                     f"{st}updated> {time_literal}{times} }}")
-        operations = [f"DELETE WHERE {{ {old_meta} }}", f"INSERT DATA {{ {new_meta} }}"] \
-            if data else [
+        operations = [*([f"DELETE WHERE {{ {old_meta} }}"] if there(subject, META) else []),
+                      f"INSERT DATA {{ {new_meta} }}"] if data else [
             f"DELETE {{ {old_meta} }} "
             f"INSERT {{ {new_meta} }} "
             # a row with dummy bindings, not OPTIONAL: Virtuoso drops a row whose DELETE
@@ -922,6 +940,8 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
         operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claim} "
                           f"VALUES ?f {{ {values} }} GRAPH {META} {{ ?f ?fp ?fo }} }}")
     for graph in cs.clear_graphs:
+        if data and not there(None, graph):
+            continue
         if isinstance(graph, DefaultGraph):
             operations.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ {claim} ?s ?p ?o }}")
         else:
