@@ -106,7 +106,7 @@ def test_a_violating_twin_write_is_refused_and_leaves_nothing(server: ServerProc
     assert plain.headers["content-type"] == "application/problem+json"
     detail = plain.json()["detail"]
     assert f"properties.{ns}power" in detail and "xsd:integer" in detail
-    assert "'high'" in detail
+    assert '"high"' in detail
     assert httpx.get(f"{twins}/p-{ns[-9:-1]}").json()["properties"][f"{ns}power"] == 50
     assert _head(server) == before
     # the report in Turtle for clients that ask for RDF

@@ -330,7 +330,8 @@ class TwinService:
                 # the client did not choose this type, the models did: say so now rather
                 # than store an ill-typed literal (or answer a shape's report about one)
                 raise InvalidInput(
-                    f"{where}: {value!r} is not a valid {_short_datatype(coercion)}, the type "
+                    f"{where}: {json.dumps(value)} is not a valid {self.compact(coercion)}, "
+                    "the type "
                     "the active models give this property; send a value of that type, or "
                     '{"@value": ..., "@type": ...} to state another one')
             return literal
@@ -621,9 +622,3 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def twin_content(twin: dict[str, Any]) -> dict[str, Any]:
     return {"$types": twin["$types"], "properties": twin["properties"]}
-
-
-def _short_datatype(iri: str) -> str:
-    """``xsd:integer`` for XML Schema's datatypes, else the IRI."""
-    xsd = "http://www.w3.org/2001/XMLSchema#"
-    return f"xsd:{iri[len(xsd):]}" if iri.startswith(xsd) else iri
