@@ -358,13 +358,13 @@ class WritePipeline:
         return (changeset.rebase_always or pre is None or pre.if_match is None
                 or self.current_etag(pre.subject) != pre.if_match)
 
-    def _has(self, subject: NamedNode | None, predicate: NamedNode, obj: Term | None,
+    def _has(self, subject: NamedNode | None, predicate: NamedNode | None, obj: Term | None,
              graph: GraphName | None) -> bool:
         return next(iter(self._store.quads(subject, predicate, obj, graph)), None) is not None
 
     def _occupied(self, subject: NamedNode | None, graph: GraphName) -> bool:
         """Whether the graph holds a statement (about ``subject``, if given)."""
-        return next(iter(self._store.quads(subject, None, None, graph)), None) is not None
+        return self._has(subject, None, None, graph)
 
     def _holds(self, changeset: Changeset) -> bool:
         """Whether the changeset's preconditions and idempotency key hold now (what the
