@@ -88,15 +88,18 @@ def new_ids(script: str) -> str:
     counter each. wrk's threads share LuaJIT's unseeded ``math.random`` sequence, so ids drawn
     from it repeat across threads and runs, and half of a run's creates (all of a second
     run's) were replaces. The script also counts the answers that created (201), which
-    ``created_of`` reads from wrk's report."""
+    ``require_created`` reads from wrk's report."""
     run = uuid.uuid4().hex[:12]
     helper = f'function NEW_ID(prefix, n) return prefix .. "-{run}-" .. tid .. "-" .. n end\n'
     return _NEW_IDS + helper + script
 
 
-def created_of(out: str) -> tuple[int, int]:
-    """(created, answered) from the report of a ``new_ids`` script."""
+def require_created(out: str) -> None:
+    """Raise unless every answer in the report of a ``new_ids`` script created (201): a
+    create cell must not time replaces."""
     found = re.search(r"created (\d+) of (\d+)", out)
     if found is None:
         raise ValueError("wrk's report has no count of created twins")
-    return int(found.group(1)), int(found.group(2))
+    created, answered = int(found.group(1)), int(found.group(2))
+    if created != answered:
+        raise RuntimeError(f"only {created} of {answered} creates created a twin")
