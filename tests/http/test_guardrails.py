@@ -45,14 +45,16 @@ def _cpu_seconds(server: ServerProcess) -> float:
 
 
 def _engine_stopped(server: ServerProcess, within: float) -> bool:
-    """True once the server process uses (almost) no CPU over a second."""
+    """True once the server process uses (almost) no CPU over a second and runs no query
+    (polled: a quiet second may come before the worker has counted itself parked)."""
     end = time.monotonic() + within
     while time.monotonic() < end:
         before = _cpu_seconds(server)
         time.sleep(1.0)
         if _cpu_seconds(server) - before < 0.2:
             pools = httpx.get(f"{server.url}/healthz").json()["workers"]
-            return bool(pools["query"]["running"] == 0)
+            if pools["query"]["running"] == 0:
+                return True
     return False
 
 
