@@ -66,8 +66,9 @@ class Semtwin:
         self.pipeline = WritePipeline(
             self.store, WriteLock(self.settings.write_lock) if self.settings.write_lock else None)
         self.sparql = SparqlService(self.store, self.settings, self.pipeline)
-        self.active_shapes = ActiveShapes(self.store)
-        self.pipeline.check = WriteValidator(self.store, self.active_shapes)
+        self.active_shapes = ActiveShapes(self.store, self.pipeline.no_wait)
+        self.pipeline.check = WriteValidator(self.store, self.active_shapes,
+                                             self.pipeline.no_wait)
         self.compactor = Compactor(self.store, self.settings.compact_after_updates)
         self.pipeline.committed = self.compactor.note
         self.models = ModelService(self.store, self.pipeline, self.active_shapes)

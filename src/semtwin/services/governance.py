@@ -10,6 +10,7 @@ from contextvars import ContextVar
 
 from semtwin.errors import ShapeViolation
 from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
+from semtwin.services.inline import NoWait
 from semtwin.services.pipeline import ETAG, JOURNAL, META, ST, Changeset
 from semtwin.services.vocabulary import ModelTerms, derive_terms
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, StoreView, Validator
@@ -32,8 +33,9 @@ class ActiveShapes:
     """The compiled shapes of the active models, reloaded when the set of active model
     versions changes (through this process or another one on the same store)."""
 
-    def __init__(self, store: TwinStore) -> None:
+    def __init__(self, store: TwinStore, no_wait: NoWait | None = None) -> None:
         self._store = store
+        self._no_wait = no_wait or NoWait()
         self._lock = threading.Lock()
         self._fingerprint: tuple[tuple[str, str], ...] | None = None
         self._shapes: ShapesGraph | None = None
@@ -67,7 +69,7 @@ class ActiveShapes:
         properties the active models mark ``owl:deprecated true``, after one read of which
         model versions are active."""
         fingerprint = self.active_graphs()
-        with self._lock:
+        with self._no_wait.holding(self._lock):
             self._refresh(fingerprint)
             active = (None if self._shapes is None or self._scope is None
                       else (self._shapes, self._scope))
@@ -85,14 +87,16 @@ class ActiveShapes:
         if not fresh and time.monotonic() - self._checked < TERMS_MAX_AGE_S:
             return self._terms
         fingerprint = self.active_graphs()
-        with self._lock:
+        with self._no_wait.holding(self._lock):
             self._refresh(fingerprint)
             return self._terms
 
     def _refresh(self, fingerprint: tuple[tuple[str, str], ...]) -> None:
-        self._checked = time.monotonic()
         if fingerprint == self._fingerprint:
+            self._checked = time.monotonic()
             return
+        self._no_wait.refuse()  # compiling the shapes takes a while: not on the event loop
+        self._checked = time.monotonic()
         view = MemoryGraph()
         for graph, _ in fingerprint:
             for q in self._store.quads(None, None, None, NamedNode(graph)):
@@ -125,9 +129,11 @@ class WriteValidator:
     """The pipeline's check: raises ``ShapeViolation`` (nothing written) when a changeset
     would leave a violation of an active shape."""
 
-    def __init__(self, store: TwinStore, shapes: ActiveShapes) -> None:
+    def __init__(self, store: TwinStore, shapes: ActiveShapes,
+                 no_wait: NoWait | None = None) -> None:
         self._store = store
         self._shapes = shapes
+        self._no_wait = no_wait or NoWait()
         # The class hierarchy, kept between writes until a change touches rdfs:subClassOf
         # or the active models change.
         self._superclasses: dict[Term, frozenset[Term]] = {}
@@ -150,12 +156,16 @@ class WriteValidator:
         post = OverlayView(view, added, removed)
         changed = [*added, *removed]
         hierarchy_changed = any(t.predicate == RDFS_SUBCLASS for t in changed)
+        if hierarchy_changed:
+            self._no_wait.refuse()  # the class hierarchy is read again from the store
         if hierarchy_changed or shapes is not self._hierarchy_of:
             self._superclasses = {}  # recomputed from the store by the next write
             self._hierarchy_of = shapes
         validator = Validator(shapes, post, {} if hierarchy_changed else self._superclasses,
                               self._store.stored_form)
         affected = scope.focus(validator, OverlayView(view, added, ()), changed)
+        if affected is None:
+            self._no_wait.refuse()  # the whole store is validated
         report = validator.validate_all() if affected is None else validator.validate_nodes(
             affected)
         if "sparql" in report.unsupported and bucket is not None:

@@ -48,6 +48,7 @@ from semtwin.rdf import (
     serialize,
     sparql_term,
 )
+from semtwin.services.inline import NoWait
 from semtwin.services.writelock import WriteLock
 from semtwin.store import SelectResult, TwinStore
 
@@ -182,9 +183,12 @@ class Committed:
 
 
 class WritePipeline:
-    def __init__(self, store: TwinStore, write_lock: WriteLock | None = None) -> None:
+    def __init__(self, store: TwinStore, write_lock: WriteLock | None = None,
+                 no_wait: NoWait | None = None) -> None:
         self._store = store
         self._write_lock = write_lock
+        self.no_wait = no_wait or NoWait()
+        """Whether this thread may wait for the write lock (``services/inline.py``)."""
         if (write_lock is None and not store.capabilities.in_process
                 and not store.capabilities.extra.get("serializable_updates", False)):
             log.warning("%s does not serialize concurrent updates: run one writing API "
@@ -305,7 +309,7 @@ class WritePipeline:
         when a precondition did not hold. On an in-process store see ``_commit_direct``;
         elsewhere the update checks the preconditions and claims the sequence numbers
         itself, which are then looked up by the first event's id."""
-        with self._lock, self._across_processes():
+        with self.no_wait.holding(self._lock), self._across_processes():
             for changeset in changesets:
                 if changeset.rebase is not None and self._moved(changeset):
                     changeset.rebase()
@@ -351,6 +355,13 @@ class WritePipeline:
                                              occupied=occupied))
         self._head = head + len(changesets)
         return head + 1
+
+    @property
+    def writes_inline(self) -> bool:
+        """Whether a small write may run on the event loop (``services/inline.py``): on an
+        in-process store that no other process writes, where nothing outside this process
+        can make it wait."""
+        return self._direct and self._write_lock is None
 
     def _moved(self, changeset: Changeset) -> bool:
         """Whether the version the changeset was planned on is no longer the stored one."""
