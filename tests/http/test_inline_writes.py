@@ -111,6 +111,10 @@ def test_a_write_meeting_a_held_lock_waits_in_the_pool_while_the_loop_answers(
         async with _client(runtime) as client:
             put = asyncio.create_task(client.put("/api/v1/twins/fast",
                                                  json={"properties": {"rdfs:label": "F"}}))
+            for _ in range(500):  # until the write, refused inline, waits in a worker
+                if runtime.lookup_pool.running:
+                    break
+                await asyncio.sleep(0.01)
             health = await client.get("/api/v1/twins/warm")  # the loop is not blocked
             pending = not put.done()
             release.set()
@@ -166,9 +170,8 @@ def test_no_wait_tries_locks_only_inside_a_section() -> None:
     with no_wait.holding(lock):
         assert lock.locked()
     lock.acquire()
-    with no_wait.section(), pytest.raises(WouldWait):
-        with no_wait.holding(lock):
-            pass
+    with no_wait.section(), pytest.raises(WouldWait), no_wait.holding(lock):
+        pass
     assert lock.locked() and not no_wait.forbidden
     lock.release()
     seen: list[bool] = []
