@@ -74,27 +74,27 @@ _XSD = "http://www.w3.org/2001/XMLSchema#"
 
 def layout_update(twin_id: str, twin: dict[str, Any], etag: str, seq: int) -> str:
     """The update semtwin's data-form commit sends for a create of this twin (as of session
-    13: ``pipeline._data_update_text``), the journal head then at ``seq - 1``."""
+    14: ``pipeline._data_update_text``, the event as one record), the journal head then at
+    ``seq - 1``."""
     iri = f"<urn:twin:{twin_id}>"
     triples = [f"{iri} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> {_iri(t)}"
                for t in twin.get("$types", [])]
     triples += [f"{iri} {_iri(k)} {_term(v)}" for k, v in twin.get("properties", {}).items()]
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     times = {k: now for k in twin.get("properties", {})}
-    changes = json.dumps({"remove": "", "add": "".join(f"{t} {iri} .\n" for t in triples),
-                          "clear": [iri[1:-1]], "create": [], "drop": [], "etag": etag,
-                          "forget": [], "times": times})
-    data = json.dumps({"$id": twin_id, "$iri": iri[1:-1], "twin": twin})
+    changes = {"remove": "", "add": "".join(f"{t} {iri} .\n" for t in triples),
+               "clear": [iri[1:-1]], "create": [], "drop": [], "etag": etag, "forget": [],
+               "times": times}
+    record = json.dumps({"id": str(uuid.uuid4()), "type": "twin.created",
+                         "subject": iri[1:-1], "time": now,
+                         "data": {"$id": twin_id, "$iri": iri[1:-1], "twin": twin},
+                         "changes": changes, "request": uuid.uuid4().hex})
     event, journal = f"<urn:semtwin:event:{seq}>", "<urn:semtwin:journal>"
     stamp = f'"{now}"^^<{_XSD}dateTime>'
     return (
         f"DELETE DATA {{ GRAPH {journal} {{ {journal} <{_ST}seq> {seq - 1} }} }} ;\n"
         f"INSERT DATA {{ GRAPH {journal} {{ {journal} <{_ST}seq> {seq} . "
-        f"{event} <{_ST}id> \"{uuid.uuid4()}\" . {event} <{_ST}seq> {seq} . "
-        f"{event} <{_ST}type> \"twin.created\" . {event} <{_ST}subject> {iri} . "
-        f"{event} <{_ST}time> {stamp} . {event} <{_ST}data> {json.dumps(data)} . "
-        f"{event} <{_ST}changes> {json.dumps(changes)} . "
-        f"{event} <{_ST}request> \"{uuid.uuid4().hex}\" }} }} ;\n"
+        f"{event} <{_ST}seq> {seq} . {event} <{_ST}record> {json.dumps(record)} }} }} ;\n"
         f"INSERT DATA {{ GRAPH <urn:semtwin:meta> {{ {iri} <{_ST}etag> \"{etag}\" ; "
         f"<{_ST}updated> {stamp} ; <{_ST}propertyTimes> {json.dumps(json.dumps(times))} }} }} ;\n"
         f"INSERT DATA {{ GRAPH {iri} {{ {' . '.join(triples)} }} }}")
