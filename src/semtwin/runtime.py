@@ -7,6 +7,7 @@ many independent runtimes as they like.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from semtwin.services.grounding import (
 from semtwin.services.imports import ImportService
 from semtwin.services.models import ModelService
 from semtwin.services.navigation import NavigationService
-from semtwin.services.pipeline import WritePipeline
+from semtwin.services.pipeline import Changeset, WritePipeline
 from semtwin.services.relationships import RelationshipService
 from semtwin.services.sparql import DEFAULT_PREFIXES, SparqlService
 from semtwin.services.state import StateService
@@ -70,7 +71,7 @@ class Semtwin:
         self.pipeline.check = WriteValidator(self.store, self.active_shapes,
                                              self.pipeline.no_wait)
         self.compactor = Compactor(self.store, self.settings.compact_after_updates)
-        self.pipeline.committed = self.compactor.note
+        self.pipeline.committed = self._committed
         self.models = ModelService(self.store, self.pipeline, self.active_shapes)
         self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
@@ -89,6 +90,10 @@ class Semtwin:
         self.auth = Authenticator(self.settings)
         self.query_pool = WorkerPool("query", self.settings.query_workers)
         self.lookup_pool = WorkerPool("lookup", self.settings.lookup_workers)
+
+    def _committed(self, changesets: Sequence[Changeset]) -> None:
+        self.active_shapes.note(changesets)
+        self.compactor.note(changesets)
 
     @classmethod
     def open(cls, settings: Settings) -> Semtwin:
