@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from semtwin.http.app import create_app
-from semtwin.rdf import RdfFormat
+from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat
 from semtwin.runtime import Semtwin
-from semtwin.services.inline import NoWait, WouldWait
+from semtwin.services.inline import LARGE_CHANGE, LARGE_FOCUS, NoWait, WouldWait
 from semtwin.services.pipeline import Changeset
 from semtwin.settings import Settings
 
@@ -180,3 +180,38 @@ def test_no_wait_tries_locks_only_inside_a_section() -> None:
         worker.start()
         worker.join()
     assert seen == [False]
+
+
+def test_large_work_leaves_the_event_loop_before_anything_is_written(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path)
+    runtime.twins.put("warm", {"properties": {}})
+    model = f"""
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+<{NS}model> a owl:Ontology ; owl:versionInfo "1" .
+<{NS}PumpShape> a sh:NodeShape ; sh:targetClass <{NS}Pump> ;
+  sh:property [ sh:path <{NS}power> ; sh:maxCount 1 ] .
+""".encode()
+    runtime.models.upload(model, RdfFormat.TURTLE)
+    runtime.models.set_status(f"{NS}model", "1", "active")
+    runtime.twins.put("after", {"properties": {}})  # the new shapes compiled
+    graph = NamedNode("urn:g:bulk")
+    rdf_type = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+    def change(quads: list[Quad]) -> Changeset:
+        return Changeset(event_type="graph.updated", subject=graph, add=quads, data={})
+
+    many_quads = [Quad(NamedNode(f"urn:x:{i}"), NamedNode(f"{NS}n"), Literal(str(i)), graph)
+                  for i in range(LARGE_CHANGE + 1)]
+    many_pumps = [Quad(NamedNode(f"urn:p:{i}"), rdf_type, NamedNode(f"{NS}Pump"), graph)
+                  for i in range(LARGE_FOCUS + 1)]
+    head = runtime.pipeline.journal_head()
+    for quads in (many_quads, many_pumps):
+        with runtime.pipeline.no_wait.section(), pytest.raises(WouldWait):
+            runtime.pipeline.commit(change(quads))
+        assert runtime.pipeline.journal_head() == head
+        assert not runtime.store.graph_exists(graph) or not list(
+            runtime.store.quads(None, None, None, graph))
+    for quads in (many_quads, many_pumps):  # where waiting is allowed, both commit
+        runtime.pipeline.commit(change(quads))
+    assert runtime.pipeline.journal_head() == head + 2
+    runtime.close()

@@ -12,7 +12,7 @@ from itertools import chain
 
 from semtwin.errors import ShapeViolation
 from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
-from semtwin.services.inline import NoWait
+from semtwin.services.inline import LARGE_FOCUS, NoWait
 from semtwin.services.pipeline import ETAG, JOURNAL, META, ST, Changeset
 from semtwin.services.vocabulary import ModelTerms, derive_terms
 from semtwin.shacl import MemoryGraph, OverlayView, ShapesGraph, StoreView, Validator
@@ -200,8 +200,8 @@ class WriteValidator:
         validator = Validator(shapes, post, {} if hierarchy_changed else self._superclasses,
                               self._store.stored_form)
         affected = scope.focus(validator, OverlayView(view, added, ()), changed)
-        if affected is None:
-            self._no_wait.refuse()  # the whole store is validated
+        if affected is None or sum(map(len, affected.values())) > LARGE_FOCUS:
+            self._no_wait.refuse()  # the whole store, or much of it, is validated
         report = validator.validate_all() if affected is None else validator.validate_nodes(
             affected)
         if "sparql" in report.unsupported and bucket is not None:

@@ -7,6 +7,9 @@ forbidden: every lock the write path takes is then only tried, and a lock held e
 (a large import, another write in a worker, shapes being recompiled) raises ``WouldWait``
 before anything is written; the caller then runs the whole write again in the worker pool,
 where waiting is harmless. The event loop therefore never blocks on another thread's work.
+Work too large for the event loop refuses the same way (``refuse``): a commit of more than
+``LARGE_CHANGE`` quads, a validation of more than ``LARGE_FOCUS`` focus nodes or of the
+whole store, a shapes recompile.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+
+LARGE_CHANGE = 1000
+"""Quads added and removed by one commit above which a write leaves the event loop."""
+LARGE_FOCUS = 256
+"""Focus nodes a write's validation visits above which it leaves the event loop."""
 
 
 class WouldWait(Exception):

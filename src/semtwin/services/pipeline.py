@@ -48,7 +48,7 @@ from semtwin.rdf import (
     serialize,
     sparql_term,
 )
-from semtwin.services.inline import NoWait
+from semtwin.services.inline import LARGE_CHANGE, NoWait
 from semtwin.services.writelock import WriteLock
 from semtwin.store import SelectResult, TwinStore
 
@@ -303,6 +303,8 @@ class WritePipeline:
         when a precondition did not hold. On an in-process store see ``_commit_direct``;
         elsewhere the update checks the preconditions and claims the sequence numbers
         itself, which are then looked up by the first event's id."""
+        if sum(len(cs.add) + len(cs.remove) for cs in changesets) > LARGE_CHANGE:
+            self.no_wait.refuse()  # a large update: not on the event loop
         with self.no_wait.holding(self._lock), self._across_processes():
             for changeset in changesets:
                 if changeset.rebase is not None and self._moved(changeset):
