@@ -622,7 +622,9 @@ class WritePipeline:
 
 
 def _now() -> str:
-    return canonical_time(datetime.now(UTC).isoformat(timespec="microseconds"))
+    """The current UTC time in ``canonical_time``'s spelling, without parsing it back."""
+    text = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
 
 
 def canonical_time(text: str) -> str:
