@@ -524,7 +524,8 @@ class WritePipeline:
     def _records(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """The journal entries after ``after`` as (sequence number, record): the event's
         JSON record (``_event_record``), or, for an entry journaled before records (one
-        statement a field, up to session 14), the same document read from its fields."""
+        statement a field, written before session 14), the same document read from its
+        fields."""
         result = self._entries(
             "?seq ?record", f"?e <{ST}seq> ?seq OPTIONAL {{ ?e <{ST}record> ?record }} "
             f"FILTER(?e != {JOURNAL})", after, limit)
@@ -732,8 +733,8 @@ def _head_quad(head: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
 
 def _event_record(cs: Changeset, event_id: str, now: str) -> str:
     """A journal event as one JSON document: the CloudEvent's fields (``events``) and what
-    the change did (``changes_document``, for ``semtwin replay``). One literal, where a
-    statement a field cost about 0.25 ms more a write (ADR 0012, session 14)."""
+    the change did (``changes_document``, for ``semtwin replay``). One literal: a statement
+    a field made a create's update about 0.22 ms slower (ADR 0006, session 14 addendum)."""
     record: dict[str, Any] = {"id": event_id, "type": cs.event_type,
                               "subject": cs.subject.value, "time": now, "data": cs.data,
                               "changes": changes_document(cs, now)}
