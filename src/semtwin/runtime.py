@@ -65,7 +65,8 @@ class Semtwin:
 
     def __post_init__(self) -> None:
         self.pipeline = WritePipeline(
-            self.store, WriteLock(self.settings.write_lock) if self.settings.write_lock else None)
+            self.store, WriteLock(self.settings.write_lock) if self.settings.write_lock else None,
+            inline_writes=self.settings.inline_writes)
         self.sparql = SparqlService(self.store, self.settings, self.pipeline)
         self.active_shapes = ActiveShapes(self.store, self.pipeline.no_wait)
         self.pipeline.check = WriteValidator(self.store, self.active_shapes,

@@ -38,6 +38,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     query_workers: int = 4
     lookup_workers: int = 8
+    inline_writes: bool = True
+    """Run small twin writes on the event loop when nothing would make them wait (embedded
+    store): more writes a second, a longer worst-case stall under concurrent imports."""
     compact_after_updates: int = 1000
     """Compact the embedded store in the background once one resource (a twin a device
     updates) has been written this many times since the last compaction; 0: never."""

@@ -215,3 +215,20 @@ def test_large_work_leaves_the_event_loop_before_anything_is_written(tmp_path: P
         runtime.pipeline.commit(change(quads))
     assert runtime.pipeline.journal_head() == head + 2
     runtime.close()
+
+
+def test_inline_writes_can_be_switched_off(tmp_path: Path) -> None:
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db"), inline_writes=False))
+    runtime.models.ensure_core()
+    threads = _record_committing_threads(runtime)
+
+    async def scenario() -> None:
+        async with _client(runtime) as client:
+            for twin in ("a", "b"):
+                put = await client.put(f"/api/v1/twins/{twin}", json={"properties": {}})
+                assert put.status_code == 201
+
+    asyncio.run(scenario())
+    assert all(name.startswith("semtwin-lookup")
+               for twin in ("a", "b") for name in threads[runtime.twins.iri(twin).value])
+    runtime.close()

@@ -55,8 +55,10 @@ INLINE_BODY_LIMIT = 16 * 1024
 async def _run_write(runtime: Semtwin, write: Callable[[], T], *, small: bool = True) -> T:
     """A twin write: a small one on the event loop when nothing would make it wait
     (``services/inline.py``: about 1 ms of interpreter time saved per write, ADR 0012), any
-    other in the worker pool, from the start if the inline try met a lock held elsewhere."""
-    if small and runtime.pipeline.writes_inline:
+    other in the worker pool: at once while another write holds the lock (a large import:
+    planning on the loop would be thrown away), or from the start if the inline try met a
+    lock held elsewhere."""
+    if small and runtime.pipeline.writes_inline and not runtime.pipeline.busy:
         try:
             with runtime.pipeline.no_wait.section():
                 return write()

@@ -184,10 +184,11 @@ class Committed:
 
 class WritePipeline:
     def __init__(self, store: TwinStore, write_lock: WriteLock | None = None,
-                 no_wait: NoWait | None = None) -> None:
+                 no_wait: NoWait | None = None, *, inline_writes: bool = True) -> None:
         self._store = store
         self._write_lock = write_lock
         self.no_wait = no_wait or NoWait()
+        self._inline_writes = inline_writes
         """Whether this thread may wait for the write lock (``services/inline.py``)."""
         if (write_lock is None and not store.capabilities.in_process
                 and not store.capabilities.extra.get("serializable_updates", False)):
@@ -356,8 +357,14 @@ class WritePipeline:
     def writes_inline(self) -> bool:
         """Whether a small write may run on the event loop (``services/inline.py``): on an
         in-process store that no other process writes, where nothing outside this process
-        can make it wait."""
-        return self._direct and self._write_lock is None
+        can make it wait, unless switched off (``SEMTWIN_INLINE_WRITES``)."""
+        return self._inline_writes and self._direct and self._write_lock is None
+
+    @property
+    def busy(self) -> bool:
+        """Whether a write holds the write lock now (a hint: a write tried inline then would
+        plan for nothing before it meets the lock)."""
+        return self._lock.locked()
 
     def _moved(self, changeset: Changeset) -> bool:
         """Whether the version the changeset was planned on is no longer the stored one."""
