@@ -73,7 +73,7 @@ class Semtwin:
                                              self.pipeline.no_wait)
         self.compactor = Compactor(self.store, self.settings.compact_after_updates)
         self.pipeline.committed = self._committed
-        self.models = ModelService(self.store, self.pipeline, self.active_shapes)
+        self.models = ModelService(self.store, self.pipeline)
         self.graphs = GraphStoreService(self.store, self.pipeline)
         self.twins = TwinService(self.store, self.pipeline, self.settings.twin_base,
                                  DEFAULT_PREFIXES, self.active_shapes.terms)

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Sequence
 from contextvars import ContextVar
-from itertools import chain
 
 from semtwin.errors import ShapeViolation
 from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
@@ -76,17 +75,14 @@ class ActiveShapes:
 
     def note(self, changesets: Sequence[Changeset]) -> None:
         """Told of every commit: one that changes a model (an upload, a status, a deletion:
-        a ``model.*`` event, or a model status written otherwise) forgets the set of active
-        models, which the next write reads again."""
-        if any(cs.event_type.startswith("model.") or any(
-                q.predicate == _STATUS and q.graph_name == META for q in chain(cs.add, cs.remove))
-               for cs in changesets):
-            self._forget_active()
-
-    def _forget_active(self) -> None:
-        with self._known_lock:
-            self._generation += 1
-            self._known = None
+        a ``model.*`` event, whichever door or tool committed it) makes the next write read
+        the active models again. Only the models service writes model metadata: SPARQL
+        Update and the Graph Store refuse semtwin's reserved graphs."""
+        if any(cs.event_type.startswith("model.") for cs in changesets):
+            with self._known_lock:
+                self._generation += 1
+                self._known = None
+            self._checked = float("-inf")
 
     def _read_active_graphs(self) -> tuple[tuple[str, str], ...]:
         """Two pattern look-ups (no query to parse)."""
@@ -109,11 +105,6 @@ class ActiveShapes:
             active = (None if self._shapes is None or self._scope is None
                       else (self._shapes, self._scope))
             return active, self._deprecated
-
-    def forget(self) -> None:
-        """The active models changed through this process: the next ``terms`` reads them."""
-        self._forget_active()
-        self._checked = float("-inf")
 
     def terms(self, fresh: bool = True) -> ModelTerms:
         """What the active models say about their properties' values and prefixes. Not

@@ -21,7 +21,7 @@ from semtwin.errors import (
 )
 from semtwin.modeldiff import diff_models
 from semtwin.rdf import Literal, NamedNode, Quad, RdfFormat, format_for_path, parse_rdf
-from semtwin.services.governance import ACTIVE, ActiveShapes, data_view
+from semtwin.services.governance import ACTIVE, data_view
 from semtwin.services.pipeline import META, ST, Changeset, Precondition, WritePipeline
 from semtwin.shacl import MemoryGraph, ShapesError, ShapesGraph, Validator
 from semtwin.shacl.report import report_json
@@ -85,10 +85,11 @@ _UNSUPPORTED_WARNINGS = {
 
 
 class ModelService:
-    def __init__(self, store: TwinStore, pipeline: WritePipeline, shapes: ActiveShapes) -> None:
+    def __init__(self, store: TwinStore, pipeline: WritePipeline) -> None:
+        """The active shapes learn of model changes from the pipeline's commits
+        (``ActiveShapes.note``), whichever service or tool commits them."""
         self._store = store
         self._pipeline = pipeline
-        self._shapes = shapes
 
     # -- reading ---------------------------------------------------------------------------
     def records(self, iri: str | None = None) -> list[ModelRecord]:
@@ -310,7 +311,6 @@ class ModelService:
             change.data.update(data)
             change.actor, change.request_id = actor, request_id
             self._pipeline.commit(change)
-        self._shapes.forget()  # this process reads the new set of active models at once
         result: dict[str, Any] = {"model": self.get(iri, version).json()}
         if impact is not None:
             result["impact"] = {k: impact[k] for k in ("breaking", "violations", "focusNodes")}

@@ -188,8 +188,8 @@ class WritePipeline:
         self._store = store
         self._write_lock = write_lock
         self.no_wait = no_wait or NoWait()
-        self._inline_writes = inline_writes
         """Whether this thread may wait for the write lock (``services/inline.py``)."""
+        self._inline_writes = inline_writes
         if (write_lock is None and not store.capabilities.in_process
                 and not store.capabilities.extra.get("serializable_updates", False)):
             log.warning("%s does not serialize concurrent updates: run one writing API "
