@@ -111,7 +111,7 @@ def test_a_write_meeting_a_held_lock_waits_in_the_pool_while_the_loop_answers(
         async with _client(runtime) as client:
             put = asyncio.create_task(client.put("/api/v1/twins/fast",
                                                  json={"properties": {"rdfs:label": "F"}}))
-            for _ in range(500):  # until the write, refused inline, waits in a worker
+            for _ in range(500):  # until the write (the lock busy: to the pool) waits there
                 if runtime.lookup_pool.running:
                     break
                 await asyncio.sleep(0.01)

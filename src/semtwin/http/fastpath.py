@@ -167,8 +167,8 @@ class TwinWriteFastPath:
     """``PUT`` and ``PATCH /api/v1/twins/{id}``, the hottest writes, answered by the same
     code as their routes (``put_twin_response``, ``patch_twin_response``) without FastAPI's
     routing, dependency and exception layers, which cost about as much interpreter time as
-    the validated write itself (ADR 0012, session 13 addendum). The write still runs in the
-    worker pool, under the pipeline's write lock, on any store."""
+    the validated write itself (ADR 0012, session 13 addendum). Where the write then runs
+    (the event loop or the worker pool) is the routes' choice too (``_run_write``)."""
 
     def __init__(self, app: ASGIApp, runtime: Semtwin) -> None:
         self.app = app

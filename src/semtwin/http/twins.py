@@ -52,23 +52,21 @@ INLINE_BODY_LIMIT = 16 * 1024
 """Twin writes with bodies up to this size may run on the event loop (``_run_write``)."""
 
 
-async def _run_write(runtime: Semtwin, write: Callable[[], T], *, small: bool = True) -> T:
-    """A twin write: a small one on the event loop when nothing would make it wait
-    (``services/inline.py``: about 1 ms of interpreter time saved per write, ADR 0012), any
-    other in the worker pool: at once while another write holds the lock (a large import:
-    planning on the loop would be thrown away), or from the start if the inline try met a
-    lock held elsewhere."""
-    if small and runtime.pipeline.writes_inline and not runtime.pipeline.busy:
+async def _run_write(runtime: Semtwin, request: Request, write: Callable[[], T], *,
+                     inline: bool = True) -> T:
+    """A twin write: one with a small body on the event loop when nothing would make it
+    wait (``services/inline.py``: about 1 ms of interpreter time saved per write, ADR 0012),
+    any other in the worker pool: at once while another write holds the lock (a large
+    import: planning on the loop would be thrown away), or from the start if the inline try
+    met a lock held elsewhere. ``inline=False``: always in the pool."""
+    if (inline and runtime.pipeline.writes_inline and not runtime.pipeline.busy
+            and len(await read_body(request)) <= INLINE_BODY_LIMIT):
         try:
             with runtime.pipeline.no_wait.section():
                 return write()
         except WouldWait:
             pass
     return await runtime.lookup_pool.run(write)
-
-
-async def _small(request: Request) -> bool:
-    return len(await read_body(request)) <= INLINE_BODY_LIMIT
 
 
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
@@ -208,14 +206,13 @@ async def put_twin_response(twin_id: str, request: Request, runtime: Semtwin,
     else:
         body = await _json_body(request)
     actor, request_id = _actor(request)
-    small = await _small(request)
 
     async def write(key: str | None) -> Response:
         match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
-        document, created = await _run_write(runtime, lambda: runtime.twins.put(
+        document, created = await _run_write(runtime, request, lambda: runtime.twins.put(
             twin_id, body, if_match=match,
             if_none_match=(if_none_match or "").strip() == "*", actor=actor,
-            request_id=request_id, idempotency_key=key, quads=quads), small=small)
+            request_id=request_id, idempotency_key=key, quads=quads))
         return _json_response(document.body, 201 if created else 200, document.etag)
 
     return await _idempotent(request, runtime, write)
@@ -228,13 +225,12 @@ async def patch_twin_response(twin_id: str, request: Request, runtime: Semtwin,
     kind = _patch_kind(request)
     patch = parse_json(await read_body(request))
     actor, request_id = _actor(request)
-    small = await _small(request)
 
     async def write(key: str | None) -> Response:
         match = await _if_match(if_match, runtime, lambda: runtime.twins.iri(twin_id))
-        document = await _run_write(runtime, lambda: runtime.twins.patch(
+        document = await _run_write(runtime, request, lambda: runtime.twins.patch(
             twin_id, kind, patch, if_match=match,
-            actor=actor, request_id=request_id, idempotency_key=key), small=small)
+            actor=actor, request_id=request_id, idempotency_key=key))
         return _json_response(document.body, 200, document.etag)
 
     return await _idempotent(request, runtime, write)
@@ -300,11 +296,10 @@ def build_router() -> APIRouter:
     async def post_twin(request: Request, runtime: RuntimeDep) -> Response:
         body = await _json_body(request)
         actor, request_id = _actor(request)
-        small = await _small(request)
 
         async def write(key: str | None) -> Response:
-            document = await _run_write(runtime, lambda: runtime.twins.create(
-                body, actor=actor, request_id=request_id, idempotency_key=key), small=small)
+            document = await _run_write(runtime, request, lambda: runtime.twins.create(
+                body, actor=actor, request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 201, document.etag,
                                   {"Location": f"/api/v1/twins/{document.body['$id']}"})
 
@@ -343,7 +338,7 @@ def build_router() -> APIRouter:
                                      cascade=relationships if cascade else None,
                                      idempotency_key=key)
 
-            await _run_write(runtime, delete, small=not cascade)
+            await _run_write(runtime, request, delete, inline=not cascade)
             return Response(status_code=204)
 
         return await _idempotent(request, runtime, write)
@@ -360,15 +355,15 @@ def build_router() -> APIRouter:
                                ) -> Response:
         body = await _json_body(request)
         actor, request_id = _actor(request)
-        small = await _small(request)
 
         async def write(key: str | None) -> Response:
             match = await _if_match(if_match, runtime,
                                     lambda: runtime.relationships.iri(twin_id, rel_id))
-            document, created = await _run_write(runtime, lambda: runtime.relationships.put(
-                twin_id, rel_id, body, if_match=match,
-                if_none_match=(if_none_match or "").strip() == "*", actor=actor,
-                request_id=request_id, idempotency_key=key), small=small)
+            document, created = await _run_write(
+                runtime, request, lambda: runtime.relationships.put(
+                    twin_id, rel_id, body, if_match=match,
+                    if_none_match=(if_none_match or "").strip() == "*", actor=actor,
+                    request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 201 if created else 200, document.etag)
 
         return await _idempotent(request, runtime, write)
@@ -382,14 +377,13 @@ def build_router() -> APIRouter:
         kind = _patch_kind(request)
         patch = parse_json(await read_body(request))
         actor, request_id = _actor(request)
-        small = await _small(request)
 
         async def write(key: str | None) -> Response:
             match = await _if_match(if_match, runtime,
                                     lambda: runtime.relationships.iri(twin_id, rel_id))
-            document = await _run_write(runtime, lambda: runtime.relationships.patch(
+            document = await _run_write(runtime, request, lambda: runtime.relationships.patch(
                 twin_id, rel_id, kind, patch, if_match=match,
-                actor=actor, request_id=request_id, idempotency_key=key), small=small)
+                actor=actor, request_id=request_id, idempotency_key=key))
             return _json_response(document.body, 200, document.etag)
 
         return await _idempotent(request, runtime, write)
@@ -415,7 +409,7 @@ def build_router() -> APIRouter:
         async def write(key: str | None) -> Response:
             match = await _if_match(if_match, runtime,
                                     lambda: runtime.relationships.iri(twin_id, rel_id))
-            await _run_write(runtime, lambda: runtime.relationships.delete(
+            await _run_write(runtime, request, lambda: runtime.relationships.delete(
                 twin_id, rel_id, if_match=match, actor=actor,
                 request_id=request_id, idempotency_key=key))
             return Response(status_code=204)
@@ -449,8 +443,7 @@ def build_router() -> APIRouter:
         body = await _json_body(request)
         _, request_id = _actor(request)
         outcome = await _run_write(
-            runtime, lambda: runtime.state.update(twin_id, body, request_id=request_id),
-            small=await _small(request))
+            runtime, request, lambda: runtime.state.update(twin_id, body, request_id=request_id))
         return _json_response(outcome)
 
     @router.get("/twins", summary="List twins by type (subclasses included), label search, "
