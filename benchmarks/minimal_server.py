@@ -13,12 +13,12 @@ small creates only. It is a yardstick for what the Python HTTP stack and the eng
 together, not a server to use.
 
 With ``layout`` as third argument a create writes instead what semtwin's pipeline writes for
-it on an embedded store (``_commit_direct``), in the same update form: the journal head moved,
-the event's eight statements (id, sequence, type, subject, time, the twin as JSON, the change
-as JSON, the request id), the ETag, update time and per-property times, and the twin's graph
-(for a new twin there is no old metadata or graph content to remove, and semtwin's update
-then has no removal either); still with no planning, validation or framework. Its rate bounds what a
-create can reach with semtwin's store layout, whatever semtwin's own code costs.
+it on an embedded store (``_commit_direct``), in the same form: one transaction of inserts
+(``Store.extend``) of the event (sequence number and JSON record), the ETag, update time and
+per-property times, and the twin's graph (for a new twin there is nothing to remove, and
+semtwin then writes quads, not an update); still with no planning, validation or framework.
+Its rate bounds what a create can reach with semtwin's store layout, whatever semtwin's own
+code costs.
 
     python -m benchmarks.minimal_server STORE_DIR PORT [layout]
 """
@@ -72,40 +72,62 @@ def create_update(twin_id: str, twin: dict[str, Any], etag: str, seq: int) -> st
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-def layout_update(twin_id: str, twin: dict[str, Any], etag: str, seq: int) -> str:
-    """The update semtwin's data-form commit sends for a create of this twin (as of session
-    14: ``pipeline._data_update_text``, the event as one record), the journal head then at
-    ``seq - 1``."""
-    iri = f"<urn:twin:{twin_id}>"
-    triples = [f"{iri} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> {_iri(t)}"
-               for t in twin.get("$types", [])]
-    triples += [f"{iri} {_iri(k)} {_term(v)}" for k, v in twin.get("properties", {}).items()]
+def layout_quads(twin_id: str, twin: dict[str, Any], etag: str, seq: int
+                 ) -> list[pyoxigraph.Quad]:
+    """The quads semtwin's in-process commit inserts for a create of this twin (as of
+    session 15: ``pipeline._data_quads``, one transaction of inserts, the stored journal head
+    only moved every 1,024 events)."""
+    iri = pyoxigraph.NamedNode(f"urn:twin:{twin_id}")
+    statements = [(pyoxigraph.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                   pyoxigraph.NamedNode(_iri(t)[1:-1])) for t in twin.get("$types", [])]
+    statements += [(pyoxigraph.NamedNode(_iri(k)[1:-1]), _literal(v))
+                   for k, v in twin.get("properties", {}).items()]
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     times = {k: now for k in twin.get("properties", {})}
-    changes = {"remove": "", "add": "".join(f"{t} {iri} .\n" for t in triples),
-               "clear": [iri[1:-1]], "create": [], "drop": [], "etag": etag, "forget": [],
+    quads = [pyoxigraph.Quad(iri, p, o, iri) for p, o in statements]
+    changes = {"remove": "", "add": "".join(f"{q} .\n" for q in quads),
+               "clear": [iri.value], "create": [], "drop": [], "etag": etag, "forget": [],
                "times": times}
     record = json.dumps({"id": str(uuid.uuid4()), "type": "twin.created",
-                         "subject": iri[1:-1], "time": now,
-                         "data": {"$id": twin_id, "$iri": iri[1:-1], "twin": twin},
+                         "subject": iri.value, "time": now,
+                         "data": {"$id": twin_id, "$iri": iri.value, "twin": twin},
                          "changes": changes, "request": uuid.uuid4().hex})
-    event, journal = f"<urn:semtwin:event:{seq}>", "<urn:semtwin:journal>"
-    stamp = f'"{now}"^^<{_XSD}dateTime>'
-    return (
-        f"DELETE DATA {{ GRAPH {journal} {{ {journal} <{_ST}seq> {seq - 1} }} }} ;\n"
-        f"INSERT DATA {{ GRAPH {journal} {{ {journal} <{_ST}seq> {seq} . "
-        f"{event} <{_ST}seq> {seq} . {event} <{_ST}record> {json.dumps(record)} }} }} ;\n"
-        f"INSERT DATA {{ GRAPH <urn:semtwin:meta> {{ {iri} <{_ST}etag> \"{etag}\" ; "
-        f"<{_ST}updated> {stamp} ; <{_ST}propertyTimes> {json.dumps(json.dumps(times))} }} }} ;\n"
-        f"INSERT DATA {{ GRAPH {iri} {{ {' . '.join(triples)} }} }}")
+    event, journal = pyoxigraph.NamedNode(f"urn:semtwin:event:{seq}"), _JOURNAL
+    meta = pyoxigraph.NamedNode("urn:semtwin:meta")
+    return [pyoxigraph.Quad(event, _SEQ, pyoxigraph.Literal(str(seq), datatype=_INTEGER),
+                            journal),
+            pyoxigraph.Quad(event, pyoxigraph.NamedNode(f"{_ST}record"),
+                            pyoxigraph.Literal(record), journal),
+            pyoxigraph.Quad(iri, pyoxigraph.NamedNode(f"{_ST}etag"), pyoxigraph.Literal(etag),
+                            meta),
+            pyoxigraph.Quad(iri, pyoxigraph.NamedNode(f"{_ST}updated"),
+                            pyoxigraph.Literal(now, datatype=pyoxigraph.NamedNode(
+                                f"{_XSD}dateTime")), meta),
+            pyoxigraph.Quad(iri, pyoxigraph.NamedNode(f"{_ST}propertyTimes"),
+                            pyoxigraph.Literal(json.dumps(times)), meta),
+            *quads]
+
+
+def _literal(value: Any) -> pyoxigraph.Literal:
+    if isinstance(value, bool | int | float):
+        return pyoxigraph.Literal(value)
+    return pyoxigraph.Literal(str(value))
+
+
+_JOURNAL = pyoxigraph.NamedNode("urn:semtwin:journal")
+_SEQ = pyoxigraph.NamedNode(f"{_ST}seq")
+_INTEGER = pyoxigraph.NamedNode(f"{_XSD}integer")
 
 
 def _journal_head(store: pyoxigraph.Store) -> int:
-    """The store's journal head (semtwin's layout); 0 for a store without a journal."""
-    journal = pyoxigraph.NamedNode("urn:semtwin:journal")
-    heads = [int(q.object.value) for q in store.quads_for_pattern(
-        journal, pyoxigraph.NamedNode(f"{_ST}seq"), None, journal)]
-    return max(heads, default=0)
+    """The store's last journal event (semtwin's layout: the stored head, then the events
+    after it); 0 for a store without a journal."""
+    heads = [int(q.object.value) for q in store.quads_for_pattern(_JOURNAL, _SEQ, None, _JOURNAL)]
+    head = max(heads, default=0)
+    while any(True for _ in store.quads_for_pattern(
+            pyoxigraph.NamedNode(f"urn:semtwin:event:{head + 1}"), _SEQ, None, _JOURNAL)):
+        head += 1
+    return head
 
 
 async def _body(receive: Any) -> bytes:
@@ -128,8 +150,10 @@ def build_app(store: pyoxigraph.Store, layout: bool = False) -> Any:
             twin = json.loads(await _body(receive))
             etag = uuid.uuid4().hex
             journal[0] += 1
-            build = layout_update if layout else create_update
-            store.update(build(twin_id, twin, etag, journal[0]))
+            if layout:
+                store.extend(layout_quads(twin_id, twin, etag, journal[0]))
+            else:
+                store.update(create_update(twin_id, twin, etag, journal[0]))
             headers.append((b"etag", f'"{etag}"'.encode()))
             body = json.dumps({"$id": twin_id, **twin, "$etag": etag}).encode()
         except (ValueError, SyntaxError, AttributeError, OSError) as err:

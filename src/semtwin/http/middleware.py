@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -33,7 +33,8 @@ class RequestContextMiddleware:
             return
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if 0 < len(given) <= 64 and given.isprintable() else uuid.uuid4().hex
+        valid = 0 < len(given) <= 64 and given.isprintable()
+        request_id = given if valid else secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder: dict[str, Any] = {"status": 500}

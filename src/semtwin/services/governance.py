@@ -216,9 +216,11 @@ def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Tri
     added_set = set(added)
     touched: set[GraphName] = {q.graph_name for q in changeset.remove}
     removed = [quad_triple(q) for q in changeset.remove if q.graph_name not in (JOURNAL, META)]
+    reads = changeset.reads
     for graph in [*changeset.clear_graphs, *changeset.drop_graphs]:
         touched.add(graph)
-        removed.extend(quad_triple(q) for q in view.graph_quads(graph))
+        content = reads.graph(graph) if reads is not None else view.graph_quads(graph)
+        removed.extend(quad_triple(q) for q in content)
     frozen = frozenset(touched)
     gone = [t for t in dict.fromkeys(removed)
             if t not in added_set and not view.holds_elsewhere(t, frozen)]

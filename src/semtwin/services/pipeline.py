@@ -57,6 +57,11 @@ ST = "https://semtwin.dev/ns#"
 JOURNAL = NamedNode("urn:semtwin:journal")
 META = NamedNode("urn:semtwin:meta")
 ETAG = NamedNode(ST + "etag")
+UPDATED = NamedNode(ST + "updated")
+PROPERTY_TIMES = NamedNode(ST + "propertyTimes")
+RECORD = NamedNode(ST + "record")
+IDEMPOTENCY_KEY = NamedNode(ST + "idempotencyKey")
+DATETIME = NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
 """A twin's (relationship's, model's) ETag, in ``META``: what makes it exist."""
 EVENT = "urn:semtwin:event:"
 """Journal entry ``n`` is ``<urn:semtwin:event:n>``."""
@@ -152,6 +157,9 @@ class Changeset:
     rebase_always: bool = False
     """Run ``rebase`` whatever the subject's version (a cascade delete: the relationships it
     takes along change without their twin's ETag)."""
+    reads: CommitReads | None = field(default=None, repr=False, compare=False)
+    """Set by an in-process pipeline while it commits the changeset: the look-ups made under
+    the write lock, so that validation and the update do not repeat them."""
 
 
     def adopt(self, other: Changeset) -> None:
@@ -172,6 +180,45 @@ class AlreadyApplied(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
+
+
+class CommitReads:
+    """Look-ups of one commit under the write lock, each made once: a subject's metadata
+    (its ETag for the preconditions, and whether the update has metadata to remove) and a
+    cleared graph's content (what validation sees removed, and whether the update has
+    content to remove). A create asked the store for each twice (ADR 0012, session 15)."""
+
+    def __init__(self, store: TwinStore) -> None:
+        self._store = store
+        self._meta: dict[NamedNode, list[Quad]] = {}
+        self._graphs: dict[GraphName, list[Quad]] = {}
+
+    def metadata(self, subject: NamedNode) -> list[Quad]:
+        found = self._meta.get(subject)
+        if found is None:
+            found = self._meta[subject] = list(self._store.quads(subject, None, None, META))
+        return found
+
+    def etag(self, subject: NamedNode) -> str | None:
+        for quad in self.metadata(subject):
+            if quad.predicate == ETAG and isinstance(quad.object, Literal):
+                return quad.object.value
+        return None
+
+    def graph(self, graph: GraphName) -> list[Quad]:
+        """The graph's whole content (validation reads it all)."""
+        found = self._graphs.get(graph)
+        if found is None:
+            found = self._graphs[graph] = list(self._store.quads(None, None, None, graph))
+        return found
+
+    def occupied(self, subject: NamedNode | None, graph: GraphName) -> bool:
+        """Whether the graph holds a statement (about ``subject``, if given)."""
+        if subject is not None and graph == META:
+            return bool(self.metadata(subject))
+        if subject is None and graph in self._graphs:
+            return bool(self._graphs[graph])
+        return next(iter(self._store.quads(subject, None, None, graph)), None) is not None
 
 
 @dataclass(frozen=True)
@@ -203,7 +250,10 @@ class WritePipeline:
         self._stage_inserts = store.capabilities.extra.get("stage_inserts", False)
         self._direct = store.capabilities.in_process
         self._head: int | None = None
-        """The journal head, kept on in-process stores only (see ``_commit_text``)."""
+        """The journal head, kept on in-process stores only (see ``_commit_direct``)."""
+        self._mark: int | None = None
+        """What the stored head says on an in-process store: it lags the head by up to
+        ``MARK_EVERY`` events (see ``_commit_direct``)."""
         self._ready = False
         self.check: WriteCheck | None = None
         """Runs under the write lock before each commit; raises to refuse the change."""
@@ -217,9 +267,17 @@ class WritePipeline:
             # Looked up first, then inserted as data: Virtuoso runs an INSERT whose WHERE is
             # only a FILTER NOT EXISTS even when the head exists, and a second head forks
             # the journal (every restart did). The write lock covers the gap between the two.
-            if self._scan_head() is None:
+            stored = self._stored_head()
+            if stored is None:
                 self._store.update(
                     f"INSERT DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> 0 }} }}")
+            elif not self._direct:
+                # an in-process pipeline that stopped without closing (kill -9) left the
+                # stored head behind its last events: a shared store's updates claim their
+                # numbers from the stored head, so it is brought up to them first
+                head = self._last_event(stored)
+                if head != stored:
+                    self._store.update(_move_head(stored, head))
         self._ready = True
 
     def commit(self, changeset: Changeset, *, actor: str | None = None,
@@ -331,26 +389,41 @@ class WritePipeline:
         sequence number it claimed: ADR 0006, session 12). The journal head is kept in
         memory: looked up by pattern it would scan past the deleted heads of every earlier
         write, which RocksDB keeps as tombstones until compaction (0.7 ms a write after 20k
-        writes)."""
+        writes). The stored head is a mark moved every ``MARK_EVERY`` events and at close
+        (``_scan_head`` finds the events after it), so that most changes only insert: they
+        are written as quads, without an update to parse (ADR 0012, session 15)."""
         if self._head is None:
             self._head = self._scan_head()
-        head = self._head
-        if head is None or not self._has(*_head_quad(head)):
-            self._head = None
-            # the head is not where this process left it: the store was written behind the
-            # pipeline (an offline tool); the caller restarts a journal that is gone
+        head, mark = self._head, self._mark
+        if head is None or mark is None or not self._has(*_head_quad(mark)):
+            self._head = self._mark = None
+            # the stored head is not where this process left it: the store was written
+            # behind the pipeline; the caller restarts a journal that is gone
             return None
-        if not all(self._holds(cs) for cs in changesets):
-            return None
-        if check is not None and self.check is not None:
-            self.check(check)
         # one changeset: what is empty before the update stays so until its own operations
         # (several may write what a later one clears)
-        occupied = self._occupied if len(changesets) == 1 else None
-        self._store.update(_data_update_text(changesets, event_ids, now, head,
-                                             empty_graphs=self._empty_graphs,
-                                             occupied=occupied))
-        self._head = head + len(changesets)
+        reads = CommitReads(self._store) if len(changesets) == 1 else None
+        if not all(self._holds(cs, reads) for cs in changesets):
+            return None
+        if check is not None and self.check is not None:
+            check.reads = reads
+            try:
+                self.check(check)
+            finally:
+                check.reads = None
+        occupied = reads.occupied if reads else None
+        new_head = head + len(changesets)
+        move = (mark, new_head) if new_head - mark >= MARK_EVERY else None
+        quads = None if move else _data_quads(changesets, event_ids, now, head, occupied)
+        if quads is not None:
+            self._store.add_quads(quads)
+        else:
+            self._store.update(_data_update_text(changesets, event_ids, now, head, move,
+                                                 empty_graphs=self._empty_graphs,
+                                                 occupied=occupied))
+            if move:
+                self._mark = new_head
+        self._head = new_head
         return head + 1
 
     @property
@@ -376,11 +449,7 @@ class WritePipeline:
              graph: GraphName | None) -> bool:
         return next(iter(self._store.quads(subject, predicate, obj, graph)), None) is not None
 
-    def _occupied(self, subject: NamedNode | None, graph: GraphName) -> bool:
-        """Whether the graph holds a statement (about ``subject``, if given)."""
-        return self._has(subject, None, None, graph)
-
-    def _holds(self, changeset: Changeset) -> bool:
+    def _holds(self, changeset: Changeset, reads: CommitReads | None = None) -> bool:
         """Whether the changeset's preconditions and idempotency key hold now (what the
         first operation of a shared store's update checks)."""
         key = changeset.idempotency_key
@@ -390,7 +459,7 @@ class WritePipeline:
         pre = changeset.precondition
         if pre is None:
             return True
-        current = self.current_etag(pre.subject)
+        current = reads.etag(pre.subject) if reads else self.current_etag(pre.subject)
         if pre.if_match is not None and current != pre.if_match:
             return False
         if pre.must_not_exist and current is not None:
@@ -411,6 +480,13 @@ class WritePipeline:
             self._apply_locked(update, changeset, prelude)
 
     def close(self) -> None:
+        """Leave the stored head at the last event (a restart need not look past it)."""
+        with self._lock:
+            head, mark = self._head, self._mark
+            if self._direct and head is not None and mark is not None and head != mark:
+                with contextlib.suppress(Exception):  # a closed store: the next open probes
+                    self._store.update(_move_head(mark, head))
+                    self._mark = head
         if self._write_lock is not None:
             self._write_lock.close()
 
@@ -440,18 +516,48 @@ class WritePipeline:
         if head is not None:
             return head
         if not self._direct:
+            self.ensure_journal()  # the first time: brings a lagging stored head up
             return self._scan_head() or 0
         with self._lock:  # cached under the lock, so a commit cannot interleave a newer head
             if self._head is None:
                 self._head = self._scan_head()
             return self._head or 0
 
-    def _scan_head(self) -> int | None:
+    def _stored_head(self) -> int | None:
         value = self._object(JOURNAL, ST + "seq", JOURNAL)
         return int(value) if value else None
 
+    def _scan_head(self) -> int | None:
+        """The journal head read from the store: the stored head, and on an in-process
+        store the events after it (its mark lags, see ``_commit_direct``)."""
+        stored = self._stored_head()
+        if stored is None or not self._direct:
+            return stored
+        self._mark = stored
+        return self._last_event(stored)
+
+    def _last_event(self, head: int) -> int:
+        """The last of the events numbered consecutively from ``head + 1``, or ``head``."""
+        if self._direct:
+            while self._has(*_event_seq_quad(head + 1)):
+                head += 1
+            return head
+        while True:
+            batch = " ".join(f"<{EVENT}{head + i}>" for i in range(1, _PROBE + 1))
+            result = self._store.query(
+                f"SELECT ?s WHERE {{ GRAPH {JOURNAL} {{ VALUES ?e {{ {batch} }} "
+                f"?e <{ST}seq> ?s }} }}", union_default_graph=False)
+            assert isinstance(result, SelectResult)
+            found = {int(row[0].value) for row in result.rows if isinstance(row[0], Literal)}
+            last = head
+            while last + 1 in found:
+                last += 1
+            if last < head + _PROBE:
+                return last
+            head = last
+
     def _head_exists(self) -> bool:
-        return self._object(JOURNAL, ST + "seq", JOURNAL) is not None
+        return self._stored_head() is not None
 
     def current_etag(self, subject: NamedNode) -> str | None:
         return self._object(subject, ETAG.value, META)
@@ -631,8 +737,8 @@ class WritePipeline:
 
 def _now() -> str:
     """The current UTC time in ``canonical_time``'s spelling, without parsing it back."""
-    text = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
-    return text + "Z"
+    text = datetime.now(UTC).isoformat(timespec="microseconds")  # strftime: twice the time
+    return text.removesuffix("+00:00").rstrip("0").rstrip(".") + "Z"
 
 
 def canonical_time(text: str) -> str:
@@ -738,6 +844,21 @@ def _head_quad(head: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
         "http://www.w3.org/2001/XMLSchema#integer")), JOURNAL
 
 
+MARK_EVERY = 1024
+"""How far an in-process store's stored journal head may lag its last event."""
+_PROBE = 256
+
+
+def _event_seq_quad(seq: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
+    return NamedNode(f"{EVENT}{seq}"), NamedNode(ST + "seq"), Literal(str(seq), datatype=NamedNode(
+        "http://www.w3.org/2001/XMLSchema#integer")), JOURNAL
+
+
+def _move_head(old: int, new: int) -> str:
+    return (f"DELETE DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> {old} }} }} ;\n"
+            f"INSERT DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} <{ST}seq> {new} }} }}")
+
+
 def _event_record(cs: Changeset, event_id: str, now: str) -> str:
     """A journal event as one JSON document: the CloudEvent's fields (``events``) and what
     the change did (``changes_document``, for ``semtwin replay``). One literal: with a
@@ -768,26 +889,59 @@ def _event_triples(cs: Changeset, event: str, seq: str, event_id: str, now: str,
 
 
 def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str,
-                      head: int, *, empty_graphs: bool = True,
+                      head: int, move: tuple[int, int] | None = None, *,
+                      empty_graphs: bool = True,
                       occupied: Callable[[NamedNode | None, GraphName], bool] | None = None
                       ) -> str:
     """The update for a store only this pipeline writes, its preconditions checked: the
-    journal head moved and the events, then every change, as data. ``occupied`` (the store
-    as it is before the update) leaves out the removal of metadata and graph content that
-    is not there: a create's two pattern deletions cost a sixth of its update."""
-    st = f"<{ST}"
+    events (and the stored head moved, ``move``: from, to), then every change, as data.
+    ``occupied`` (the store as it is before the update) leaves out the removal of metadata
+    and graph content that is not there: a create's two pattern deletions cost a sixth of
+    its update."""
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events = [" . ".join(_event_triples(cs, f"<{EVENT}{head + i + 1}>", str(head + i + 1),
                                         event_id, now, claimed=False))
               for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True))]
-    operations = [
-        f"DELETE DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> {head} }} }}",
-        f"INSERT DATA {{ GRAPH {JOURNAL} {{ {JOURNAL} {st}seq> {head + len(changesets)} . "
-        f"{' . '.join(events)} }} }}"]
+    operations = [_move_head(*move)] if move else []
+    operations.append(f"INSERT DATA {{ GRAPH {JOURNAL} {{ {' . '.join(events)} }} }}")
     for cs in changesets:
         operations += _change_operations(cs, "", time_literal, empty_graphs, now,
                                          claimed=False, occupied=occupied)
     return " ;\n".join(operations)
+
+
+def _data_quads(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str,
+                head: int, occupied: Callable[[NamedNode | None, GraphName], bool] | None
+                ) -> list[Quad] | None:
+    """What ``_data_update_text`` writes, as quads, when the changes only insert (nothing to
+    remove or forget, no graph to create or drop, no blank node: ``INSERT DATA`` gives
+    those fresh labels); else None. A create is written so, without an update to parse."""
+    if occupied is None:
+        return None
+    for cs in changesets:
+        if (cs.remove or cs.forget or cs.create_graphs or cs.drop_graphs
+                or (cs.metadata and (cs.new_etag is None or occupied(cs.subject, META)))
+                or any(occupied(None, graph) for graph in cs.clear_graphs)
+                or any(_has_blank(q) for q in cs.add)):
+            return None
+    quads: list[Quad] = []
+    for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True)):
+        seq = head + i + 1
+        event = NamedNode(f"{EVENT}{seq}")
+        quads += [Quad(*_event_seq_quad(seq)),
+                  Quad(event, RECORD, Literal(_event_record(cs, event_id, now)), JOURNAL)]
+        if cs.idempotency_key is not None:
+            quads.append(Quad(event, IDEMPOTENCY_KEY, Literal(cs.idempotency_key), JOURNAL))
+        if cs.metadata and cs.new_etag is not None:
+            subject = cs.subject
+            quads += [Quad(subject, ETAG, Literal(cs.new_etag), META),
+                      Quad(subject, UPDATED, Literal(now, datatype=DATETIME), META)]
+            if cs.property_times is not None:
+                times = {k: v or now for k, v in cs.property_times.items()}
+                quads.append(Quad(subject, PROPERTY_TIMES,
+                                  Literal(json.dumps(times, separators=(",", ":"))), META))
+        quads.extend(cs.add)
+    return quads
 
 
 _STAGE_ABOVE = 200

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -407,7 +408,7 @@ class TwinService:
         it is brought up to the stored version under the write lock, so that a concurrent
         write between this read and the commit neither fails it nor leaves the change feed
         a patch against a version that is no longer the previous one."""
-        etag = uuid.uuid4().hex
+        etag = secrets.token_hex(16)
         new_json = self._to_json(twin_id, iri, quads, etag, None)
         changeset = Changeset(event_type="twin.created", subject=iri, clear_graphs=[iri],
                               add=quads, new_etag=etag)

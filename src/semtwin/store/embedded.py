@@ -160,6 +160,13 @@ class EmbeddedStore:
         return list(self._store.named_graphs())
 
     def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:
+        if create_graph is None and not any(
+                isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode)
+                for q in quads):
+            # one transaction, no update text to write and parse (blank nodes go through
+            # INSERT DATA, which gives them fresh labels)
+            self._store.extend(quads)
+            return
         update = add_quads_update(quads, create_graph)
         if update:
             self._store.update(update)
