@@ -190,7 +190,8 @@ class WriteValidator:
             self._hierarchy_of = shapes
         validator = Validator(shapes, post, {} if hierarchy_changed else self._superclasses,
                               self._store.stored_form)
-        affected = scope.focus(validator, OverlayView(view, added, ()), changed)
+        with_added = post if not removed else OverlayView(view, added, ())
+        affected = scope.focus(validator, with_added, changed)
         if affected is None or sum(map(len, affected.values())) > LARGE_FOCUS:
             self._no_wait.refuse()  # the whole store, or much of it, is validated
         report = validator.validate_all() if affected is None else validator.validate_nodes(
