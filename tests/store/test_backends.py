@@ -108,6 +108,18 @@ def test_graph_operations(store: TwinStore) -> None:
     assert list(store.quads(graph=G1)) == []
 
 
+def test_contains_is_exact(store: TwinStore) -> None:
+    quad = Quad(n("a"), n("p"), Literal(7), G1)
+    assert not store.contains(quad)
+    store.add_quads([quad, Quad(n("a"), n("p"), Literal("7"), G1)])
+    assert store.contains(quad)
+    assert not store.contains(Quad(n("a"), n("p"), Literal(8), G1))
+    assert not store.contains(Quad(n("a"), n("p"), Literal(7), n("other-graph")))
+    store.update(f'DELETE DATA {{ GRAPH {G1} {{ <{EX}a> <{EX}p> 7 }} }}')
+    assert not store.contains(quad)
+    assert store.contains(Quad(n("a"), n("p"), Literal("7"), G1))
+
+
 def test_count_includes_the_default_graph(store: TwinStore) -> None:
     """Every quad the dump writes is counted (`semtwin load` and `dump` report it): the
     store's own default graph too, where it has one (Virtuoso's is the union of its graphs,

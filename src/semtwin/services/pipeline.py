@@ -206,10 +206,14 @@ class CommitReads:
         return None
 
     def graph(self, graph: GraphName) -> list[Quad]:
-        """The graph's whole content (validation reads it all)."""
+        """The graph's whole content (validation reads it all). A named graph the store does
+        not know is empty: a point look-up, where the pattern seeks (7 against 20 us on the
+        100k-twin store: a create's graph is new)."""
         found = self._graphs.get(graph)
         if found is None:
-            found = self._graphs[graph] = list(self._store.quads(None, None, None, graph))
+            known = isinstance(graph, DefaultGraph) or self._store.graph_exists(graph)
+            found = list(self._store.quads(None, None, None, graph)) if known else []
+            self._graphs[graph] = found
         return found
 
     def occupied(self, subject: NamedNode | None, graph: GraphName) -> bool:
@@ -447,6 +451,9 @@ class WritePipeline:
 
     def _has(self, subject: NamedNode | None, predicate: NamedNode | None, obj: Term | None,
              graph: GraphName | None) -> bool:
+        if (subject is not None and predicate is not None and obj is not None
+                and graph is not None):
+            return self._store.contains(Quad(subject, predicate, obj, graph))
         return next(iter(self._store.quads(subject, predicate, obj, graph)), None) is not None
 
     def _holds(self, changeset: Changeset, reads: CommitReads | None = None) -> bool:

@@ -107,6 +107,10 @@ class TwinStore(Protocol):
 
     def graph_exists(self, graph: GraphName) -> bool: ...
 
+    def contains(self, quad: Quad) -> bool:
+        """Whether the store holds this quad."""
+        ...
+
     def named_graphs(self) -> list[NamedNode | BlankNode]: ...
 
     def add_quads(self, quads: Sequence[Quad], *, create_graph: GraphName | None = None) -> None:

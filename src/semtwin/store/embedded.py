@@ -151,6 +151,11 @@ class EmbeddedStore:
     ) -> Iterator[Quad]:
         return iter(self._store.quads_for_pattern(subject, predicate, obj, graph))
 
+    def contains(self, quad: Quad) -> bool:
+        # a point look-up: 3 us where a pattern of the same four terms seeks 20-30 us
+        # (a copy of the twin benchmark's 100k store, ADR 0012 session 15)
+        return quad in self._store
+
     def graph_exists(self, graph: GraphName) -> bool:
         if isinstance(graph, DefaultGraph):
             return True

@@ -378,6 +378,10 @@ class RemoteStore:
                     and (obj is None or quad.object == obj)):
                 yield quad
 
+    def contains(self, quad: Quad) -> bool:
+        return next(iter(self.quads(quad.subject, quad.predicate, quad.object,
+                                    quad.graph_name)), None) is not None
+
     def graph_exists(self, graph: GraphName) -> bool:
         if isinstance(graph, DefaultGraph):
             return True
