@@ -216,6 +216,10 @@ class CommitReads:
             self._graphs[graph] = found
         return found
 
+    def read_graph(self, graph: GraphName) -> list[Quad] | None:
+        """The graph's content if ``graph`` read it, else None (nothing is read)."""
+        return self._graphs.get(graph)
+
     def occupied(self, subject: NamedNode | None, graph: GraphName) -> bool:
         """Whether the graph holds a statement (about ``subject``, if given)."""
         if subject is not None and graph == META:
@@ -415,16 +419,15 @@ class WritePipeline:
                 self.check(check)
             finally:
                 check.reads = None
-        occupied = reads.occupied if reads else None
         new_head = head + len(changesets)
         move = (mark, new_head) if new_head - mark >= MARK_EVERY else None
-        quads = None if move else _data_quads(changesets, event_ids, now, head, occupied)
+        quads = None if move else _data_quads(changesets, event_ids, now, head, reads)
         if quads is not None:
             self._store.add_quads(quads)
         else:
             self._store.update(_data_update_text(changesets, event_ids, now, head, move,
                                                  empty_graphs=self._empty_graphs,
-                                                 occupied=occupied))
+                                                 reads=reads))
             if move:
                 self._mark = new_head
         self._head = new_head
@@ -897,14 +900,12 @@ def _event_triples(cs: Changeset, event: str, seq: str, event_id: str, now: str,
 
 def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str,
                       head: int, move: tuple[int, int] | None = None, *,
-                      empty_graphs: bool = True,
-                      occupied: Callable[[NamedNode | None, GraphName], bool] | None = None
-                      ) -> str:
+                      empty_graphs: bool = True, reads: CommitReads | None = None) -> str:
     """The update for a store only this pipeline writes, its preconditions checked: the
     events (and the stored head moved, ``move``: from, to), then every change, as data.
-    ``occupied`` (the store as it is before the update) leaves out the removal of metadata
-    and graph content that is not there: a create's two pattern deletions cost a sixth of
-    its update."""
+    ``reads`` (the store as it is before the update) turns the removal of metadata and
+    graph content into data: what is there and is not written again (``_change_operations``).
+    """
     time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events = [" . ".join(_event_triples(cs, f"<{EVENT}{head + i + 1}>", str(head + i + 1),
                                         event_id, now, claimed=False))
@@ -913,22 +914,21 @@ def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str],
     operations.append(f"INSERT DATA {{ GRAPH {JOURNAL} {{ {' . '.join(events)} }} }}")
     for cs in changesets:
         operations += _change_operations(cs, "", time_literal, empty_graphs, now,
-                                         claimed=False, occupied=occupied)
+                                         claimed=False, reads=reads)
     return " ;\n".join(operations)
 
 
 def _data_quads(changesets: Sequence[Changeset], event_ids: Sequence[str], now: str,
-                head: int, occupied: Callable[[NamedNode | None, GraphName], bool] | None
-                ) -> list[Quad] | None:
+                head: int, reads: CommitReads | None) -> list[Quad] | None:
     """What ``_data_update_text`` writes, as quads, when the changes only insert (nothing to
     remove or forget, no graph to create or drop, no blank node: ``INSERT DATA`` gives
     those fresh labels); else None. A create is written so, without an update to parse."""
-    if occupied is None:
+    if reads is None:
         return None
     for cs in changesets:
         if (cs.remove or cs.forget or cs.create_graphs or cs.drop_graphs
-                or (cs.metadata and (cs.new_etag is None or occupied(cs.subject, META)))
-                or any(occupied(None, graph) for graph in cs.clear_graphs)
+                or (cs.metadata and (cs.new_etag is None or reads.occupied(cs.subject, META)))
+                or any(reads.occupied(None, graph) for graph in cs.clear_graphs)
                 or any(_has_blank(q) for q in cs.add)):
             return None
     quads: list[Quad] = []
@@ -1105,14 +1105,15 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
 
 def _change_operations(cs: Changeset, event_id: str, time_literal: str,
                        empty_graphs: bool, now: str = "", *, insert: bool = True,
-                       claimed: bool = True,
-                       occupied: Callable[[NamedNode | None, GraphName], bool] | None = None
+                       claimed: bool = True, reads: CommitReads | None = None
                        ) -> list[str]:
     """The operations that write one changeset, each conditioned on its event's claim; or,
-    ``claimed=False`` (its preconditions already checked), unconditional and as data,
-    without the removals ``occupied`` says find nothing."""
+    ``claimed=False`` (its preconditions already checked), unconditional and as data. With
+    ``reads`` (the store before the update, under the write lock) a replaced twin's old
+    metadata and graph content are removed as data, and only the statements that change are
+    removed and inserted: a patch of one property rewrote the twin's every statement."""
     def there(subject: NamedNode | None, graph: GraphName) -> bool:
-        return occupied is None or occupied(subject, graph)
+        return reads is None or reads.occupied(subject, graph)
 
     st = f"<{ST}"
     subject = cs.subject
@@ -1121,32 +1122,44 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
     # The metadata is replaced in one operation, so that no reader between two operations
     # of the request (a store without read isolation, such as Virtuoso) sees a twin without.
     old_meta = f"GRAPH {META} {{ {subject} ?mp ?mo }}"
+    operations: list[str] = []
     if not cs.metadata:
-        operations = []
+        pass
+    elif data and reads is not None:
+        old = reads.metadata(subject)
+        if old:
+            operations.append(f"DELETE DATA {{ {_ground(old)} }}")
+        if cs.new_etag is not None:
+            operations.append(f"INSERT DATA {{ {_new_meta(cs, time_literal, now)} }}")
     elif cs.new_etag is None:
-        operations = [f"DELETE {{ {old_meta} }} WHERE {{ {claim} {old_meta} }}"]
+        operations.append(f"DELETE {{ {old_meta} }} WHERE {{ {claim} {old_meta} }}")
+    elif data:
+        operations += [f"DELETE WHERE {{ {old_meta} }}",
+                       f"INSERT DATA {{ {_new_meta(cs, time_literal, now)} }}"]
     else:
-        times = ""
-        if cs.property_times is not None:
-            resolved = {k: v or now for k, v in cs.property_times.items()}
-            times = (f" ; {st}propertyTimes> "
-                     f"{_lit(json.dumps(resolved, separators=(',', ':')))}")
-        new_meta = (f"GRAPH {META} {{ {subject} {st}etag> {_lit(cs.new_etag)} ; "
-                    f"{st}updated> {time_literal}{times} }}")
-        operations = [*([f"DELETE WHERE {{ {old_meta} }}"] if there(subject, META) else []),
-                      f"INSERT DATA {{ {new_meta} }}"] if data else [
-            f"DELETE {{ {old_meta} }} "
-            f"INSERT {{ {new_meta} }} "
+        operations.append(
+            f"DELETE {{ {old_meta} }} INSERT {{ {_new_meta(cs, time_literal, now)} }} "
             # a row with dummy bindings, not OPTIONAL: Virtuoso drops a row whose DELETE
             # template has unbound variables, INSERT included
             f"WHERE {{ {claim} {{ {old_meta} }} UNION "
-            f"{{ BIND({st}none> AS ?mp) BIND({st}none> AS ?mo) }} }}"]
+            f"{{ BIND({st}none> AS ?mp) BIND({st}none> AS ?mo) }} }}")
     if cs.forget:
         values = " ".join(str(f) for f in cs.forget)
         operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claim} "
                           f"VALUES ?f {{ {values} }} GRAPH {META} {{ ?f ?fp ?fo }} }}")
+    kept: set[Quad] = set()
     for graph in cs.clear_graphs:
         if data and not there(None, graph):
+            continue
+        # a graph validation has read (a twin's): its content as data, if not large
+        content = reads.read_graph(graph) if data and reads is not None else None
+        if (content is not None and len(content) <= LARGE_CHANGE
+                and graph not in cs.drop_graphs and not any(_has_blank(q) for q in content)):
+            written = set(cs.add)
+            gone = [q for q in content if q not in written]
+            kept.update(q for q in content if q in written)
+            if gone:
+                operations.append(f"DELETE DATA {{ {_ground(gone)} }}")
             continue
         if isinstance(graph, DefaultGraph):
             operations.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ {claim} ?s ?p ?o }}")
@@ -1166,7 +1179,19 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
             pattern, blanks = _blank_pattern(quad)
             filters = " ".join(f"FILTER(isBlank({b}))" for b in blanks)
             operations.append(f"DELETE {{ {pattern} }} WHERE {{ {claim} {pattern} {filters} }}")
-    if cs.add and insert:
-        operations.append(f"INSERT DATA {{ {_ground(cs.add)} }}" if data
-                          else f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claim} }}")
+    added = [q for q in cs.add if q not in kept] if kept else cs.add
+    if added and insert:
+        operations.append(f"INSERT DATA {{ {_ground(added)} }}" if data
+                          else f"INSERT {{ {_ground(added)} }} WHERE {{ {claim} }}")
     return operations
+
+
+def _new_meta(cs: Changeset, time_literal: str, now: str) -> str:
+    """The subject's metadata after the change: ETag, update time, property times."""
+    st = f"<{ST}"
+    times = ""
+    if cs.property_times is not None:
+        resolved = {k: v or now for k, v in cs.property_times.items()}
+        times = f" ; {st}propertyTimes> {_lit(json.dumps(resolved, separators=(',', ':')))}"
+    return (f"GRAPH {META} {{ {cs.subject} {st}etag> {_lit(cs.new_etag or '')} ; "
+            f"{st}updated> {time_literal}{times} }}")

@@ -1,0 +1,59 @@
+"""On an in-process store a replace removes the twin's old statements as data and writes only
+what changes (ADR 0012, session 15): the twin's graph must hold exactly the new statements
+whatever the old ones were, values the store spells its own way and blank nodes included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from semtwin.rdf import NamedNode
+from semtwin.runtime import Semtwin
+from semtwin.settings import Settings
+from semtwin.store import UpdateDataset
+
+EX = "https://ex.org/"
+
+
+def _graph(runtime: Semtwin, twin: str) -> set[tuple[str, str]]:
+    iri = NamedNode(f"urn:twin:{twin}")
+    return {(q.predicate.value, str(q.object)) for q in runtime.store.quads(None, None, None, iri)}
+
+
+def test_a_patch_changes_only_what_it_names(tmp_path: Path) -> None:
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    runtime.twins.put("a", {"$types": [EX + "Pump"],
+                            "properties": {EX + "n": 1, EX + "tag": ["x", "y"], EX + "s": "on"}})
+    runtime.twins.patch("a", "merge", {"properties": {EX + "tag": ["y", "z"], EX + "s": None}})
+    assert _graph(runtime, "a") == {
+        ("http://www.w3.org/1999/02/22-rdf-syntax-ns#type", f"<{EX}Pump>"),
+        (EX + "n", '"1"^^<http://www.w3.org/2001/XMLSchema#integer>'),
+        (EX + "tag", '"y"'), (EX + "tag", '"z"')}
+    assert runtime.twins.get("a").body["properties"][EX + "tag"] == ["y", "z"]
+    runtime.close()
+
+
+def test_a_replace_with_the_same_statements_keeps_one_of_each(tmp_path: Path) -> None:
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    body = {"properties": {EX + "n": {"@value": "007", "@type":
+                                      "http://www.w3.org/2001/XMLSchema#integer"},
+                           EX + "label": "L"}}
+    first, _ = runtime.twins.put("b", body)
+    second, created = runtime.twins.put("b", body)
+    assert not created and second.etag != first.etag
+    statements = _graph(runtime, "b")
+    assert len([s for s in statements if s[0] == EX + "n"]) == 1
+    assert len(statements) == 2
+    runtime.close()
+
+
+def test_a_replace_removes_blank_nodes_written_by_sparql(tmp_path: Path) -> None:
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    runtime.twins.put("c", {"properties": {EX + "n": 1}})
+    runtime.sparql.update(
+        f"INSERT DATA {{ GRAPH <urn:twin:c> {{ <urn:twin:c> <{EX}part> _:p . "
+        f"_:p <{EX}n> 2 }} }}", UpdateDataset())
+    assert len(_graph(runtime, "c")) == 3
+    runtime.twins.put("c", {"properties": {EX + "n": 1}})
+    assert _graph(runtime, "c") == {
+        (EX + "n", '"1"^^<http://www.w3.org/2001/XMLSchema#integer>')}
+    runtime.close()
