@@ -105,9 +105,17 @@ def test_cascade_delete_in_a_batch(server: ServerProcess, tag: str) -> None:
     refused = httpx.post(f"{server.url}/api/v1/batch", json={"operations": [
         {"op": "delete", "id": f"b-{tag}"}]})
     assert refused.status_code == 409
+    head = httpx.get(f"{server.url}/api/v1/events", params={"after": 0}).json()["last"]
     deleted = httpx.post(f"{server.url}/api/v1/batch", json={"operations": [
         {"op": "delete", "id": f"b-{tag}", "cascade": True},
         {"op": "delete", "id": f"a-{tag}"}]})
     assert deleted.status_code == 200, deleted.text
     assert [r["status"] for r in deleted.json()["results"]] == [204, 204]
+    # the relationship the cascade took has its own event, before its twin's
+    events = httpx.get(f"{server.url}/api/v1/events", params={"after": head}).json()["events"]
+    assert [(e["sequence"], e["type"].removeprefix("dev.semtwin."), e["subject"])
+            for e in events] == [
+        (head + 1, "relationship.deleted", f"urn:twin:a-{tag}/relationships/r"),
+        (head + 2, "twin.deleted", f"urn:twin:b-{tag}"),
+        (head + 3, "twin.deleted", f"urn:twin:a-{tag}")]
     assert httpx.get(f"{server.url}/api/v1/twins/a-{tag}").status_code == 404

@@ -280,8 +280,13 @@ def test_relationships(server: ServerProcess) -> None:
     events = _events_after(server, head)
     types = [e["type"].removeprefix("dev.semtwin.") for e in events]
     assert types == ["relationship.created", "relationship.updated", "twin.updated",
-                     "twin.deleted"]
-    # the feed says which relationships went with the twin, and what each event changed
+                     "relationship.deleted", "twin.deleted"]
+    # each relationship that went with the twin has its own event, as if deleted by itself
+    # (just before the twin's, in the same transaction: consecutive numbers), and the twin's
+    # event names them too; and the feed says what each event changed
+    assert events[-2]["data"] == {"$sourceId": ahu, "$relationshipId": "r1"}
+    assert events[-2]["subject"] == f"urn:twin:{ahu}/relationships/r1"
+    assert events[-1]["sequence"] == events[-2]["sequence"] + 1
     assert events[-1]["data"]["relationships"] == [{"$sourceId": ahu, "$relationshipId": "r1"}]
     assert events[0]["data"]["relationship"] == {
         "$relationshipName": "brick:feeds", "$targetId": vav1,

@@ -129,7 +129,7 @@ class BatchService:
 
             changeset = self._twins.plan_delete(twin_id, if_match=if_match,
                                                 relationships=relationships)
-            removed_graphs.update(g.value for g in changeset.forget)
+            removed_graphs.update(c.subject.value for c in changeset.companions)
             return changeset, None, 204
         rel_id = op.get("relationshipId")
         if not isinstance(rel_id, str):

@@ -157,6 +157,9 @@ class Changeset:
     rebase_always: bool = False
     """Run ``rebase`` whatever the subject's version (a cascade delete: the relationships it
     takes along change without their twin's ETag)."""
+    companions: Sequence[Changeset] = ()
+    """Changesets committed just before this one in the same transaction, each with its own
+    event (a cascade delete's relationship deletions); a ``rebase`` may replace them."""
     reads: CommitReads | None = field(default=None, repr=False, compare=False)
     """Set by an in-process pipeline while it commits the changeset: the look-ups made under
     the write lock, so that validation and the update do not repeat them."""
@@ -169,6 +172,7 @@ class Changeset:
         self.clear_graphs, self.forget = other.clear_graphs, other.forget
         self.precondition, self.new_etag = other.precondition, other.new_etag
         self.data, self.property_times = other.data, other.property_times
+        self.companions = other.companions
 
 
 WriteCheck = Callable[[Changeset], None]
@@ -316,14 +320,14 @@ class WritePipeline:
             if (changeset.create_graphs or changeset.drop_graphs) and changeset.precondition:
                 raise ValueError("graphs are created or dropped only by unconditional "
                                  "changesets")
-        seq = self._commit_text(changesets, event_ids, now, validate=True)
-        if seq is None and not self._head_exists():
+        done = self._commit_text(changesets, event_ids, now, validate=True)
+        if done is None and not self._head_exists():
             # the journal is gone (removed behind the pipeline: no client door can remove it,
             # SPARQL's DROP/CLEAR ALL leave it alone): start it again, retry once
             self._ready = False
             self.ensure_journal()
-            seq = self._commit_text(changesets, event_ids, now, validate=False)
-        if seq is None:
+            done = self._commit_text(changesets, event_ids, now, validate=False)
+        if done is None:
             for index, changeset in enumerate(changesets):
                 try:
                     self._explain_failure(changeset)
@@ -332,11 +336,11 @@ class WritePipeline:
                         err.extra["operation"] = index
                     raise
             raise StoreUnavailable("the store did not apply the change; nothing was written")
-        assert seq is not None
+        written, seqs = done
         if self.committed is not None:
-            self.committed(changesets)
-        return [Committed(seq + i, event_id, now, cs.new_etag)
-                for i, (event_id, cs) in enumerate(zip(event_ids, changesets, strict=True))]
+            self.committed(written)
+        return [Committed(seq, event_id, now, cs.new_etag)
+                for seq, event_id, cs in zip(seqs, event_ids, changesets, strict=True)]
 
     def _first_value(self, pattern: str) -> str | None:
         """The lexical value of ``?v`` in the first solution of a system-graph pattern."""
@@ -365,28 +369,41 @@ class WritePipeline:
         return None if seq is None else int(seq)
 
     def _commit_text(self, changesets: Sequence[Changeset], event_ids: list[str], now: str,
-                     *, validate: bool) -> int | None:
-        """Write the changesets as one update; the sequence number of the first, or None
-        when a precondition did not hold. On an in-process store see ``_commit_direct``;
-        elsewhere the update checks the preconditions and claims the sequence numbers
-        itself, which are then looked up by the first event's id."""
+                     *, validate: bool) -> tuple[list[Changeset], list[int]] | None:
+        """Write the changesets, each after its companions, as one update: what was written
+        and the sequence number of each of ``changesets``; None when a precondition did not
+        hold. On an in-process store see ``_commit_direct``; elsewhere the update checks the
+        preconditions and claims the sequence numbers itself, which are then looked up by
+        the first event's id."""
         if sum(len(cs.add) + len(cs.remove) for cs in changesets) > LARGE_CHANGE:
             self.no_wait.refuse()  # a large update: not on the event loop
         with self.no_wait.holding(self._lock), self._across_processes():
             for changeset in changesets:
                 if changeset.rebase is not None and self._moved(changeset):
                     changeset.rebase()
+            written: list[Changeset] = []
+            ids: list[str] = []
+            positions: list[int] = []
+            for changeset, event_id in zip(changesets, event_ids, strict=True):
+                written += changeset.companions
+                ids += [str(uuid.uuid4()) for _ in changeset.companions]
+                positions.append(len(written))
+                written.append(changeset)
+                ids.append(event_id)
             check = None
             if validate:  # what is validated is the change as rebased
-                check = changesets[0] if len(changesets) == 1 else _combined(changesets)
+                check = written[0] if len(written) == 1 else _combined(written)
             if self._direct:
-                return self._commit_direct(changesets, event_ids, now, check)
-            prelude = _Prelude()
-            update = _update_text_all(changesets, event_ids, now,
-                                      empty_graphs=self._empty_graphs,
-                                      stage_inserts=self._stage_inserts, prelude=prelude)
-            self._apply_locked(update, check, prelude)
-            return self._seq_of(event_ids[0])
+                first = self._commit_direct(written, ids, now, check)
+            else:
+                prelude = _Prelude()
+                update = _update_text_all(written, ids, now, empty_graphs=self._empty_graphs,
+                                          stage_inserts=self._stage_inserts, prelude=prelude)
+                self._apply_locked(update, check, prelude)
+                first = self._seq_of(ids[0])
+            if first is None:
+                return None
+            return written, [first + position for position in positions]
 
     def _commit_direct(self, changesets: Sequence[Changeset], event_ids: list[str], now: str,
                        check: Changeset | None) -> int | None:

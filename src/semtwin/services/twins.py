@@ -512,20 +512,26 @@ class TwinService:
         graphs that go with it (None from it, or no callable: the twin must have none); it
         is asked when planned and again under the write lock, so that a relationship made
         meanwhile goes too (or refuses the deletion) rather than being left pointing at no
-        twin. The event names the relationships removed (``relationships``: each one's
-        ``$sourceId`` and ``$relationshipId``), so that a consumer can drop them too."""
+        twin. Each relationship removed is deleted as by its own ``DELETE`` (a
+        ``relationship.deleted`` event, before the twin's), and the twin's event names them
+        too (``relationships``: each one's ``$sourceId`` and ``$relationshipId``)."""
         iri = self.iri(twin_id)
 
         def planned(graphs: Sequence[NamedNode] | None) -> Changeset:
             data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
+            companions = []
+            for graph in graphs or []:
+                ids = self.relationship_ids(graph.value)
+                companions.append(Changeset(
+                    event_type="relationship.deleted", subject=graph, clear_graphs=[graph],
+                    precondition=Precondition(graph, must_exist=True), data=dict(ids)))
             if graphs:
                 data["relationships"] = [self.relationship_ids(g.value) for g in graphs]
             return Changeset(
-                event_type="twin.deleted", subject=iri,
-                clear_graphs=[iri, *(graphs or [])], forget=list(graphs or []),
+                event_type="twin.deleted", subject=iri, clear_graphs=[iri],
                 precondition=Precondition(iri, if_match=if_match, must_exist=True,
                                           no_relationships=graphs is None),
-                new_etag=None, data=data)
+                new_etag=None, data=data, companions=companions)
 
         if relationships is None:
             return planned(None)
