@@ -36,6 +36,7 @@ from semtwin.errors import (
     StoreUnavailable,
     UnprocessableContent,
 )
+from semtwin.jsontext import json_bytes
 from semtwin.rdf import (
     BlankNode,
     DefaultGraph,
@@ -897,7 +898,7 @@ def _event_record(cs: Changeset, event_id: str, now: str) -> str:
         record["actor"] = cs.actor
     if cs.request_id:
         record["request"] = cs.request_id
-    return json.dumps(record, separators=(",", ":"))
+    return json_bytes(record).decode()
 
 
 def _event_triples(cs: Changeset, event: str, seq: str, event_id: str, now: str, *,
@@ -963,7 +964,7 @@ def _data_quads(changesets: Sequence[Changeset], event_ids: Sequence[str], now: 
             if cs.property_times is not None:
                 times = {k: v or now for k, v in cs.property_times.items()}
                 quads.append(Quad(subject, PROPERTY_TIMES,
-                                  Literal(json.dumps(times, separators=(",", ":"))), META))
+                                  Literal(json_bytes(times).decode()), META))
         quads.extend(cs.add)
     return quads
 
@@ -1209,6 +1210,6 @@ def _new_meta(cs: Changeset, time_literal: str, now: str) -> str:
     times = ""
     if cs.property_times is not None:
         resolved = {k: v or now for k, v in cs.property_times.items()}
-        times = f" ; {st}propertyTimes> {_lit(json.dumps(resolved, separators=(',', ':')))}"
+        times = f" ; {st}propertyTimes> {_lit(json_bytes(resolved).decode())}"
     return (f"GRAPH {META} {{ {cs.subject} {st}etag> {_lit(cs.new_etag or '')} ; "
             f"{st}updated> {time_literal}{times} }}")

@@ -94,6 +94,7 @@ class TwinService:
         self._base = base
         self._prefixes = prefixes
         self._model_terms = model_terms
+        self._merged: tuple[ModelTerms, dict[str, str]] | None = None
 
     # --- identity -------------------------------------------------------------------------
 
@@ -269,9 +270,15 @@ class TwinService:
         return context
 
     def _merged_prefixes(self, terms: ModelTerms) -> dict[str, str]:
-        """The models' prefixes, then the predeclared ones (which win)."""
-        return {**{p: ns for p, ns in terms.prefixes.items() if p not in _ENVELOPE},
-                **self._prefixes}
+        """The models' prefixes, then the predeclared ones (which win); merged once per
+        version of the active models' terms (every twin write asks)."""
+        merged = self._merged
+        if merged is not None and merged[0] is terms:
+            return merged[1]
+        prefixes = {**{p: ns for p, ns in terms.prefixes.items() if p not in _ENVELOPE},
+                    **self._prefixes}
+        self._merged = (terms, prefixes)
+        return prefixes
 
     def rdf_quads(self, twin_id: str, triples: Iterable[Quad]) -> list[Quad]:
         """A twin sent as RDF (Turtle, N-Triples): every statement must be about the twin
