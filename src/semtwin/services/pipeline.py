@@ -58,12 +58,12 @@ ST = "https://semtwin.dev/ns#"
 JOURNAL = NamedNode("urn:semtwin:journal")
 META = NamedNode("urn:semtwin:meta")
 ETAG = NamedNode(ST + "etag")
+"""A twin's (relationship's, model's) ETag, in ``META``: what makes it exist."""
 UPDATED = NamedNode(ST + "updated")
 PROPERTY_TIMES = NamedNode(ST + "propertyTimes")
 RECORD = NamedNode(ST + "record")
 IDEMPOTENCY_KEY = NamedNode(ST + "idempotencyKey")
 DATETIME = NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
-"""A twin's (relationship's, model's) ETag, in ``META``: what makes it exist."""
 EVENT = "urn:semtwin:event:"
 """Journal entry ``n`` is ``<urn:semtwin:event:n>``."""
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
@@ -487,7 +487,8 @@ class WritePipeline:
         pre = changeset.precondition
         if pre is None:
             return True
-        current = reads.etag(pre.subject) if reads else self.current_etag(pre.subject)
+        current = (reads.etag(pre.subject) if reads is not None
+                   else self.current_etag(pre.subject))
         if pre.if_match is not None and current != pre.if_match:
             return False
         if pre.must_not_exist and current is not None:
