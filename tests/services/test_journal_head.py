@@ -12,6 +12,7 @@ from pathlib import Path
 import pyoxigraph
 from tests.conftest import OxigraphServer, free_port
 
+from semtwin.rdf import NamedNode
 from semtwin.runtime import Semtwin
 from semtwin.services.pipeline import MARK_EVERY
 from semtwin.settings import Settings
@@ -57,6 +58,11 @@ def test_the_stored_head_lags_until_a_mark_or_close(tmp_path: Path) -> None:
         runtime.twins.put(f"t{i}", {"properties": {"https://ex.org/n": i}})
     head = runtime.pipeline.journal_head()
     assert head == start + MARK_EVERY + 5
+    # while open, the stored head moved once, at the write that put it MARK_EVERY behind
+    stored = [int(q.object.value) for q in runtime.store.quads(
+        NamedNode("urn:semtwin:journal"), NamedNode(ST + "seq"), None,
+        NamedNode("urn:semtwin:journal"))]
+    assert stored == [start + MARK_EVERY]
     runtime.close()
     assert _stored_head(path) == head  # close leaves it at the last event
 
