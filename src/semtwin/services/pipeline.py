@@ -64,10 +64,9 @@ PROPERTY_TIMES = NamedNode(ST + "propertyTimes")
 RECORD = NamedNode(ST + "record")
 IDEMPOTENCY_KEY = NamedNode(ST + "idempotencyKey")
 DATETIME = NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
-INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-SEQ = NamedNode(ST + "seq")
 EVENT = "urn:semtwin:event:"
 """Journal entry ``n`` is ``<urn:semtwin:event:n>``."""
+XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 RESERVED = "urn:semtwin:"
 """semtwin's own graphs (journal, metadata, model versions) are named under this: only
 semtwin writes them, no client door (SPARQL Update, Graph Store) may."""
@@ -422,7 +421,7 @@ class WritePipeline:
         if self._head is None:
             self._head = self._scan_head()
         head, mark = self._head, self._mark
-        if head is None or mark is None or not self._has(*_seq_statement(JOURNAL, mark)):
+        if head is None or mark is None or not self._has(*_head_quad(mark)):
             self._head = self._mark = None
             # the stored head is not where this process left it: the store was written
             # behind the pipeline; the caller restarts a journal that is gone
@@ -569,7 +568,7 @@ class WritePipeline:
     def _last_event(self, head: int) -> int:
         """The last of the events numbered consecutively from ``head + 1``, or ``head``."""
         if self._direct:
-            while self._has(*_seq_statement(NamedNode(f"{EVENT}{head + 1}"), head + 1)):
+            while self._has(*_event_seq_quad(head + 1)):
                 head += 1
             return head
         while True:
@@ -831,6 +830,7 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
                      prelude: _Prelude | None = None) -> str:
     """The conditional update (a store other writers may share)."""
     st = f"<{ST}"
+    time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events: list[str] = []
     binds: list[str] = []
     condition = ""
@@ -856,11 +856,11 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
         if stage_inserts and len(cs.add) > _STAGE_ABOVE:
             stage, copy, drop = _staged_insert(cs.add, event_id, staged.graphs)
             staged.requests.extend(stage)
-            operations += _change_operations(cs, event_id, empty_graphs, now,
+            operations += _change_operations(cs, event_id, time_literal, empty_graphs, now,
                                              insert=False)
             operations += [*copy, *drop]
         else:
-            operations += _change_operations(cs, event_id, empty_graphs, now)
+            operations += _change_operations(cs, event_id, time_literal, empty_graphs, now)
     if prelude is not None:
         prelude.requests.extend(staged.requests)
         prelude.graphs.extend(staged.graphs)
@@ -868,15 +868,19 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
     return " ;\n".join([*staged.requests, *operations])
 
 
-def _seq_statement(subject: NamedNode, seq: int
-                   ) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
-    """``subject st:seq seq`` in the journal: the stored head (``JOURNAL``) or an event."""
-    return subject, SEQ, Literal(str(seq), datatype=INTEGER), JOURNAL
+def _head_quad(head: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
+    return JOURNAL, NamedNode(ST + "seq"), Literal(str(head), datatype=NamedNode(
+        "http://www.w3.org/2001/XMLSchema#integer")), JOURNAL
 
 
 MARK_EVERY = 1024
 """How far an in-process store's stored journal head may lag its last event."""
 _PROBE = 256
+
+
+def _event_seq_quad(seq: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
+    return NamedNode(f"{EVENT}{seq}"), NamedNode(ST + "seq"), Literal(str(seq), datatype=NamedNode(
+        "http://www.w3.org/2001/XMLSchema#integer")), JOURNAL
 
 
 def _move_head(old: int, new: int) -> str:
@@ -921,13 +925,14 @@ def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str],
     ``reads`` (the store as it is before the update) turns the removal of metadata and
     graph content into data: what is there and is not written again (``_change_operations``).
     """
+    time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events = [" . ".join(_event_triples(cs, f"<{EVENT}{head + i + 1}>", str(head + i + 1),
                                         event_id, now, claimed=False))
               for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True))]
     operations = [_move_head(*move)] if move else []
     operations.append(f"INSERT DATA {{ GRAPH {JOURNAL} {{ {' . '.join(events)} }} }}")
     for cs in changesets:
-        operations += _change_operations(cs, "", empty_graphs, now,
+        operations += _change_operations(cs, "", time_literal, empty_graphs, now,
                                          claimed=False, reads=reads)
     return " ;\n".join(operations)
 
@@ -949,12 +954,18 @@ def _data_quads(changesets: Sequence[Changeset], event_ids: Sequence[str], now: 
     for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True)):
         seq = head + i + 1
         event = NamedNode(f"{EVENT}{seq}")
-        quads += [Quad(*_seq_statement(event, seq)),
+        quads += [Quad(*_event_seq_quad(seq)),
                   Quad(event, RECORD, Literal(_event_record(cs, event_id, now)), JOURNAL)]
         if cs.idempotency_key is not None:
             quads.append(Quad(event, IDEMPOTENCY_KEY, Literal(cs.idempotency_key), JOURNAL))
         if cs.metadata and cs.new_etag is not None:
-            quads += _meta_quads(cs, now)
+            subject = cs.subject
+            quads += [Quad(subject, ETAG, Literal(cs.new_etag), META),
+                      Quad(subject, UPDATED, Literal(now, datatype=DATETIME), META)]
+            if cs.property_times is not None:
+                times = {k: v or now for k, v in cs.property_times.items()}
+                quads.append(Quad(subject, PROPERTY_TIMES,
+                                  Literal(json_bytes(times).decode()), META))
         quads.extend(cs.add)
     return quads
 
@@ -1111,9 +1122,10 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
     return condition
 
 
-def _change_operations(cs: Changeset, event_id: str, empty_graphs: bool, now: str = "", *,
-                       insert: bool = True, claimed: bool = True,
-                       reads: CommitReads | None = None) -> list[str]:
+def _change_operations(cs: Changeset, event_id: str, time_literal: str,
+                       empty_graphs: bool, now: str = "", *, insert: bool = True,
+                       claimed: bool = True, reads: CommitReads | None = None
+                       ) -> list[str]:
     """The operations that write one changeset, each conditioned on its event's claim; or,
     ``claimed=False`` (its preconditions already checked), unconditional and as data. With
     ``reads`` (the store before the update, under the write lock) a replaced twin's old
@@ -1137,15 +1149,15 @@ def _change_operations(cs: Changeset, event_id: str, empty_graphs: bool, now: st
         if old:
             operations.append(f"DELETE DATA {{ {_ground(old)} }}")
         if cs.new_etag is not None:
-            operations.append(f"INSERT DATA {{ {_ground(_meta_quads(cs, now))} }}")
+            operations.append(f"INSERT DATA {{ {_new_meta(cs, time_literal, now)} }}")
     elif cs.new_etag is None:
         operations.append(f"DELETE {{ {old_meta} }} WHERE {{ {claim} {old_meta} }}")
     elif data:
         operations += [f"DELETE WHERE {{ {old_meta} }}",
-                       f"INSERT DATA {{ {_ground(_meta_quads(cs, now))} }}"]
+                       f"INSERT DATA {{ {_new_meta(cs, time_literal, now)} }}"]
     else:
         operations.append(
-            f"DELETE {{ {old_meta} }} INSERT {{ {_ground(_meta_quads(cs, now))} }} "
+            f"DELETE {{ {old_meta} }} INSERT {{ {_new_meta(cs, time_literal, now)} }} "
             # a row with dummy bindings, not OPTIONAL: Virtuoso drops a row whose DELETE
             # template has unbound variables, INSERT included
             f"WHERE {{ {claim} {{ {old_meta} }} UNION "
@@ -1193,12 +1205,12 @@ def _change_operations(cs: Changeset, event_id: str, empty_graphs: bool, now: st
     return operations
 
 
-def _meta_quads(cs: Changeset, now: str) -> list[Quad]:
-    """The subject's metadata after the change: ETag, update time, property times (a
-    property's kept time, or this commit's)."""
-    quads = [Quad(cs.subject, ETAG, Literal(cs.new_etag or ""), META),
-             Quad(cs.subject, UPDATED, Literal(now, datatype=DATETIME), META)]
+def _new_meta(cs: Changeset, time_literal: str, now: str) -> str:
+    """The subject's metadata after the change: ETag, update time, property times."""
+    st = f"<{ST}"
+    times = ""
     if cs.property_times is not None:
-        times = {k: v or now for k, v in cs.property_times.items()}
-        quads.append(Quad(cs.subject, PROPERTY_TIMES, Literal(json_bytes(times).decode()), META))
-    return quads
+        resolved = {k: v or now for k, v in cs.property_times.items()}
+        times = f" ; {st}propertyTimes> {_lit(json_bytes(resolved).decode())}"
+    return (f"GRAPH {META} {{ {cs.subject} {st}etag> {_lit(cs.new_etag or '')} ; "
+            f"{st}updated> {time_literal}{times} }}")
