@@ -4,6 +4,7 @@ no event), activation refused on impact unless forced with a reason."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -179,6 +180,17 @@ def test_activation_with_impact_is_refused_unless_forced(server: ServerProcess,
     activated = [e for e in events if e["type"] == "dev.semtwin.model.active"]
     assert activated[0]["data"]["forced"] is True
     assert activated[0]["data"]["reason"] == "pump h is being replaced"
+    # the twin the forced activation left violating is still writable where the change
+    # cannot affect the violation; a change the shape reads is validated, and refused while
+    # the twin still violates it
+    pump, merge = f"{twins}/h-{ns[-9:-1]}", {"Content-Type": "application/merge-patch+json"}
+    labelled = httpx.patch(pump, headers=merge, content=json.dumps(
+        {"properties": {"http://www.w3.org/2000/01/rdf-schema#label": "pump h"}}))
+    assert labelled.status_code == 200, labelled.text
+    assert httpx.patch(pump, headers=merge, content=json.dumps(
+        {"properties": {f"{ns}power": 90}})).status_code == 422
+    assert httpx.patch(pump, headers=merge, content=json.dumps(
+        {"properties": {f"{ns}power": 50}})).status_code == 200
     # the model's content is served back, and an active model cannot be deleted
     content = httpx.get(f"{server.url}/api/v1/models/content",
                         params={"iri": iri, "version": "2"})

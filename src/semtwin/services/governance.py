@@ -171,12 +171,14 @@ class WriteValidator:
             return
         active, deprecated = self._shapes.snapshot()
         view = data_view(self._store)
+        bucket = WRITE_WARNINGS.get()
+        if bucket is not None and deprecated:  # a use restated by a replace is still a use
+            bucket.extend(_deprecated_uses(
+                [quad_triple(q) for q in changeset.add if q.graph_name not in (JOURNAL, META)],
+                deprecated))
         added, removed = delta(view, changeset)
         if not added and not removed:
             return
-        bucket = WRITE_WARNINGS.get()
-        if bucket is not None and deprecated:
-            bucket.extend(_deprecated_uses(added, deprecated))
         if active is None:
             return
         shapes, scope = active
@@ -218,11 +220,17 @@ def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Tri
     touched: set[GraphName] = {q.graph_name for q in changeset.remove}
     removed = [quad_triple(q) for q in changeset.remove if q.graph_name not in (JOURNAL, META)]
     reads = changeset.reads
+    stored: dict[Triple, None] = {}  # the cleared graphs' statements, read from the store
     for graph in [*changeset.clear_graphs, *changeset.drop_graphs]:
         touched.add(graph)
         content = reads.graph(graph) if reads is not None else view.graph_quads(graph)
-        removed.extend(quad_triple(q) for q in content)
+        stored.update(dict.fromkeys(quad_triple(q) for q in content))
+    removed.extend(stored)
     frozen = frozenset(touched)
     gone = [t for t in dict.fromkeys(removed)
             if t not in added_set and not view.holds_elsewhere(t, frozen)]
+    if stored:
+        # a cleared graph's statements written again (a replace, a patch) are in the union
+        # before and after: the change is only what differs
+        added = [t for t in added if t not in stored]
     return added, gone
