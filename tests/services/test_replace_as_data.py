@@ -57,3 +57,27 @@ def test_a_replace_removes_blank_nodes_written_by_sparql(tmp_path: Path) -> None
     assert _graph(runtime, "c") == {
         (EX + "n", '"1"^^<http://www.w3.org/2001/XMLSchema#integer>')}
     runtime.close()
+
+
+def test_content_read_when_planning_is_used_only_under_the_same_etag(tmp_path: Path) -> None:
+    """A replace planned on a version read from the store carries that version's graph
+    (``known_content``); the commit uses it only while the twin's ETag is still the one it
+    was read under. Here the twin's graph changes between the planning and the commit (a
+    SPARQL update: new ETag) and the changeset is committed unconditionally: the statement
+    the update added must still go."""
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    runtime.twins.put("d", {"properties": {EX + "n": 1}})
+    iri = NamedNode("urn:twin:d")
+    before = runtime.twins.get("d")
+    planned = runtime.twins.plan_put("d", iri, runtime.twins.to_quads(
+        "d", iri, {"properties": {EX + "n": 2}}), before, if_match=None, if_none_match=False)
+    assert planned.changeset.known_content is not None
+    runtime.sparql.update(f"INSERT DATA {{ GRAPH <urn:twin:d> {{ <urn:twin:d> <{EX}m> 3 }} }}",
+                          UpdateDataset())
+    assert runtime.twins.get("d").etag != before.etag
+    planned.changeset.rebase = None
+    planned.changeset.precondition = None
+    runtime.pipeline.commit(planned.changeset)
+    assert _graph(runtime, "d") == {
+        (EX + "n", '"2"^^<http://www.w3.org/2001/XMLSchema#integer>')}
+    runtime.close()

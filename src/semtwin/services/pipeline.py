@@ -161,6 +161,12 @@ class Changeset:
     companions: Sequence[Changeset] = ()
     """Changesets committed just before this one in the same transaction, each with its own
     event (a cascade delete's relationship deletions); a ``rebase`` may replace them."""
+    known_content: tuple[str, GraphName, Sequence[Quad]] | None = field(
+        default=None, repr=False, compare=False)
+    """(ETag, graph, content): a graph the change clears, as read after its subject's ETag
+    was read as that one. Every commit that writes a twin's graph gives it a new ETag, so
+    while the ETag is still that one under the write lock, the content is current and an
+    in-process pipeline does not read it again."""
     reads: CommitReads | None = field(default=None, repr=False, compare=False)
     """Set by an in-process pipeline while it commits the changeset: the look-ups made under
     the write lock, so that validation and the update do not repeat them."""
@@ -173,7 +179,7 @@ class Changeset:
         self.clear_graphs, self.forget = other.clear_graphs, other.forget
         self.precondition, self.new_etag = other.precondition, other.new_etag
         self.data, self.property_times = other.data, other.property_times
-        self.companions = other.companions
+        self.companions, self.known_content = other.companions, other.known_content
 
 
 WriteCheck = Callable[[Changeset], None]
@@ -220,6 +226,13 @@ class CommitReads:
             found = list(self._store.quads(None, None, None, graph)) if known else []
             self._graphs[graph] = found
         return found
+
+    def know(self, known: tuple[str, GraphName, Sequence[Quad]], subject: NamedNode) -> None:
+        """Take a changeset's ``known_content`` as the graph's content if the subject's ETag
+        is still the one it was read under."""
+        etag, graph, content = known
+        if graph not in self._graphs and self.etag(subject) == etag:
+            self._graphs[graph] = list(content)
 
     def read_graph(self, graph: GraphName) -> list[Quad] | None:
         """The graph's content if ``graph`` read it, else None (nothing is read)."""
@@ -431,6 +444,8 @@ class WritePipeline:
         reads = CommitReads(self._store) if len(changesets) == 1 else None
         if not all(self._holds(cs, reads) for cs in changesets):
             return None
+        if reads is not None and changesets[0].known_content is not None:
+            reads.know(changesets[0].known_content, changesets[0].subject)
         if check is not None and self.check is not None:
             check.reads = reads
             try:

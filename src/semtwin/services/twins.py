@@ -16,7 +16,7 @@ import math
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -66,6 +66,8 @@ def json_object(body: Any, members: set[str], what: str) -> dict[str, Any]:
 class TwinDocument:
     body: dict[str, Any]
     etag: str
+    quads: Sequence[Quad] | None = field(default=None, repr=False, compare=False)
+    """The twin's graph as read after its ETag, when read from the store."""
 
 
 _UPDATED = NamedNode(f"{ST}updated")
@@ -147,10 +149,10 @@ class TwinService:
         etag, updated, times = self._metadata_all(iri)
         if etag is None:
             raise NotFound(f"no twin {twin_id!r}")
-        quads = list(self._store.quads(graph=iri))
+        quads = list(self._store.quads(graph=iri))  # after the ETag (``known_content``)
         body = self._to_json(twin_id, iri, quads, etag, updated)
         _property_metadata(body, times)
-        return TwinDocument(body, etag)
+        return TwinDocument(body, etag, quads)
 
     def get_by_iri(self, iri_text: str) -> TwinDocument:
         """Any resource as a twin, including ones loaded from files: an API twin by its
@@ -432,6 +434,8 @@ class TwinService:
                 data["patch"] = jsonpatch.make_patch(twin_content(version.body),
                                                      twin_content(new_json)).patch
             changeset.data = data
+            changeset.known_content = (None if version is None or version.quads is None
+                                       else (version.etag, iri, version.quads))
             changeset.precondition = Precondition(
                 iri, if_match=(if_match if if_match is not None or version is None
                                else version.etag),
