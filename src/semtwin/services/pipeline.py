@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -64,9 +65,10 @@ PROPERTY_TIMES = NamedNode(ST + "propertyTimes")
 RECORD = NamedNode(ST + "record")
 IDEMPOTENCY_KEY = NamedNode(ST + "idempotencyKey")
 DATETIME = NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+SEQ = NamedNode(ST + "seq")
 EVENT = "urn:semtwin:event:"
 """Journal entry ``n`` is ``<urn:semtwin:event:n>``."""
-XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 RESERVED = "urn:semtwin:"
 """semtwin's own graphs (journal, metadata, model versions) are named under this: only
 semtwin writes them, no client door (SPARQL Update, Graph Store) may."""
@@ -434,7 +436,7 @@ class WritePipeline:
         if self._head is None:
             self._head = self._scan_head()
         head, mark = self._head, self._mark
-        if head is None or mark is None or not self._has(*_head_quad(mark)):
+        if head is None or mark is None or not self._has(*_seq_statement(JOURNAL, mark)):
             self._head = self._mark = None
             # the stored head is not where this process left it: the store was written
             # behind the pipeline; the caller restarts a journal that is gone
@@ -583,7 +585,7 @@ class WritePipeline:
     def _last_event(self, head: int) -> int:
         """The last of the events numbered consecutively from ``head + 1``, or ``head``."""
         if self._direct:
-            while self._has(*_event_seq_quad(head + 1)):
+            while self._has(*_seq_statement(NamedNode(f"{EVENT}{head + 1}"), head + 1)):
                 head += 1
             return head
         while True:
@@ -799,13 +801,14 @@ def _lit(text: str) -> str:
 
 
 def _ground(quads: Sequence[Quad]) -> str:
+    """Quads as an update's data or template: consecutive quads of one graph in one
+    ``GRAPH`` block (a twin's metadata is one block, as a pattern a reader matches)."""
     parts = []
-    for q in quads:
-        triple = f"{sparql_term(q.subject)} {q.predicate} {sparql_term(q.object)} ."
-        if isinstance(q.graph_name, DefaultGraph):
-            parts.append(triple)
-        else:
-            parts.append(f"GRAPH {q.graph_name} {{ {triple} }}")
+    for graph, run in itertools.groupby(quads, key=lambda q: q.graph_name):
+        triples = " ".join(f"{sparql_term(q.subject)} {q.predicate} {sparql_term(q.object)} ."
+                           for q in run)
+        parts.append(triples if isinstance(graph, DefaultGraph)
+                     else f"GRAPH {graph} {{ {triples} }}")
     return " ".join(parts)
 
 
@@ -845,7 +848,6 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
                      prelude: _Prelude | None = None) -> str:
     """The conditional update (a store other writers may share)."""
     st = f"<{ST}"
-    time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events: list[str] = []
     binds: list[str] = []
     condition = ""
@@ -871,11 +873,11 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
         if stage_inserts and len(cs.add) > _STAGE_ABOVE:
             stage, copy, drop = _staged_insert(cs.add, event_id, staged.graphs)
             staged.requests.extend(stage)
-            operations += _change_operations(cs, event_id, time_literal, empty_graphs, now,
+            operations += _change_operations(cs, event_id, empty_graphs, now,
                                              insert=False)
             operations += [*copy, *drop]
         else:
-            operations += _change_operations(cs, event_id, time_literal, empty_graphs, now)
+            operations += _change_operations(cs, event_id, empty_graphs, now)
     if prelude is not None:
         prelude.requests.extend(staged.requests)
         prelude.graphs.extend(staged.graphs)
@@ -883,19 +885,15 @@ def _update_text_all(changesets: Sequence[Changeset], event_ids: Sequence[str], 
     return " ;\n".join([*staged.requests, *operations])
 
 
-def _head_quad(head: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
-    return JOURNAL, NamedNode(ST + "seq"), Literal(str(head), datatype=NamedNode(
-        "http://www.w3.org/2001/XMLSchema#integer")), JOURNAL
+def _seq_statement(subject: NamedNode, seq: int
+                   ) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
+    """``subject st:seq seq`` in the journal: the stored head (``JOURNAL``) or an event."""
+    return subject, SEQ, Literal(str(seq), datatype=INTEGER), JOURNAL
 
 
 MARK_EVERY = 1024
 """How far an in-process store's stored journal head may lag its last event."""
 _PROBE = 256
-
-
-def _event_seq_quad(seq: int) -> tuple[NamedNode, NamedNode, Literal, NamedNode]:
-    return NamedNode(f"{EVENT}{seq}"), NamedNode(ST + "seq"), Literal(str(seq), datatype=NamedNode(
-        "http://www.w3.org/2001/XMLSchema#integer")), JOURNAL
 
 
 def _move_head(old: int, new: int) -> str:
@@ -940,14 +938,13 @@ def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str],
     ``reads`` (the store as it is before the update) turns the removal of metadata and
     graph content into data: what is there and is not written again (``_change_operations``).
     """
-    time_literal = f'"{now}"^^<{XSD_DATETIME}>'
     events = [" . ".join(_event_triples(cs, f"<{EVENT}{head + i + 1}>", str(head + i + 1),
                                         event_id, now, claimed=False))
               for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True))]
     operations = [_move_head(*move)] if move else []
     operations.append(f"INSERT DATA {{ GRAPH {JOURNAL} {{ {' . '.join(events)} }} }}")
     for cs in changesets:
-        operations += _change_operations(cs, "", time_literal, empty_graphs, now,
+        operations += _change_operations(cs, "", empty_graphs, now,
                                          claimed=False, reads=reads)
     return " ;\n".join(operations)
 
@@ -969,18 +966,12 @@ def _data_quads(changesets: Sequence[Changeset], event_ids: Sequence[str], now: 
     for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True)):
         seq = head + i + 1
         event = NamedNode(f"{EVENT}{seq}")
-        quads += [Quad(*_event_seq_quad(seq)),
+        quads += [Quad(*_seq_statement(event, seq)),
                   Quad(event, RECORD, Literal(_event_record(cs, event_id, now)), JOURNAL)]
         if cs.idempotency_key is not None:
             quads.append(Quad(event, IDEMPOTENCY_KEY, Literal(cs.idempotency_key), JOURNAL))
         if cs.metadata and cs.new_etag is not None:
-            subject = cs.subject
-            quads += [Quad(subject, ETAG, Literal(cs.new_etag), META),
-                      Quad(subject, UPDATED, Literal(now, datatype=DATETIME), META)]
-            if cs.property_times is not None:
-                times = {k: v or now for k, v in cs.property_times.items()}
-                quads.append(Quad(subject, PROPERTY_TIMES,
-                                  Literal(json_bytes(times).decode()), META))
+            quads += _meta_quads(cs, now)
         quads.extend(cs.add)
     return quads
 
@@ -1137,10 +1128,9 @@ def _precondition_filters(pre: Precondition | None, i: int) -> str:
     return condition
 
 
-def _change_operations(cs: Changeset, event_id: str, time_literal: str,
-                       empty_graphs: bool, now: str = "", *, insert: bool = True,
-                       claimed: bool = True, reads: CommitReads | None = None
-                       ) -> list[str]:
+def _change_operations(cs: Changeset, event_id: str, empty_graphs: bool, now: str = "", *,
+                       insert: bool = True, claimed: bool = True,
+                       reads: CommitReads | None = None) -> list[str]:
     """The operations that write one changeset, each conditioned on its event's claim; or,
     ``claimed=False`` (its preconditions already checked), unconditional and as data. With
     ``reads`` (the store before the update, under the write lock) a replaced twin's old
@@ -1164,15 +1154,15 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
         if old:
             operations.append(f"DELETE DATA {{ {_ground(old)} }}")
         if cs.new_etag is not None:
-            operations.append(f"INSERT DATA {{ {_new_meta(cs, time_literal, now)} }}")
+            operations.append(f"INSERT DATA {{ {_ground(_meta_quads(cs, now))} }}")
     elif cs.new_etag is None:
         operations.append(f"DELETE {{ {old_meta} }} WHERE {{ {claim} {old_meta} }}")
     elif data:
         operations += [f"DELETE WHERE {{ {old_meta} }}",
-                       f"INSERT DATA {{ {_new_meta(cs, time_literal, now)} }}"]
+                       f"INSERT DATA {{ {_ground(_meta_quads(cs, now))} }}"]
     else:
         operations.append(
-            f"DELETE {{ {old_meta} }} INSERT {{ {_new_meta(cs, time_literal, now)} }} "
+            f"DELETE {{ {old_meta} }} INSERT {{ {_ground(_meta_quads(cs, now))} }} "
             # a row with dummy bindings, not OPTIONAL: Virtuoso drops a row whose DELETE
             # template has unbound variables, INSERT included
             f"WHERE {{ {claim} {{ {old_meta} }} UNION "
@@ -1220,12 +1210,12 @@ def _change_operations(cs: Changeset, event_id: str, time_literal: str,
     return operations
 
 
-def _new_meta(cs: Changeset, time_literal: str, now: str) -> str:
-    """The subject's metadata after the change: ETag, update time, property times."""
-    st = f"<{ST}"
-    times = ""
+def _meta_quads(cs: Changeset, now: str) -> list[Quad]:
+    """The subject's metadata after the change: ETag, update time, property times (a
+    property's kept time, or this commit's)."""
+    quads = [Quad(cs.subject, ETAG, Literal(cs.new_etag or ""), META),
+             Quad(cs.subject, UPDATED, Literal(now, datatype=DATETIME), META)]
     if cs.property_times is not None:
-        resolved = {k: v or now for k, v in cs.property_times.items()}
-        times = f" ; {st}propertyTimes> {_lit(json_bytes(resolved).decode())}"
-    return (f"GRAPH {META} {{ {cs.subject} {st}etag> {_lit(cs.new_etag or '')} ; "
-            f"{st}updated> {time_literal}{times} }}")
+        times = {k: v or now for k, v in cs.property_times.items()}
+        quads.append(Quad(cs.subject, PROPERTY_TIMES, Literal(json_bytes(times).decode()), META))
+    return quads
