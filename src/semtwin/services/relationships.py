@@ -133,6 +133,8 @@ class RelationshipService:
             else:
                 changeset.data = {**ids, "patch": jsonpatch.make_patch(
                     _content(version.body), _content(document)).patch}
+            changeset.known_content = (None if version is None or version.quads is None
+                                       else (version.etag, rel, version.quads))
             changeset.precondition = Precondition(
                 rel, if_match=(if_match if if_match is not None or version is None
                                else version.etag),
@@ -163,7 +165,8 @@ class RelationshipService:
         etag = self._pipeline.current_etag(rel)
         if etag is None:
             raise NotFound(f"no relationship {rel_id!r} of twin {twin_id!r}")
-        return TwinDocument(self._to_json(rel, list(self._store.quads(graph=rel)), etag), etag)
+        quads = list(self._store.quads(graph=rel))  # after the ETag (``known_content``)
+        return TwinDocument(self._to_json(rel, quads, etag), etag, quads)
 
     def _to_json(self, rel: NamedNode, quads: list[Quad], etag: str) -> dict[str, Any]:
         values: dict[str, Any] = {}
