@@ -208,11 +208,10 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # fail, so a fix on either side (semtwin or Virtuoso) turns it red and the entry goes.
 # Since SPARQL Update runs through the write pipeline (semtwin plans DROP/CLEAR ALL, checks
 # graph existence and grounds templates itself), Virtuoso's own update deviations no longer
-# show; these remain.
+# show; this one remains. (Blank nodes in INSERT templates failing with SR002 after a DROP
+# went when semtwin began writing a graph's statements as one GRAPH block, session 16.)
 VIRTUOSO_DEVIATIONS = {
     "put_get_default": "no separately addressable default graph (CLEAR DEFAULT refused)",
-    "put_delete_get_delete": "blank nodes in INSERT templates fail with SR002 after DROP",
-    "post_get_new_graph": "blank nodes in INSERT templates fail with SR002 after DROP",
 }
 
 
