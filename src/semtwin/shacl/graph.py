@@ -119,6 +119,10 @@ class StoreView:
         self._out: dict[Term, dict[NamedNode, list[Term]]] = {}
         self._subjects: dict[tuple[NamedNode, Term], list[Term]] = {}
         self._lookups: dict[tuple[Term, NamedNode], list[Term]] = {}
+        self._in: dict[Term, list[tuple[Term, NamedNode]]] = {}
+        """Every (subject, predicate) pointing to a node, for nodes read whole: ``subjects``
+        of any predicate of them is answered from it (a new twin is asked for its incoming
+        edges, then for the subjects of each inverse path a shape walks from it)."""
 
     def _visible(self, quads: Iterator[Quad]) -> Iterator[Quad]:
         hidden = self._hidden
@@ -160,21 +164,45 @@ class StoreView:
             self._lookups[key] = objects
         return objects
 
+    INCOMING_KEPT = 64
+    """``has_incoming`` reads up to this many edges into a node and keeps them when that is
+    all of them; past it (a hub, a class) it answers at once."""
+
     def has_incoming(self, node: Term) -> bool:
-        hidden = self._hidden
-        return any(q.graph_name not in hidden
-                   for q in self._store.quads(None, None, node, None))
+        known = self._in.get(node)
+        if known is not None:
+            return bool(known)
+        found: list[tuple[Term, NamedNode]] = []
+        for q in self._visible(self._store.quads(None, None, node, None)):
+            if len(found) == self.INCOMING_KEPT:
+                return True
+            found.append((q.subject, q.predicate))
+        self._keep_incoming(node, found)
+        return bool(found)
 
     def incoming(self, node: Term) -> list[tuple[Term, NamedNode]]:
-        return list(dict.fromkeys((q.subject, q.predicate) for q in self._visible(
-            self._store.quads(None, None, node, None))))
+        known = self._in.get(node)
+        if known is None:
+            known = [(q.subject, q.predicate) for q in self._visible(
+                self._store.quads(None, None, node, None))]
+            if len(known) <= self.INCOMING_KEPT:
+                self._keep_incoming(node, known)
+        return list(dict.fromkeys(known))
+
+    def _keep_incoming(self, node: Term, edges: list[tuple[Term, NamedNode]]) -> None:
+        if len(self._in) >= self.CACHE_LIMIT:
+            self._in.clear()
+        self._in[node] = edges
 
     def subjects(self, predicate: NamedNode, obj: Term) -> list[Term]:
         key = (predicate, obj)
         found = self._subjects.get(key)
         if found is None:
-            found = list(dict.fromkeys(q.subject for q in self._visible(
-                self._store.quads(None, predicate, obj, None))))
+            edges = self._in.get(obj)
+            found = list(dict.fromkeys(
+                (s for s, p in edges if p == predicate) if edges is not None
+                else (q.subject for q in self._visible(
+                    self._store.quads(None, predicate, obj, None)))))
             if len(self._subjects) >= self.CACHE_LIMIT:
                 self._subjects.clear()
             self._subjects[key] = found
