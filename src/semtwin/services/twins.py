@@ -10,6 +10,7 @@ JSON shape (docs/rest-api.md)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -381,10 +382,10 @@ class TwinService:
         if quads is None:
             quads = self.to_quads(twin_id, iri, body)
         for attempt in range(_RACES):
-            try:
-                before = self.get(twin_id)
-            except NotFound:
-                before = None
+            before = None
+            if not if_none_match:  # a create only: the commit's condition says if it exists
+                with contextlib.suppress(NotFound):
+                    before = self.get(twin_id)
             try:
                 return self._put_once(twin_id, iri, quads, before, if_match=if_match,
                                       if_none_match=if_none_match, actor=actor,
