@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 
 from semtwin.errors import ShapeViolation
-from semtwin.rdf import GraphName, Literal, NamedNode, Term, Triple
+from semtwin.rdf import GraphName, Literal, NamedNode, Quad, Term, Triple
 from semtwin.services.inline import LARGE_FOCUS, NoWait
 from semtwin.services.pipeline import ETAG, JOURNAL, META, ST, Changeset
 from semtwin.services.vocabulary import ModelTerms, derive_terms
@@ -173,9 +173,7 @@ class WriteValidator:
         view = data_view(self._store)
         bucket = WRITE_WARNINGS.get()
         if bucket is not None and deprecated:  # a use restated by a replace is still a use
-            bucket.extend(_deprecated_uses(
-                [quad_triple(q) for q in changeset.add if q.graph_name not in (JOURNAL, META)],
-                deprecated))
+            bucket.extend(_deprecated_uses(_data_triples(changeset.add), deprecated))
         added, removed = delta(view, changeset)
         if not added and not removed:
             return
@@ -213,12 +211,17 @@ class WriteValidator:
                 turtle=report_turtle(blocking))
 
 
+def _data_triples(quads: Sequence[Quad]) -> list[Triple]:
+    """The statements of quads outside the system graphs, as validation sees them."""
+    return [quad_triple(q) for q in quads if q.graph_name not in (JOURNAL, META)]
+
+
 def delta(view: StoreView, changeset: Changeset) -> tuple[list[Triple], list[Triple]]:
     """The triples a changeset adds to and removes from the union of the data graphs."""
-    added = [quad_triple(q) for q in changeset.add if q.graph_name not in (JOURNAL, META)]
+    added = _data_triples(changeset.add)
     added_set = set(added)
     touched: set[GraphName] = {q.graph_name for q in changeset.remove}
-    removed = [quad_triple(q) for q in changeset.remove if q.graph_name not in (JOURNAL, META)]
+    removed = _data_triples(changeset.remove)
     reads = changeset.reads
     stored: dict[Triple, None] = {}  # the cleared graphs' statements, read from the store
     for graph in [*changeset.clear_graphs, *changeset.drop_graphs]:

@@ -531,14 +531,13 @@ class TwinService:
 
         def planned(graphs: Sequence[NamedNode] | None) -> Changeset:
             data: dict[str, Any] = {"$id": twin_id, "$iri": iri.value}
-            companions = []
-            for graph in graphs or []:
-                ids = self.relationship_ids(graph.value)
-                companions.append(Changeset(
-                    event_type="relationship.deleted", subject=graph, clear_graphs=[graph],
-                    precondition=Precondition(graph, must_exist=True), data=dict(ids)))
-            if graphs:
-                data["relationships"] = [self.relationship_ids(g.value) for g in graphs]
+            named = [(graph, self.relationship_ids(graph.value)) for graph in graphs or []]
+            companions = [Changeset(
+                event_type="relationship.deleted", subject=graph, clear_graphs=[graph],
+                precondition=Precondition(graph, must_exist=True), data=dict(ids))
+                for graph, ids in named]
+            if named:
+                data["relationships"] = [ids for _, ids in named]
             return Changeset(
                 event_type="twin.deleted", subject=iri, clear_graphs=[iri],
                 precondition=Precondition(iri, if_match=if_match, must_exist=True,
