@@ -22,6 +22,7 @@ import concurrent.futures
 import gzip
 import json
 import random
+import statistics
 import time
 import uuid
 from pathlib import Path
@@ -268,6 +269,18 @@ def run(work: Path, sizes: list[int], seconds: int, patches: int,
                 httpx.get(f"{url}/api/v1/twins", params={"type": "brick:VAV", "limit": 1},
                           timeout=600).raise_for_status()
                 row["listing_index_build_s"] = round(time.perf_counter() - began, 2)
+                # each floor's first page reads the twins its filter holds for, which later
+                # pages reuse (services/holders.py): timed one by one, before the wrk cell
+                firsts = []
+                for floor in range(40):
+                    began = time.perf_counter()
+                    httpx.get(f"{url}/api/v1/twins", params={
+                        "type": "brick:VAV", "limit": 100,
+                        "where": f"https://ex.org/floor eq {floor}"},
+                        timeout=600).raise_for_status()
+                    firsts.append((time.perf_counter() - began) * 1000)
+                row["listing_first_page"] = {"p50_ms": round(statistics.median(firsts), 1),
+                                             "max_ms": round(max(firsts), 1)}
                 row["listing_page"] = _wrk(
                     url, 'N = 40\nPATH = "/api/v1/twins?type=brick:VAV&limit=100'
                          '&where=https://ex.org/floor%%20eq%%20%d"\n' + _LUA_GET, seconds, work)
@@ -407,6 +420,10 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines.append("")
     lines += [f"Twin index built by the first listing: {row.get('listing_index_build_s')} s at "
               f"{row['twins']:,} twins." for row in report["sizes"]]
+    lines += [f"First filtered page of each of the 40 floors at {row['twins']:,} twins: p50 "
+              f"{row['listing_first_page']['p50_ms']} ms, slowest "
+              f"{row['listing_first_page']['max_ms']} ms." for row in report["sizes"]
+              if "listing_first_page" in row]
     remotes = [r for r in report.get("remote", []) if "get_1" in r]
     if remotes:
         twins = remotes[0]["twins"]

@@ -12,7 +12,7 @@ the judge of what matches, so a stale entry can only cost a lookup, never a wron
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import islice
 from sys import intern
 
@@ -27,6 +27,7 @@ TYPE = NamedNode(RDF_TYPE)
 _REBUILD_AFTER = 5000
 _REREAD_BATCH = 200
 _BLOCK = 1000
+_SELECTIONS_KEPT = 64
 
 
 class TwinIndex:
@@ -41,6 +42,13 @@ class TwinIndex:
         self._seq = -1
         self._all: SortedList = SortedList()
         self._by_type: dict[str, SortedList] = {}
+        # the same members as sets, for membership tests (``select``): a SortedList answers
+        # ``in`` in about 3 us, a set in 0.1 us
+        self._all_set: set[str] = set()
+        self._type_sets: dict[str, set[str]] = {}
+        # recent selections, by classes and list: (list selected from, index head, answer)
+        self._selected: dict[tuple[frozenset[str] | None, int],
+                             tuple[Sequence[str], int, list[str]]] = {}
 
     def after(self, classes: Iterable[str] | None, cursor: str | None) -> Iterator[str]:
         """Twin IRIs greater than ``cursor``, in IRI order: every twin, or those stating one
@@ -66,6 +74,33 @@ class TwinIndex:
                 return
             last = block[-1]
 
+    def select(self, iris: Sequence[str], classes: Collection[str] | None) -> list[str]:
+        """Those of ``iris`` that are twins (stating one of ``classes``, when given), in the
+        order given. The answer for the same list (the same object: ``EqualityHolders``
+        keeps its lists) and classes is kept until the index changes: at a million twins a
+        list of 25,000 takes 24 ms to select."""
+        # the entry holds the list, so its id is not reused while the entry is kept
+        key = (frozenset(classes) if classes is not None else None, id(iris))
+        with self._lock:
+            self._catch_up()
+            kept = self._selected.get(key)
+            if kept is not None and kept[0] is iris and kept[1] == self._seq:
+                return kept[2]
+            twins = self._all_set
+            if classes is None:
+                chosen = [iri for iri in iris if iri in twins]
+            else:
+                sets = [self._type_sets[c] for c in classes if c in self._type_sets]
+                if len(sets) == 1:
+                    chosen = [iri for iri in iris if iri in sets[0] and iri in twins]
+                else:
+                    chosen = [iri for iri in iris
+                              if iri in twins and any(iri in members for members in sets)]
+            self._selected[key] = (iris, self._seq, chosen)
+            while len(self._selected) > _SELECTIONS_KEPT:
+                self._selected.pop(next(iter(self._selected)))
+            return chosen
+
     # -- keeping current ----------------------------------------------------------------------
     def _catch_up(self) -> None:
         head = self._pipeline.journal_head()
@@ -86,6 +121,8 @@ class TwinIndex:
                 typed.setdefault(q.object.value, []).append(intern(q.subject.value))
         self._all = SortedList(twins)
         self._by_type = {c: SortedList(members) for c, members in typed.items()}
+        self._all_set = set(twins)
+        self._type_sets = {c: set(members) for c, members in typed.items()}
         self._seq = head
 
     def _reread(self, iris: list[str]) -> None:
@@ -103,12 +140,17 @@ class TwinIndex:
             for iri in chunk:
                 name = intern(iri)
                 self._all.discard(name)
+                self._all_set.discard(name)
                 for members in self._by_type.values():
                     members.discard(name)
+                for member_set in self._type_sets.values():
+                    member_set.discard(name)
                 if iri in exists:
                     self._all.add(name)
+                    self._all_set.add(name)
                 for c in types.get(iri, ()):
                     self._by_type.setdefault(c, SortedList()).add(name)
+                    self._type_sets.setdefault(c, set()).add(name)
 
     def _select(self, query: str) -> list[tuple[str, ...]]:
         result = self._store.query(query, union_default_graph=False)

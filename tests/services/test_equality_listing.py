@@ -1,0 +1,93 @@
+"""A listing with an equality filter starts from the twins the filter holds for, kept between
+pages and brought up to date from the journal (``services/holders.py``), narrowed to the type
+by the twin index: its answers must follow every write, through any door, and it must not
+walk the twins of the type that the filter leaves out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from semtwin.runtime import Semtwin
+from semtwin.services import navigation
+from semtwin.settings import Settings
+from semtwin.store import UpdateDataset
+
+EX = "https://ex.org/"
+KIND = EX + "Pump"
+
+
+def _listed(runtime: Semtwin, where: list[str], limit: int = 3) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = runtime.navigation.list_twins(type_iri=KIND, q=None, limit=limit,
+                                             cursor=cursor, where=where)
+        seen += [twin["$id"] for twin in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
+@pytest.mark.parametrize(("few", "most"), [(2000, 50_000), (2, 50_000), (2, 2)],
+                         ids=["few-holders", "through-the-index", "too-many-holders"])
+def test_equality_listing_follows_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         few: int, most: int) -> None:
+    # few=2: every set of holders counts as many, so candidates go through the twin index;
+    # most=2: every set is too large to read, so the page walks the type
+    monkeypatch.setattr(navigation, "_FEW", few)
+    monkeypatch.setattr(navigation, "_EQUAL_HOLDERS", most)
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    for i in range(6):
+        runtime.twins.put(f"m{i}", {"$types": [KIND], "properties": {EX + "zone": 7}})
+    runtime.twins.put("other-kind", {"$types": [EX + "Fan"], "properties": {EX + "zone": 7}})
+    runtime.twins.put("a-none", {"$types": [KIND], "properties": {EX + "zone": 8}})
+    seven = [f"{EX}zone eq 7"]
+    assert _listed(runtime, seven) == [f"m{i}" for i in range(6)]
+
+    runtime.twins.patch("a-none", "merge", {"properties": {EX + "zone": 7}})  # now holds
+    runtime.twins.patch("m1", "merge", {"properties": {EX + "zone": 9}})  # no longer
+    runtime.twins.delete("m2")
+    runtime.twins.put("m9", {"$types": [KIND], "properties": {EX + "zone": 7.0}})
+    runtime.sparql.update(  # another door: SPARQL Update into a twin's own graph
+        f"DELETE DATA {{ GRAPH <urn:twin:m3> {{ <urn:twin:m3> <{EX}zone> 7 }} }} ; "
+        f"INSERT DATA {{ GRAPH <urn:twin:m3> {{ <urn:twin:m3> <{EX}zone> 10 }} }}",
+        UpdateDataset())
+    runtime.sparql.update(
+        f"INSERT DATA {{ GRAPH <urn:twin:other-kind> {{ <urn:twin:other-kind> a <{KIND}> }} }}",
+        UpdateDataset())
+    assert _listed(runtime, seven) == ["a-none", "m0", "m4", "m5", "m9", "other-kind"]
+    assert _listed(runtime, [*seven, f"{EX}zone exists"], limit=2) == [
+        "a-none", "m0", "m4", "m5", "m9", "other-kind"]
+    assert _listed(runtime, [f"{EX}zone eq 9"]) == ["m1"]
+    runtime.close()
+
+
+def test_equality_listing_does_not_walk_the_type(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many twins of the type without the value, sorting before the few that have it: the
+    page costs a few queries, not a check of every twin of the type."""
+    monkeypatch.setattr(navigation, "_FEW", 2)
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    for start in range(0, 3000, 1000):
+        runtime.batch.apply({"operations": [{"op": "put", "id": f"a{i:04d}", "twin": {
+            "$types": [KIND], "properties": {EX + "zone": 1}}}
+            for i in range(start, start + 1000)]})
+    for i in range(4):
+        runtime.twins.put(f"z{i}", {"$types": [KIND], "properties": {EX + "zone": 2}})
+    runtime.navigation.list_twins(type_iri=KIND, q=None, limit=1, cursor=None)  # the index
+    queries: list[str] = []
+    store_query = runtime.store.query
+
+    def counted(text: str, *args: object, **kwargs: object) -> object:
+        queries.append(text)
+        return store_query(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime.store, "query", counted)
+    page = runtime.navigation.list_twins(type_iri=KIND, q=None, limit=10, cursor=None,
+                                         where=[f"{EX}zone eq 2"])
+    assert [twin["$id"] for twin in page.items] == ["z0", "z1", "z2", "z3"]
+    assert len(queries) <= 4, queries
+    assert all("a0001" not in text for text in queries)
+    runtime.close()
