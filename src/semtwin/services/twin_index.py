@@ -55,11 +55,12 @@ class TwinIndex:
         """Twin IRIs greater than ``cursor``, in IRI order: every twin, or those stating one
         of ``classes``. Read a block at a time, so writes meanwhile may or may not show."""
         keys: list[str | None] = [None] if classes is None else list(classes)
+        with self._lock:
+            self._catch_up()  # once: on a remote store the journal head is a query
         last = cursor
         while True:
             with self._lock:
-                self._catch_up()
-                self._build(keys)
+                self._build(keys)  # again if another thread's catch-up forgot them
                 items: set[str] = set()
                 bound: str | None = None  # past it, a truncated list may hold more
                 for key in keys:
