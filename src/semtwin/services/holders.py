@@ -2,9 +2,9 @@
 
 A page of ``?where=floor eq 5`` starts from the twins whose own graph states that value
 (``NavigationService``): one index lookup, but at a million twins one that returns 25,000 of
-them (about 170 ms), for every page. The sets are kept here, by lookup, with the journal
-head they were read at; a later page brings a set up to date from the IRIs the events since
-then touched (``WritePipeline.touched_since``, as the twin index does), asking the store
+them (about 170 ms), for every page. They are kept here, in IRI order, by lookup, with the
+journal head they were read at; a later page brings them up to date from the IRIs the events
+since then touched (``WritePipeline.touched_since``, as the twin index does), asking the store
 about those alone. The store still checks every page's candidates, so a stale member costs
 a look-up, never a wrong row.
 """
