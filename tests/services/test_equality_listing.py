@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from semtwin.runtime import Semtwin
-from semtwin.services import navigation
+from semtwin.services import holders, navigation
 from semtwin.settings import Settings
 from semtwin.store import UpdateDataset
 
@@ -90,4 +90,20 @@ def test_equality_listing_does_not_walk_the_type(tmp_path: Path,
     assert [twin["$id"] for twin in page.items] == ["z0", "z1", "z2", "z3"]
     assert len(queries) <= 4, queries
     assert all("a0001" not in text for text in queries)
+    runtime.close()
+
+
+def test_kept_holders_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Holders are kept up to a total (the newest lookup's always); a lookup let go is read
+    again, with the same answer."""
+    monkeypatch.setattr(holders, "KEPT_HOLDERS", 5)
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    for i in range(12):
+        runtime.twins.put(f"p{i:02d}", {"$types": [KIND], "properties": {EX + "zone": i % 3}})
+    for _ in range(2):
+        for zone in range(3):
+            assert _listed(runtime, [f"{EX}zone eq {zone}"]) == [
+                f"p{i:02d}" for i in range(12) if i % 3 == zone]
+            kept = runtime.navigation._holders._kept  # what is kept is the point here
+            assert len(kept) == 1 and sum(len(h or ()) for _, h in kept.values()) == 4
     runtime.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from sys import intern
 
 from semtwin.rdf import NamedNode
 from semtwin.services.pipeline import WritePipeline
@@ -21,6 +22,9 @@ from semtwin.store import SelectResult
 
 KEPT = 64
 """Lookups whose holders are kept (least recently used first out)."""
+KEPT_HOLDERS = 1_000_000
+"""Holders kept in all, at most (about 8 bytes each: the IRIs are interned, so the twin
+index's lists and these share one copy of each)."""
 CATCH_UP_EVENTS = 1000
 """Events since a kept set was read above which it is read again rather than brought up."""
 _TOUCHED_BATCH = 500
@@ -77,8 +81,10 @@ class EqualityHolders:
         with self._lock:
             self._kept[key] = (head, found)
             self._kept.move_to_end(key)
-            while len(self._kept) > KEPT:
-                self._kept.popitem(last=False)
+            held = sum(len(kept[1] or ()) for kept in self._kept.values())
+            while len(self._kept) > KEPT or (held > KEPT_HOLDERS and len(self._kept) > 1):
+                _, (_, dropped) = self._kept.popitem(last=False)
+                held -= len(dropped or ())
         return found
 
     def _read(self, lookups: tuple[str, ...]) -> frozenset[str] | None:
@@ -103,5 +109,5 @@ class EqualityHolders:
         return frozenset(found)
 
     def _subjects(self, query: str) -> list[str]:
-        return [row[0].value for row in self._select(query).rows
+        return [intern(row[0].value) for row in self._select(query).rows
                 if isinstance(row[0], NamedNode)]
