@@ -107,3 +107,28 @@ def test_kept_holders_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             kept = runtime.navigation._holders._kept  # what is kept is the point here
             assert len(kept) == 1 and sum(len(h or ()) for _, h in kept.values()) == 4
     runtime.close()
+
+
+def test_events_since_a_listing_are_read_once(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The twin index and the kept holders both catch up after writes: from one read of the
+    events (``TwinIndex.touched_after``), not one each."""
+    monkeypatch.setattr(navigation, "_FEW", 2)  # holders narrowed by the index
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    for i in range(5):
+        runtime.twins.put(f"k{i}", {"$types": [KIND], "properties": {EX + "zone": 4}})
+    where = [f"{EX}zone eq 4"]
+    assert _listed(runtime, where, limit=10) == [f"k{i}" for i in range(5)]
+    runtime.twins.patch("k1", "merge", {"properties": {EX + "zone": 5}})
+    runtime.twins.put("k9", {"$types": [KIND], "properties": {EX + "zone": 4}})
+    reads: list[tuple[int, int]] = []
+    touched_since = runtime.pipeline.touched_since
+
+    def counted(after: int, head: int) -> set[str]:
+        reads.append((after, head))
+        return touched_since(after, head)
+
+    monkeypatch.setattr(runtime.pipeline, "touched_since", counted)
+    assert _listed(runtime, where, limit=10) == ["k0", "k2", "k3", "k4", "k9"]
+    assert len(reads) == 1, reads
+    runtime.close()

@@ -4,9 +4,10 @@ A page of ``?where=floor eq 5`` starts from the twins whose own graph states tha
 (``NavigationService``): one index lookup, but at a million twins one that returns 25,000 of
 them (about 170 ms), for every page. They are kept here, in IRI order, by lookup, with the
 journal head they were read at; a later page brings them up to date from the IRIs the events
-since then touched (``WritePipeline.touched_since``, as the twin index does), asking the store
-about those alone. The store still checks every page's candidates, so a stale member costs
-a look-up, never a wrong row.
+since then touched, asking the store about those alone. Those IRIs come from the twin
+index's own catch-up (``TwinIndex.touched_after``), so the events are read once for both.
+The store still checks every page's candidates, so a stale member costs a look-up, never a
+wrong row.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from sys import intern
 
 from semtwin.rdf import NamedNode
-from semtwin.services.pipeline import WritePipeline
+from semtwin.services.twin_index import TwinIndex
 from semtwin.store import SelectResult
 
 KEPT = 64
@@ -25,17 +26,15 @@ KEPT = 64
 KEPT_HOLDERS = 1_000_000
 """Holders kept in all, at most (about 8 bytes each: the IRIs are interned, so the twin
 index's lists and these share one copy of each)."""
-CATCH_UP_EVENTS = 1000
-"""Events since a kept set was read above which it is read again rather than brought up."""
 _TOUCHED_BATCH = 500
 
 
 class EqualityHolders:
-    def __init__(self, pipeline: WritePipeline, select: Callable[[str], SelectResult],
+    def __init__(self, index: TwinIndex, select: Callable[[str], SelectResult],
                  limit: int) -> None:
         """``select`` runs a query on the store; ``limit``: a lookup holding for more twins
         than this gives None (a listing then walks the type instead)."""
-        self._pipeline = pipeline
+        self._index = index
         self._select = select
         self._limit = limit
         self._lock = threading.Lock()
@@ -48,29 +47,30 @@ class EqualityHolders:
         None when one finds more than the limit."""
         key = tuple(sorted(lookups))
         while True:
-            head = self._pipeline.journal_head()
             with self._lock:
                 kept = self._kept.get(key)
                 if kept is not None:
                     self._kept.move_to_end(key)
-                if kept is not None and kept[0] == head:
-                    return kept[1]
+            head, touched = self._index.touched_after(kept[0] if kept is not None else None)
+            if kept is not None and kept[0] == head:
+                return kept[1]
+            with self._lock:
                 reading = self._reading.get(key)
                 if reading is None:  # this thread reads; others asking meanwhile wait for it
                     self._reading[key] = threading.Event()
                     break
             reading.wait()
         try:
-            return self._bring_up(key, head, kept)
+            return self._bring_up(key, head, kept, touched)
         finally:
             with self._lock:
                 self._reading.pop(key).set()
 
     def _bring_up(self, key: tuple[str, ...], head: int,
-                  kept: tuple[int, list[str] | None] | None) -> list[str] | None:
+                  kept: tuple[int, list[str] | None] | None,
+                  touched: frozenset[str] | None) -> list[str] | None:
         found: list[str] | None
-        if kept is not None and kept[1] is not None and 0 <= head - kept[0] <= CATCH_UP_EVENTS:
-            touched = self._pipeline.touched_since(kept[0], head)
+        if kept is not None and kept[1] is not None and touched is not None:
             found = sorted({iri for iri in kept[1] if iri not in touched}
                            | self._holding(key, sorted(touched)))
         else:

@@ -87,7 +87,7 @@ class NavigationService:
         self._pipeline = pipeline
         self._twins = twins
         self._index = TwinIndex(store, pipeline, twins.is_twin_iri)
-        self._holders = EqualityHolders(pipeline, self._select, _EQUAL_HOLDERS)
+        self._holders = EqualityHolders(self._index, self._select, _EQUAL_HOLDERS)
 
     def _select(self, query: str) -> SelectResult:
         result = self._store.query(query, union_default_graph=False)

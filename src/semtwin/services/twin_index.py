@@ -27,6 +27,8 @@ _REBUILD_AFTER = 5000
 _REREAD_BATCH = 200
 _BLOCK = 1000
 _SELECTIONS_KEPT = 64
+TOUCHED_KEPT = 1000
+"""Events whose touched IRIs are kept for ``touched_after``."""
 
 
 class TwinIndex:
@@ -50,6 +52,8 @@ class TwinIndex:
         # recent selections, by classes and list: (list selected from, index head, answer)
         self._selected: dict[tuple[frozenset[str] | None, int],
                              tuple[Sequence[str], int, list[str]]] = {}
+        # what the recent catch-ups found touched: (journal head from, to, IRIs)
+        self._touched: list[tuple[int, int, frozenset[str]]] = []
 
     def after(self, classes: Iterable[str] | None, cursor: str | None) -> Iterator[str]:
         """Twin IRIs greater than ``cursor``, in IRI order: every twin, or those stating one
@@ -103,6 +107,23 @@ class TwinIndex:
                 self._selected.pop(next(iter(self._selected)))
             return chosen
 
+    def touched_after(self, after: int | None) -> tuple[int, frozenset[str] | None]:
+        """The journal head now, and the IRIs the events after ``after`` touched, from this
+        index's own catch-ups (so ``EqualityHolders`` does not read those events again);
+        None when they are no longer known (more than ``TOUCHED_KEPT`` events ago, or
+        ``after`` is None)."""
+        with self._lock:
+            self._catch_up()
+            if after is None:
+                return self._seq, None
+            if after == self._seq:
+                return self._seq, frozenset()
+            spans = [span for span in self._touched if span[1] > after]
+            if not spans or spans[0][0] > after:
+                return self._seq, None
+            # a span may begin before ``after``: more IRIs than needed, asked about again
+            return self._seq, frozenset().union(*(touched for _, _, touched in spans))
+
     # -- keeping current ----------------------------------------------------------------------
     def _catch_up(self) -> None:
         head = self._pipeline.journal_head()
@@ -110,9 +131,13 @@ class TwinIndex:
         if self._seq < 0 or head < self._seq or \
                 head - self._seq > max(_REBUILD_AFTER, known // 10):
             # read again when next asked for; what is read then is current
-            self._lists, self._sets, self._selected = {}, {}, {}
+            self._lists, self._sets, self._selected, self._touched = {}, {}, {}, []
         elif head > self._seq:
-            self._reread(sorted(self._pipeline.touched_since(self._seq, head)))
+            touched = frozenset(self._pipeline.touched_since(self._seq, head))
+            self._reread(sorted(touched))
+            self._touched.append((self._seq, head, touched))
+            while self._touched and self._touched[0][1] <= head - TOUCHED_KEPT:
+                self._touched.pop(0)
         self._seq = head
 
     def _build(self, keys: list[str | None]) -> None:
