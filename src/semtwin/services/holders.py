@@ -2,7 +2,7 @@
 
 A page of ``?where=floor eq 5`` starts from the twins whose own graph states that value
 (``NavigationService``): one index lookup, but at a million twins one that returns 25,000 of
-them (about 170 ms), for every page. They are kept here, in IRI order, by lookup, with the
+them (150-390 ms), for every page. They are kept here, in IRI order, by lookup, with the
 journal head they were read at; a later page brings them up to date from the IRIs the events
 since then touched, asking the store about those alone. Those IRIs come from the twin
 index's own catch-up (``TwinIndex.touched_after``), so the events are read once for both.

@@ -35,7 +35,7 @@ SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 _FEW = 2000  # matches sorted in Python rather than found by walking the twin index
 _EQUAL_HOLDERS = 50_000
 """Twins an equality filter may hold for and still be the candidates of a listing page (a
-row costs about 6 us at 1M twins; above this a walk of the type is the better bet)."""
+row costs 6-15 us at 1M twins; above this a walk of the type is the better bet)."""
 MAX_NEIGHBORS = 10_000
 """Twins a neighbourhood may reach: a building's whole graph at depth 10 is an export, not
 an answer (and would hold a worker and its memory until done)."""

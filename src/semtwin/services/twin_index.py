@@ -43,11 +43,11 @@ class TwinIndex:
         self._seq = -1
         # built when first asked for, each from one query: every twin (``None``) and the
         # twins of each class asked for (a class's subclasses are classes too); a listing of
-        # one class does not wait for the whole store to be read (at 1M twins: 3 s for the
-        # 262,000 VAVs against 45-61 s for every twin and every class)
+        # one class does not wait for the whole store to be read (at 1M twins: 3.7-4.4 s for the
+        # 262,000 VAVs against 39-62 s for every twin and every class)
         self._lists: dict[str | None, SortedList] = {}
         # the same members as sets, for membership tests (``select``): a SortedList answers
-        # ``in`` in about 3 us, a set in 0.1 us
+        # ``in`` in about 3 us, a set in well under 1 us
         self._sets: dict[str | None, set[str]] = {}
         # recent selections, by classes and list: (list selected from, index head, answer)
         self._selected: dict[tuple[frozenset[str] | None, int],
