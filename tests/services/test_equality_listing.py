@@ -18,11 +18,13 @@ EX = "https://ex.org/"
 KIND = EX + "Pump"
 
 
-def _listed(runtime: Semtwin, where: list[str], limit: int = 3) -> list[str]:
+def listed(runtime: Semtwin, where: list[str], limit: int = 3,
+           type_iri: str | None = KIND) -> list[str]:
+    """The ids of every twin the listing gives, page after page."""
     seen: list[str] = []
     cursor = None
     while True:
-        page = runtime.navigation.list_twins(type_iri=KIND, q=None, limit=limit,
+        page = runtime.navigation.list_twins(type_iri=type_iri, q=None, limit=limit,
                                              cursor=cursor, where=where)
         seen += [twin["$id"] for twin in page.items]
         cursor = page.next_cursor
@@ -44,7 +46,7 @@ def test_equality_listing_follows_writes(tmp_path: Path, monkeypatch: pytest.Mon
     runtime.twins.put("other-kind", {"$types": [EX + "Fan"], "properties": {EX + "zone": 7}})
     runtime.twins.put("a-none", {"$types": [KIND], "properties": {EX + "zone": 8}})
     seven = [f"{EX}zone eq 7"]
-    assert _listed(runtime, seven) == [f"m{i}" for i in range(6)]
+    assert listed(runtime, seven) == [f"m{i}" for i in range(6)]
 
     runtime.twins.patch("a-none", "merge", {"properties": {EX + "zone": 7}})  # now holds
     runtime.twins.patch("m1", "merge", {"properties": {EX + "zone": 9}})  # no longer
@@ -57,10 +59,10 @@ def test_equality_listing_follows_writes(tmp_path: Path, monkeypatch: pytest.Mon
     runtime.sparql.update(
         f"INSERT DATA {{ GRAPH <urn:twin:other-kind> {{ <urn:twin:other-kind> a <{KIND}> }} }}",
         UpdateDataset())
-    assert _listed(runtime, seven) == ["a-none", "m0", "m4", "m5", "m9", "other-kind"]
-    assert _listed(runtime, [*seven, f"{EX}zone exists"], limit=2) == [
+    assert listed(runtime, seven) == ["a-none", "m0", "m4", "m5", "m9", "other-kind"]
+    assert listed(runtime, [*seven, f"{EX}zone exists"], limit=2) == [
         "a-none", "m0", "m4", "m5", "m9", "other-kind"]
-    assert _listed(runtime, [f"{EX}zone eq 9"]) == ["m1"]
+    assert listed(runtime, [f"{EX}zone eq 9"]) == ["m1"]
     runtime.close()
 
 
@@ -102,7 +104,7 @@ def test_kept_holders_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         runtime.twins.put(f"p{i:02d}", {"$types": [KIND], "properties": {EX + "zone": i % 3}})
     for _ in range(2):
         for zone in range(3):
-            assert _listed(runtime, [f"{EX}zone eq {zone}"]) == [
+            assert listed(runtime, [f"{EX}zone eq {zone}"]) == [
                 f"p{i:02d}" for i in range(12) if i % 3 == zone]
             kept = runtime.navigation._holders._kept  # what is kept is the point here
             assert len(kept) == 1 and sum(len(h or ()) for _, h in kept.values()) == 4
@@ -118,7 +120,7 @@ def test_events_since_a_listing_are_read_once(tmp_path: Path,
     for i in range(5):
         runtime.twins.put(f"k{i}", {"$types": [KIND], "properties": {EX + "zone": 4}})
     where = [f"{EX}zone eq 4"]
-    assert _listed(runtime, where, limit=10) == [f"k{i}" for i in range(5)]
+    assert listed(runtime, where, limit=10) == [f"k{i}" for i in range(5)]
     runtime.twins.patch("k1", "merge", {"properties": {EX + "zone": 5}})
     runtime.twins.put("k9", {"$types": [KIND], "properties": {EX + "zone": 4}})
     reads: list[tuple[int, int]] = []
@@ -129,6 +131,6 @@ def test_events_since_a_listing_are_read_once(tmp_path: Path,
         return touched_since(after, head)
 
     monkeypatch.setattr(runtime.pipeline, "touched_since", counted)
-    assert _listed(runtime, where, limit=10) == ["k0", "k2", "k3", "k4", "k9"]
+    assert listed(runtime, where, limit=10) == ["k0", "k2", "k3", "k4", "k9"]
     assert len(reads) == 1, reads
     runtime.close()

@@ -5,23 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.services.test_equality_listing import listed
+
 from semtwin.runtime import Semtwin
 from semtwin.settings import Settings
 from semtwin.store import UpdateDataset
 
 EX = "https://ex.org/"
-
-
-def _listed(runtime: Semtwin, type_iri: str | None) -> list[str]:
-    seen: list[str] = []
-    cursor = None
-    while True:
-        page = runtime.navigation.list_twins(type_iri=type_iri, q=None, limit=2,
-                                             cursor=cursor)
-        seen += [twin["$id"] for twin in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            return seen
 
 
 def test_lists_are_read_when_asked_for_and_follow_writes(tmp_path: Path) -> None:
@@ -30,7 +20,7 @@ def test_lists_are_read_when_asked_for_and_follow_writes(tmp_path: Path) -> None
         runtime.twins.put(name, {"$types": [EX + kind]})
     runtime.relationships.put("a1", "r", {"$relationshipName": EX + "feeds",
                                           "$targetId": "b1"})
-    assert _listed(runtime, EX + "A") == ["a1", "a2"]
+    assert listed(runtime, [], limit=2, type_iri=EX + "A") == ["a1", "a2"]
     index = runtime.navigation._index  # what was read is the point here
     assert set(index._lists) == {EX + "A"}
 
@@ -40,12 +30,13 @@ def test_lists_are_read_when_asked_for_and_follow_writes(tmp_path: Path) -> None
     runtime.sparql.update(  # another door: SPARQL Update into a twin's own graph
         f"INSERT DATA {{ GRAPH <urn:twin:c1> {{ <urn:twin:c1> a <{EX}A> }} }}",
         UpdateDataset())
-    assert _listed(runtime, EX + "A") == ["a1", "a3", "b2", "c1"]
-    assert _listed(runtime, EX + "B") == ["b1"]  # read after the writes
-    assert _listed(runtime, None) == ["a1", "a3", "b1", "b2", "c1"]  # no relationship
+    assert listed(runtime, [], limit=2, type_iri=EX + "A") == ["a1", "a3", "b2", "c1"]
+    assert listed(runtime, [], limit=2, type_iri=EX + "B") == ["b1"]  # read after the writes
+    # every twin, and no relationship
+    assert listed(runtime, [], limit=2, type_iri=None) == ["a1", "a3", "b1", "b2", "c1"]
     runtime.twins.put("b3", {"$types": [EX + "B"]})
     runtime.twins.delete("c1")
-    assert _listed(runtime, EX + "B") == ["b1", "b3"]
-    assert _listed(runtime, None) == ["a1", "a3", "b1", "b2", "b3"]
+    assert listed(runtime, [], limit=2, type_iri=EX + "B") == ["b1", "b3"]
+    assert listed(runtime, [], limit=2, type_iri=None) == ["a1", "a3", "b1", "b2", "b3"]
     assert set(index._lists) == {EX + "A", EX + "B", None}
     runtime.close()
