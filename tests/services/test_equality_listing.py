@@ -134,3 +134,28 @@ def test_events_since_a_listing_are_read_once(tmp_path: Path,
     assert listed(runtime, where, limit=10) == ["k0", "k2", "k3", "k4", "k9"]
     assert len(reads) == 1, reads
     runtime.close()
+
+
+def test_too_many_holders_are_not_read_again_after_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filter holding for too many twins walks the type; writes since its pages do not
+    make it read the lookup again for the next page (it reads again once the touched IRIs
+    are no longer known)."""
+    monkeypatch.setattr(navigation, "_EQUAL_HOLDERS", 3)
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    for i in range(6):
+        runtime.twins.put(f"n{i}", {"$types": [KIND], "properties": {EX + "zone": 6}})
+    where = [f"{EX}zone eq 6"]
+    assert listed(runtime, where) == [f"n{i}" for i in range(6)]
+    runtime.twins.patch("n2", "merge", {"properties": {EX + "zone": 1}})
+    queries: list[str] = []
+    store_query = runtime.store.query
+
+    def counted(text: str, *args: object, **kwargs: object) -> object:
+        queries.append(text)
+        return store_query(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime.store, "query", counted)
+    assert listed(runtime, where) == ["n0", "n1", "n3", "n4", "n5"]
+    assert not [text for text in queries if "LIMIT 4" in text], queries  # the lookup's
+    runtime.close()

@@ -70,7 +70,12 @@ class EqualityHolders:
                   kept: tuple[int, list[str] | None] | None,
                   touched: frozenset[str] | None) -> list[str] | None:
         found: list[str] | None
-        if kept is not None and kept[1] is not None and touched is not None:
+        if kept is not None and touched is not None and kept[1] is None:
+            # too many: a few writes do not make them few (their pages walk the type, which
+            # is right whatever the holders), so the lookup is not read again for each
+            # page after writes; it is once the touched IRIs are no longer known
+            found = None
+        elif kept is not None and kept[1] is not None and touched is not None:
             found = sorted({iri for iri in kept[1] if iri not in touched}
                            | self._holding(key, sorted(touched)))
         else:
