@@ -25,11 +25,13 @@ from semtwin.store import UpdateDataset
 EX = "https://ex.org/"
 PUMP, SUB_PUMP, FAN = EX + "Pump", EX + "SubPump", EX + "Fan"
 ZONE = EX + "zone"
+RANK = EX + "rank"  # numbers only: what sorted listings sort by
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 CLOSURE = {PUMP: {PUMP, SUB_PUMP}, FAN: {FAN}}
 IDS = [f"{prefix}{n}" for prefix in ("a", "B", "k", "z-", "m_") for n in range(9)]
 ZONES: list[Any] = [1, 2, 2.0, 3, "2", [1, 3], [2, "x"], None]
 LABELS = ["Alpha ab", "beta", "AB gamma", "delta", None]
+RANKS: list[Any] = [1, 2, 2.5, 3, [1, 4], [0.5, 2], None]
 FILTERS = [f"{ZONE} eq 2", f"{ZONE} eq 2.0", f"{ZONE} eq 3", f"{ZONE} ne 3",
            f"{ZONE} gt 1.5", f"{ZONE} exists", 'rdfs:label contains "ab"']
 
@@ -39,6 +41,7 @@ class Twin:
     types: set[str]
     zone: list[Any] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    rank: list[float] = field(default_factory=list)
 
 
 def _numbers(values: list[Any]) -> list[float]:
@@ -62,8 +65,16 @@ class Listing:
     type_iri: str | None
     q: str | None
     where: list[str]
+    sort: str | None = None  # RANK ascending, "-" + RANK descending
+
+    def key(self, twin_iri: str, twin: Twin) -> tuple[float, str]:
+        """Where a twin sorts: by its smallest rank (negated when descending), then IRI."""
+        smallest = min(twin.rank)
+        return (-smallest if (self.sort or "").startswith("-") else smallest, twin_iri)
 
     def matches(self, twin: Twin) -> bool:
+        if self.sort is not None and not twin.rank:
+            return False  # a sorted listing leaves out twins without the value
         if self.type_iri is not None and not twin.types & CLOSURE[self.type_iri]:
             return False
         if self.q is not None and not any(self.q in label.lower() for label in twin.labels):
@@ -84,15 +95,23 @@ class World:
 
     def expected(self, listing: Listing) -> list[str]:
         return sorted((twin_id for twin_id, twin in self.twins.items()
-                       if listing.matches(twin)), key=self.iri)
+                       if listing.matches(twin)), key=lambda i: self.order(listing, i))
+
+    def order(self, listing: Listing, twin_id: str) -> tuple[float, str]:
+        """A twin's place in the listing's order, as the twin is now."""
+        if listing.sort is None:
+            return (0, self.iri(twin_id))
+        return listing.key(self.iri(twin_id), self.twins[twin_id])
 
     def _random_twin(self) -> Twin:
         rng = self.rng
         zone = rng.choice(ZONES)
         label = rng.choice(LABELS)
+        rank = rng.choice(RANKS)
         return Twin(set(rng.sample([PUMP, SUB_PUMP, FAN], rng.choice([1, 1, 2]))),
                     [] if zone is None else zone if isinstance(zone, list) else [zone],
-                    [] if label is None else [label])
+                    [] if label is None else [label],
+                    [] if rank is None else rank if isinstance(rank, list) else [rank])
 
     @staticmethod
     def _document(twin: Twin) -> dict[str, Any]:
@@ -101,6 +120,8 @@ class World:
             properties[ZONE] = twin.zone if len(twin.zone) > 1 else twin.zone[0]
         if twin.labels:
             properties[LABEL] = twin.labels[0]
+        if twin.rank:
+            properties[RANK] = twin.rank if len(twin.rank) > 1 else twin.rank[0]
         return {"$types": sorted(twin.types), "properties": properties}
 
     def write(self) -> set[str]:
@@ -145,36 +166,43 @@ class World:
     def random_listing(self) -> Listing:
         rng = self.rng
         return Listing(rng.choice([PUMP, PUMP, FAN, None]), rng.choice([None, None, "ab"]),
-                       rng.sample(FILTERS, rng.choice([0, 1, 1, 2])))
+                       rng.sample(FILTERS, rng.choice([0, 1, 1, 2])),
+                       rng.choice([None, None, RANK, "-" + RANK]))
 
     def page_through(self, listing: Listing, *, writes: bool) -> None:
         """Every page of the listing, with random writes between pages when ``writes``:
-        each page holds only matching twins, in IRI order after the one before; without
+        each page holds only matching twins, in the listing's order after the one before
+        (as each twin was when served); without
         writes the pages are exactly the model's answer, with them every twin that matched
         throughout and was not written is listed."""
         before = set(self.expected(listing))
         written: set[str] = set()
         served: list[str] = []
+        places: list[tuple[float, str]] = []  # each served twin's place, when served
         cursor = None
         limit = self.rng.choice([1, 2, 3, 5, 50])
         while True:
             page = self.runtime.navigation.list_twins(
                 type_iri=listing.type_iri, q=listing.q, limit=limit, cursor=cursor,
-                where=listing.where)
+                where=listing.where, sort=listing.sort)
             ids = [twin["$id"] for twin in page.items]
             assert len(ids) <= limit
             for twin_id in ids:
                 assert twin_id in self.twins and listing.matches(self.twins[twin_id]), (
                     listing, twin_id, self.twins.get(twin_id))
             served += ids
+            places += [self.order(listing, twin_id) for twin_id in ids]
             cursor = page.next_cursor
             if cursor is None:
                 break
             if writes:
                 for _ in range(self.rng.choice([0, 1, 2])):
                     written |= self.write()
-        iris = [self.iri(twin_id) for twin_id in served]
-        assert iris == sorted(set(iris)), (listing, served)  # in order, none twice
+        assert places == sorted(set(places)), (listing, served)  # in order, none twice
+        # by IRI a twin's place never changes; by a value, a twin written while paging
+        # may move past the cursor and be served again (keyset paging)
+        again = {twin_id for twin_id in served if served.count(twin_id) > 1}
+        assert not again or (listing.sort is not None and again <= written), (listing, served)
         if not writes:
             assert served == self.expected(listing), listing
         else:
