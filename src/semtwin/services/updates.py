@@ -99,9 +99,10 @@ class UpdatePlanner:
             self._apply(operation, prologue, base_iri, net)
         for quad in [*net.add, *net.remove]:
             check_not_reserved(quad.graph_name)
+        cleared = {*net.emptied, *net.dropped}
+        self._leave_out_no_ops(net, cleared)
         # the client's quads: counted before the new ETags join the change, with what the
         # graphs it clears or drops hold now
-        cleared = {*net.emptied, *net.dropped}
         deleted = self._quads_in(list(cleared)) + sum(
             1 for q in net.remove if q.graph_name not in cleared)
         data: dict[str, Any] = {"operations": kinds, "inserted": len(net.add),
@@ -113,6 +114,48 @@ class UpdatePlanner:
             data=data, metadata=False)
         follow_metadata(self._store, changeset)  # new ETags of the twins it writes
         return changeset
+
+    def _leave_out_no_ops(self, net: _Net, cleared: set[GraphName]) -> None:
+        """Inserting a quad the store holds, or deleting one it does not, changes nothing:
+        left out, so an update that changes nothing is no event and gives no twin a new
+        ETag, and the counts say what changed. Quads in graphs the request clears stay (the
+        clear comes first), and so do quads with blank nodes (a stored blank node is
+        matched by pattern when deleted, an inserted one is always new)."""
+        checked = [q for q in (*net.add, *net.remove) if q.graph_name not in cleared
+                   and not isinstance(q.subject, BlankNode)
+                   and not isinstance(q.object, BlankNode)]
+        if not checked:
+            return
+        held = self._held(checked)
+        for quad in checked:
+            if quad in net.add and quad in held:
+                del net.add[quad]
+            elif quad in net.remove and quad not in held:
+                del net.remove[quad]
+
+    def _held(self, quads: list[Quad]) -> set[Quad]:
+        """Those of ``quads`` the store holds: point look-ups in process, else a query per
+        chunk."""
+        if self._store.capabilities.in_process:
+            return {q for q in quads if self._store.contains(q)}
+        held: set[Quad] = set()
+        for named in (True, False):
+            group = [q for q in quads if isinstance(q.graph_name, NamedNode) is named]
+            for start in range(0, len(group), _CHUNK // 4):
+                chunk = group[start:start + _CHUNK // 4]
+                # rows found by their number, not by the terms the store answers with (a
+                # store may spell a literal its own way)
+                rows = " ".join(f"({i} {q.subject} {q.predicate} {q.object}"
+                                + (f" {q.graph_name})" if named else ")")
+                                for i, q in enumerate(chunk))
+                pattern = "GRAPH ?g { ?s ?p ?o }" if named else "?s ?p ?o"
+                result = self._store.query(
+                    f"SELECT ?i WHERE {{ VALUES (?i ?s ?p ?o{' ?g' if named else ''}) "
+                    f"{{ {rows} }} {pattern} }}", union_default_graph=False)
+                assert isinstance(result, SelectResult)
+                held.update(chunk[int(row[0].value)] for row in result.rows
+                            if isinstance(row[0], Literal))
+        return held
 
     def _quads_in(self, graphs: list[GraphName]) -> int:
         """How many quads these graphs hold, counted by the store's engine."""
