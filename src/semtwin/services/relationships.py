@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-import jsonpatch
-
 from semtwin.errors import InvalidInput, NotFound, PreconditionFailed
 from semtwin.rdf import Literal, NamedNode, Quad
 from semtwin.services.paging import Page, decode_cursor, encode_cursor
@@ -24,6 +22,7 @@ from semtwin.services.twins import (
     TwinDocument,
     TwinService,
     apply_patch,
+    content_patch,
     json_object,
 )
 from semtwin.store import SelectResult, TwinStore
@@ -131,8 +130,8 @@ class RelationshipService:
             if version is None:
                 changeset.data = {**ids, "relationship": _content(document)}
             else:
-                changeset.data = {**ids, "patch": jsonpatch.make_patch(
-                    _content(version.body), _content(document)).patch}
+                changeset.data = {**ids, "patch": content_patch(_content(version.body),
+                                                                _content(document))}
             changeset.known_content = (None if version is None or version.quads is None
                                        else (version.etag, rel, version.quads))
             changeset.precondition = Precondition(

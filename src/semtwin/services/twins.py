@@ -25,6 +25,7 @@ import jsonpatch
 import jsonpointer
 
 from semtwin.errors import InvalidInput, NotFound, PreconditionFailed, UnprocessableContent
+from semtwin.jsontext import json_bytes
 from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Term
 from semtwin.services.pipeline import (
     ETAG,
@@ -432,8 +433,8 @@ class TwinService:
             if version is None:
                 data["twin"] = twin_content(new_json)
             else:
-                data["patch"] = jsonpatch.make_patch(twin_content(version.body),
-                                                     twin_content(new_json)).patch
+                data["patch"] = content_patch(twin_content(version.body),
+                                              twin_content(new_json))
             changeset.data = data
             changeset.known_content = (None if version is None or version.quads is None
                                        else (version.etag, iri, version.quads))
@@ -448,7 +449,8 @@ class TwinService:
             times: dict[str, str | None] = {}
             for key, value in new_json["properties"].items():
                 kept = old_times.get(key, {}).get("lastUpdateTime")
-                times[key] = kept if old_values.get(key) == value and kept else None
+                times[key] = (kept if key in old_values and same_json(old_values[key], value)
+                              and kept else None)
             changeset.property_times = times
 
         def rebase() -> None:
@@ -640,3 +642,40 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def twin_content(twin: dict[str, Any]) -> dict[str, Any]:
     return {"$types": twin["$types"], "properties": twin["properties"]}
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON: ``1``, ``1.0`` and ``true`` differ (they are different literals),
+    though Python finds them equal."""
+    return a == b and json_bytes(a) == json_bytes(b)
+
+
+def content_patch(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """A JSON Patch (RFC 6902) from one twin or relationship document (``twin_content``)
+    to another: each top-level member and each property whose value differs, replaced as a
+    whole. ``jsonpatch.make_patch`` finds the same element by element, at about 200 us a
+    twin, a tenth of a patch request."""
+    ops: list[dict[str, Any]] = []
+    for key, value in new.items():
+        before = old.get(key)
+        if key == "properties" and isinstance(value, dict) and isinstance(before, dict):
+            ops += [{"op": "remove", "path": f"/properties/{_pointer(name)}"}
+                    for name in before if name not in value]
+            for name, item in value.items():
+                if name not in before:
+                    ops.append({"op": "add", "path": f"/properties/{_pointer(name)}",
+                                "value": item})
+                elif not same_json(before[name], item):
+                    ops.append({"op": "replace", "path": f"/properties/{_pointer(name)}",
+                                "value": item})
+        elif key not in old:
+            ops.append({"op": "add", "path": f"/{_pointer(key)}", "value": value})
+        elif not same_json(before, value):
+            ops.append({"op": "replace", "path": f"/{_pointer(key)}", "value": value})
+    ops += [{"op": "remove", "path": f"/{_pointer(key)}"} for key in old if key not in new]
+    return ops
+
+
+def _pointer(name: str) -> str:
+    """A member name as a JSON Pointer reference token (RFC 6901)."""
+    return name.replace("~", "~0").replace("/", "~1")
