@@ -81,3 +81,24 @@ def test_content_read_when_planning_is_used_only_under_the_same_etag(tmp_path: P
     assert _graph(runtime, "d") == {
         (EX + "n", '"2"^^<http://www.w3.org/2001/XMLSchema#integer>')}
     runtime.close()
+
+
+def test_the_journal_records_what_a_patch_changed(tmp_path: Path) -> None:
+    """The event of a patch of one property of a twin with many records that property's
+    statements alone (not the twin's every statement), and replays to the same twin."""
+    runtime = Semtwin.open(Settings(store=str(tmp_path / "db")))
+    runtime.twins.put("big", {"$types": [EX + "Pump"],
+                              "properties": {f"{EX}p{i}": i for i in range(200)}})
+    runtime.twins.patch("big", "merge", {"properties": {EX + "p7": 70}})
+    (_, create), (_, patch) = runtime.pipeline.journal(0, 10)
+    assert patch is not None and create is not None
+    assert [(q.predicate.value, q.object.value) for q in patch.remove] == [(EX + "p7", "7")]
+    assert [(q.predicate.value, q.object.value) for q in patch.add] == [(EX + "p7", "70")]
+    assert patch.clear_graphs == []
+    rebuilt = Semtwin.open(Settings(store=str(tmp_path / "rebuilt")))
+    for changeset in (create, patch):
+        rebuilt.pipeline.commit(changeset)
+    assert _graph(rebuilt, "big") == _graph(runtime, "big")
+    assert rebuilt.twins.get("big").etag == runtime.twins.get("big").etag
+    runtime.close()
+    rebuilt.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import itertools
 import json
 import logging
@@ -938,6 +939,7 @@ def _data_update_text(changesets: Sequence[Changeset], event_ids: Sequence[str],
     ``reads`` (the store as it is before the update) turns the removal of metadata and
     graph content into data: what is there and is not written again (``_change_operations``).
     """
+    changesets = [_as_data(cs, reads) for cs in changesets]
     events = [" . ".join(_event_triples(cs, f"<{EVENT}{head + i + 1}>", str(head + i + 1),
                                         event_id, now, claimed=False))
               for i, (cs, event_id) in enumerate(zip(changesets, event_ids, strict=True))]
@@ -1171,19 +1173,8 @@ def _change_operations(cs: Changeset, event_id: str, empty_graphs: bool, now: st
         values = " ".join(str(f) for f in cs.forget)
         operations.append(f"DELETE {{ GRAPH {META} {{ ?f ?fp ?fo }} }} WHERE {{ {claim} "
                           f"VALUES ?f {{ {values} }} GRAPH {META} {{ ?f ?fp ?fo }} }}")
-    kept: set[Quad] = set()
     for graph in cs.clear_graphs:
         if data and not there(None, graph):
-            continue
-        # a graph validation has read (a twin's): its content as data, if not large
-        content = reads.read_graph(graph) if data and reads is not None else None
-        if (content is not None and len(content) <= LARGE_CHANGE
-                and graph not in cs.drop_graphs and not any(_has_blank(q) for q in content)):
-            written = set(cs.add)
-            gone = [q for q in content if q not in written]
-            kept.update(q for q in content if q in written)
-            if gone:
-                operations.append(f"DELETE DATA {{ {_ground(gone)} }}")
             continue
         if isinstance(graph, DefaultGraph):
             operations.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ {claim} ?s ?p ?o }}")
@@ -1203,11 +1194,38 @@ def _change_operations(cs: Changeset, event_id: str, empty_graphs: bool, now: st
             pattern, blanks = _blank_pattern(quad)
             filters = " ".join(f"FILTER(isBlank({b}))" for b in blanks)
             operations.append(f"DELETE {{ {pattern} }} WHERE {{ {claim} {pattern} {filters} }}")
-    added = [q for q in cs.add if q not in kept] if kept else cs.add
-    if added and insert:
-        operations.append(f"INSERT DATA {{ {_ground(added)} }}" if data
-                          else f"INSERT {{ {_ground(added)} }} WHERE {{ {claim} }}")
+    if cs.add and insert:
+        operations.append(f"INSERT DATA {{ {_ground(cs.add)} }}" if data
+                          else f"INSERT {{ {_ground(cs.add)} }} WHERE {{ {claim} }}")
     return operations
+
+
+def _as_data(cs: Changeset, reads: CommitReads | None) -> Changeset:
+    """The changeset with each graph it clears that the commit has read (a twin's, for
+    validation) written as data: the statements the change does not write again removed,
+    only the new ones added, and graphs already empty not cleared. A patch of one property
+    rewrote every statement of the twin, and its journal record carried them all."""
+    if reads is None or not cs.clear_graphs:
+        return cs
+    clear: list[GraphName] = []
+    gone: list[Quad] = []
+    kept: set[Quad] = set()
+    written: set[Quad] | None = None
+    for graph in cs.clear_graphs:
+        if not reads.occupied(None, graph):
+            continue
+        content = reads.read_graph(graph)
+        if (content is None or len(content) > LARGE_CHANGE or graph in cs.drop_graphs
+                or any(_has_blank(q) for q in content)):
+            clear.append(graph)
+            continue
+        written = set(cs.add) if written is None else written
+        gone += [q for q in content if q not in written]
+        kept.update(q for q in content if q in written)
+    if len(clear) == len(cs.clear_graphs):
+        return cs
+    return dataclasses.replace(cs, clear_graphs=clear, remove=[*gone, *cs.remove],
+                               add=[q for q in cs.add if q not in kept])
 
 
 def _meta_quads(cs: Changeset, now: str) -> list[Quad]:
