@@ -242,3 +242,19 @@ def test_listings_agree_with_the_model(tmp_path: Path, monkeypatch: pytest.Monke
         for _ in range(world.rng.choice([0, 1, 3])):
             world.write()
     runtime.close()
+
+
+def test_listings_of_a_remote_store_agree_with_the_model(store_location: str) -> None:
+    """The same on each backend (the twin index and the kept holders follow the journal,
+    whose head is a query on a remote store)."""
+    runtime = Semtwin.open(Settings(store=store_location))
+    runtime.sparql.update(f"INSERT DATA {{ GRAPH <urn:test:ontology> {{ <{SUB_PUMP}> "
+                          f"<http://www.w3.org/2000/01/rdf-schema#subClassOf> <{PUMP}> }} }}",
+                          UpdateDataset())
+    world = World(runtime, random.Random(11))
+    for _ in range(30):
+        world.write()
+    for round_ in range(16):
+        world.page_through(world.random_listing(), writes=round_ % 2 == 1)
+        world.write()
+    runtime.close()
