@@ -62,6 +62,8 @@ class _Net:
     created: dict[NamedNode, None] = field(default_factory=dict)
     remove: dict[Quad, None] = field(default_factory=dict)
     add: dict[Quad, None] = field(default_factory=dict)
+    inserted_into: dict[GraphName, None] = field(default_factory=dict)
+    """Graphs an insert of the request wrote to (they exist after it, even if emptied)."""
 
     @property
     def changed(self) -> bool:
@@ -77,6 +79,7 @@ class _Net:
     def insert(self, quad: Quad) -> None:
         self.remove.pop(quad, None)
         self.add[quad] = None
+        self.inserted_into[quad.graph_name] = None
         if isinstance(quad.graph_name, NamedNode):
             self.dropped.pop(quad.graph_name, None)
 
@@ -99,6 +102,14 @@ class UpdatePlanner:
             self._apply(operation, prologue, base_iri, net)
         for quad in [*net.add, *net.remove]:
             check_not_reserved(quad.graph_name)
+        for graph in net.inserted_into:
+            # a graph the request made by inserting, then emptied (DELETE, CLEAR): it stays,
+            # empty, as in the engine (a CLEAR GRAPH that follows finds it)
+            if (isinstance(graph, NamedNode) and graph not in net.dropped
+                    and graph not in net.created
+                    and not any(q.graph_name == graph for q in net.add)
+                    and not self._store.graph_exists(graph)):
+                net.created[graph] = None
         cleared = {*net.emptied, *net.dropped}
         self._leave_out_no_ops(net, cleared)
         # the client's quads: counted before the new ETags join the change, with what the
@@ -211,12 +222,17 @@ class UpdatePlanner:
         if source == target:
             return
         if not self._exists(source, net):
-            if op.silent:
-                return
-            raise InvalidInput(f"{op.kind}: the graph {source} does not exist")
+            if not op.silent:
+                raise InvalidInput(f"{op.kind}: the graph {source} does not exist")
+            # SPARQL 1.1 Update defines COPY and MOVE as DROP SILENT of the target, then the
+            # copy: from a graph that does not exist, SILENT leaves the target dropped (as
+            # Oxigraph and RDF4J do; Jena leaves it alone)
+            if op.kind in {"MOVE", "COPY"} and self._exists(target, net):
+                self._empty(target, net, drop=True)
+            return
         content = self._content(source, net)
-        if op.kind in {"MOVE", "COPY"}:
-            self._empty(target, net, drop=False)
+        if op.kind in {"MOVE", "COPY"}:  # DROP SILENT of the target, then the copy
+            self._empty(target, net, drop=True)
         for quad in content:
             net.insert(Quad(quad.subject, quad.predicate, quad.object, target))
         if op.kind == "MOVE":
