@@ -210,3 +210,5 @@ def test_random_updates_equal_native(planned: tuple[EmbeddedStore, WritePipeline
             apply_update(pipeline, planner, text, None, None)
         ours = [q for q in store.quads() if q.graph_name not in (JOURNAL, META)]
         assert _canonical(ours) == _canonical(list(native)), text
+        assert {g for g in store.named_graphs() if g not in (JOURNAL, META)} == set(
+            native.named_graphs()), text  # empty graphs included
