@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from semtwin.errors import InvalidInput, NotFound, SemtwinError
+from semtwin.errors import Conflict, InvalidInput, NotFound, SemtwinError, UnprocessableContent
 from semtwin.rdf import NamedNode
 from semtwin.services.pipeline import Changeset, WritePipeline
 from semtwin.services.relationships import RelationshipService
@@ -25,6 +26,19 @@ MAX_OPERATIONS = 1000
 _OPERATION_MEMBERS = {"op", "id", "twin", "patch", "mergePatch", "ifMatch", "ifNoneMatch",
                       "cascade", "relationshipId", "relationship"}
 OPERATIONS = ("put", "patch", "delete", "putRelationship", "deleteRelationship")
+
+
+@dataclass
+class _Earlier:
+    """What the operations before the one being planned do (their preconditions are all
+    checked against the store as it was before the batch, so a later operation must be
+    planned against what they leave)."""
+
+    created_twins: set[str] = field(default_factory=set)
+    deleted_twins: set[str] = field(default_factory=set)
+    removed_graphs: set[str] = field(default_factory=set)
+    linked: dict[str, str] = field(default_factory=dict)
+    """Twin id: a relationship written by an earlier operation that links it."""
 
 
 class BatchService:
@@ -47,20 +61,22 @@ class BatchService:
             raise InvalidInput(f"a batch holds at most {limit} operations")
         batch_id = uuid.uuid4().hex
         planned: list[tuple[Changeset, PlannedWrite | None, int]] = []
-        created_twins: set[str] = set()
-        removed_graphs: set[str] = set()
+        earlier = _Earlier()
         touched: set[str] = set()
         for index, raw in enumerate(operations):
             try:
-                changeset, write, status = self._plan(raw, created_twins, removed_graphs)
+                changeset, write, status = self._plan(raw, earlier)
             except SemtwinError as err:
                 err.extra["operation"] = index
                 err.detail = f"operation {index}: {err.detail}"
                 raise
-            if changeset.subject.value in touched:
-                raise InvalidInput(f"operation {index}: {changeset.subject.value} is changed "
-                                   "twice in one batch; combine the changes")
-            touched.add(changeset.subject.value)
+            # a cascade delete's relationships count: deleted by it and written or deleted
+            # by another operation, a relationship would have two events
+            for subject in (changeset.subject, *(c.subject for c in changeset.companions)):
+                if subject.value in touched:
+                    raise InvalidInput(f"operation {index}: {subject.value} is changed twice "
+                                       "in one batch; combine the changes")
+                touched.add(subject.value)
             changeset.data["batch"] = {"id": batch_id, "index": index, "size": len(operations)}
             changeset.actor, changeset.request_id = actor, request_id
             changeset.batched = len(operations) > 1
@@ -79,7 +95,7 @@ class BatchService:
             results.append(result)
         return {"batch": batch_id, "results": results}
 
-    def _plan(self, raw: Any, created_twins: set[str], removed_graphs: set[str]
+    def _plan(self, raw: Any, earlier: _Earlier
               ) -> tuple[Changeset, PlannedWrite | None, int]:
         op = json_object(raw, _OPERATION_MEMBERS, "a batch operation")
         kind, twin_id = op.get("op"), op.get("id")
@@ -101,7 +117,7 @@ class BatchService:
             write = self._twins.plan_put(twin_id, iri, quads, before, if_match=if_match,
                                          if_none_match=op.get("ifNoneMatch") == "*")
             if write.created:
-                created_twins.add(twin_id)
+                earlier.created_twins.add(twin_id)
             return write.changeset, write, 201 if write.created else 200
         if kind == "patch":
             current = self._twins.get(twin_id)
@@ -117,35 +133,48 @@ class BatchService:
         if kind == "delete":
             twin_iri = self._twins.iri(twin_id)
             cascade = op.get("cascade") is True
-            earlier = set(removed_graphs)  # what earlier operations of this batch remove
+            if twin_id in earlier.linked:
+                raise Conflict(f"{twin_iri.value} is linked by {earlier.linked[twin_id]}, "
+                               "written earlier in this batch; delete the twin before "
+                               "writing relationships to it, or in another batch")
+            removed = set(earlier.removed_graphs)  # what earlier operations remove
 
             def relationships() -> list[NamedNode] | None:
                 existing = self._relationships.relationship_graphs(twin_iri, direction="both")
                 if cascade:
-                    return [g for g in existing if g.value not in earlier]
-                if all(g.value in earlier for g in existing):
+                    return [g for g in existing if g.value not in removed]
+                if all(g.value in removed for g in existing):
                     return []  # earlier operations of this batch remove them all
                 return None
 
             changeset = self._twins.plan_delete(twin_id, if_match=if_match,
                                                 relationships=relationships)
-            removed_graphs.update(c.subject.value for c in changeset.companions)
+            earlier.removed_graphs.update(c.subject.value for c in changeset.companions)
+            earlier.deleted_twins.add(twin_id)
             return changeset, None, 204
         rel_id = op.get("relationshipId")
         if not isinstance(rel_id, str):
             raise InvalidInput("relationshipId is required")
         if kind == "putRelationship":
-            if twin_id not in created_twins and self._pipeline.current_etag(
-                    self._twins.iri(twin_id)) is None:
+            if twin_id in earlier.deleted_twins or (
+                    twin_id not in earlier.created_twins and self._pipeline.current_etag(
+                        self._twins.iri(twin_id)) is None):
                 raise NotFound(f"no twin {twin_id!r}")
             relationship = op.get("relationship")
             target = relationship.get("$targetId") if isinstance(relationship, dict) else None
+            if target in earlier.deleted_twins:
+                raise UnprocessableContent(f"the target twin {target!r} is deleted earlier "
+                                           "in this batch")
             write = self._relationships.plan_put(
                 twin_id, rel_id, relationship, if_match=if_match,
                 if_none_match=op.get("ifNoneMatch") == "*",
-                target_planned=target in created_twins,
-                source_planned=twin_id in created_twins)
+                target_planned=target in earlier.created_twins,
+                source_planned=twin_id in earlier.created_twins)
+            rel = write.changeset.subject.value
+            earlier.linked.setdefault(twin_id, rel)
+            if isinstance(target, str):
+                earlier.linked.setdefault(target, rel)
             return write.changeset, write, 201 if write.created else 200
         changeset = self._relationships.plan_delete(twin_id, rel_id, if_match=if_match)
-        removed_graphs.add(changeset.subject.value)
+        earlier.removed_graphs.add(changeset.subject.value)
         return changeset, None, 204
