@@ -20,7 +20,16 @@ from typing import Any
 from urllib.parse import urljoin
 
 from semtwin.errors import InvalidInput
-from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad, Term
+from semtwin.rdf import (
+    BlankNode,
+    DefaultGraph,
+    GraphName,
+    Literal,
+    NamedNode,
+    Quad,
+    Term,
+    Triple,
+)
 from semtwin.services.graphmeta import follow_metadata
 from semtwin.services.pipeline import (
     RESERVED,
@@ -131,10 +140,11 @@ class UpdatePlanner:
         left out, so an update that changes nothing is no event and gives no twin a new
         ETag, and the counts say what changed. Quads in graphs the request clears stay (the
         clear comes first), and so do quads with blank nodes (a stored blank node is
-        matched by pattern when deleted, an inserted one is always new)."""
+        matched by pattern when deleted, an inserted one is always new) or triple terms
+        (which a remote store's VALUES do not take)."""
         checked = [q for q in (*net.add, *net.remove) if q.graph_name not in cleared
-                   and not isinstance(q.subject, BlankNode)
-                   and not isinstance(q.object, BlankNode)]
+                   and not isinstance(q.subject, BlankNode | Triple)
+                   and not isinstance(q.object, BlankNode | Triple)]
         if not checked:
             return
         held = self._held(checked)
