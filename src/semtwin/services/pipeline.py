@@ -206,6 +206,7 @@ class CommitReads:
         self._store = store
         self._meta: dict[NamedNode, list[Quad]] = {}
         self._graphs: dict[GraphName, list[Quad]] = {}
+        self._occupied: dict[GraphName, bool] = {}
 
     def metadata(self, subject: NamedNode) -> list[Quad]:
         found = self._meta.get(subject)
@@ -247,6 +248,12 @@ class CommitReads:
             return bool(self.metadata(subject))
         if subject is None and graph in self._graphs:
             return bool(self._graphs[graph])
+        if subject is None:  # asked by ``_as_data`` and again by ``_change_operations``
+            found = self._occupied.get(graph)
+            if found is None:
+                found = self._occupied[graph] = next(
+                    iter(self._store.quads(None, None, None, graph)), None) is not None
+            return found
         return next(iter(self._store.quads(subject, None, None, graph)), None) is not None
 
 
