@@ -32,6 +32,19 @@ def listed(runtime: Semtwin, where: list[str], limit: int = 3,
             return seen
 
 
+def _record_queries(runtime: Semtwin, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every query the store is sent from now on."""
+    queries: list[str] = []
+    store_query = runtime.store.query
+
+    def counted(text: str, *args: object, **kwargs: object) -> object:
+        queries.append(text)
+        return store_query(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime.store, "query", counted)
+    return queries
+
+
 @pytest.mark.parametrize(("few", "most"), [(2000, 50_000), (2, 50_000), (2, 2)],
                          ids=["few-holders", "through-the-index", "too-many-holders"])
 def test_equality_listing_follows_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -79,14 +92,7 @@ def test_equality_listing_does_not_walk_the_type(tmp_path: Path,
     for i in range(4):
         runtime.twins.put(f"z{i}", {"$types": [KIND], "properties": {EX + "zone": 2}})
     runtime.navigation.list_twins(type_iri=KIND, q=None, limit=1, cursor=None)  # the index
-    queries: list[str] = []
-    store_query = runtime.store.query
-
-    def counted(text: str, *args: object, **kwargs: object) -> object:
-        queries.append(text)
-        return store_query(text, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runtime.store, "query", counted)
+    queries = _record_queries(runtime, monkeypatch)
     page = runtime.navigation.list_twins(type_iri=KIND, q=None, limit=10, cursor=None,
                                          where=[f"{EX}zone eq 2"])
     assert [twin["$id"] for twin in page.items] == ["z0", "z1", "z2", "z3"]
@@ -148,14 +154,7 @@ def test_too_many_holders_are_not_read_again_after_writes(
     where = [f"{EX}zone eq 6"]
     assert listed(runtime, where) == [f"n{i}" for i in range(6)]
     runtime.twins.patch("n2", "merge", {"properties": {EX + "zone": 1}})
-    queries: list[str] = []
-    store_query = runtime.store.query
-
-    def counted(text: str, *args: object, **kwargs: object) -> object:
-        queries.append(text)
-        return store_query(text, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runtime.store, "query", counted)
+    queries = _record_queries(runtime, monkeypatch)
     assert listed(runtime, where) == ["n0", "n1", "n3", "n4", "n5"]
     assert not [text for text in queries if "LIMIT 4" in text], queries  # the lookup's
     runtime.close()
