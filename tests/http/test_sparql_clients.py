@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
 import uuid
@@ -100,6 +101,30 @@ def test_update_then_read_your_write(server: ServerProcess, graph_iri: str) -> N
     reader.setReturnFormat(JSON)
     count = reader.query().convert()["results"]["bindings"][0]["n"]["value"]
     assert count == "3"
+
+
+def test_concurrent_read_modify_write_updates_take_turns(server: ServerProcess,
+                                                        graph_iri: str) -> None:
+    """Clients incrementing one counter at once: every increment counts, as in a store
+    that runs updates one after the other (Fuseki, Oxigraph server)."""
+    counter = f"GRAPH <{graph_iri}> {{ <{EX}ahu1> <{EX}runs> ?n }}"
+
+    def run(update: str) -> None:
+        client = wrapper(server)
+        client.setMethod(POST)
+        client.setQuery(update)
+        client.query()
+
+    run(f"INSERT DATA {{ GRAPH <{graph_iri}> {{ <{EX}ahu1> <{EX}runs> 0 }} }}")
+    increment = (f"DELETE {{ {counter} }} INSERT {{ GRAPH <{graph_iri}> {{ <{EX}ahu1> "
+                 f"<{EX}runs> ?m }} }} WHERE {{ {counter} BIND(?n + 1 AS ?m) }}")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(run, [increment] * 40))
+    reader = wrapper(server)
+    reader.setQuery(f"SELECT ?n WHERE {{ {counter} }}")
+    reader.setReturnFormat(JSON)
+    values = [b["n"]["value"] for b in reader.query().convert()["results"]["bindings"]]
+    assert values == ["40"]
 
 
 def test_rdflib_sparql_update_store(server: ServerProcess, graph_iri: str) -> None:

@@ -289,28 +289,36 @@ class ModelService:
             raise Conflict(f"a {record.status} model cannot become {status}")
         data: dict[str, Any] = {"iri": iri, "version": version, "from": record.status,
                                 "to": status}
-        impact = None
+        impact, head = None, 0
         if status == ACTIVE and check_impact:
+            # the dry run reads the whole store outside the write lock; under it, a change
+            # committed meanwhile (validated against the shapes active then) has it run again
+            head = self._pipeline.journal_head()
             impact = self.impact(iri, version)
-            if impact["breaking"]:
-                if not force:
-                    raise Conflict(
-                        f"activating {iri} {version} would leave {impact['violations']} "
-                        "violation(s) in existing data; fix the data or force with a reason",
-                        impact=impact)
-                if not reason:
-                    raise InvalidInput("a forced activation needs a reason")
-                data.update(forced=True, reason=reason, violations=impact["violations"])
-            if impact["compatibility"] is not None:
-                data["compatible"] = impact["compatibility"]["compatible"]
-        changes = [self._status_change(record, status)]
-        if status == ACTIVE:
-            changes += [self._status_change(other, "deprecated") for other in self.records(iri)
-                        if other.status == ACTIVE and other.graph != record.graph]
-        for change in changes:
-            change.data.update(data)
-            change.actor, change.request_id = actor, request_id
-            self._pipeline.commit(change)
+        with self._pipeline.exclusive():
+            if impact is not None and self._pipeline.journal_head() != head:
+                impact = self.impact(iri, version)
+            if impact is not None:
+                if impact["breaking"]:
+                    if not force:
+                        raise Conflict(
+                            f"activating {iri} {version} would leave {impact['violations']} "
+                            "violation(s) in existing data; fix the data or force with a reason",
+                            impact=impact)
+                    if not reason:
+                        raise InvalidInput("a forced activation needs a reason")
+                    data.update(forced=True, reason=reason, violations=impact["violations"])
+                if impact["compatibility"] is not None:
+                    data["compatible"] = impact["compatibility"]["compatible"]
+            changes = [self._status_change(record, status)]
+            if status == ACTIVE:
+                changes += [self._status_change(other, "deprecated")
+                            for other in self.records(iri)
+                            if other.status == ACTIVE and other.graph != record.graph]
+            for change in changes:
+                change.data.update(data)
+                change.actor, change.request_id = actor, request_id
+            self._pipeline.commit_all(changes)  # the new version and the one it replaces
         result: dict[str, Any] = {"model": self.get(iri, version).json()}
         if impact is not None:
             result["impact"] = {k: impact[k] for k in ("breaking", "violations", "focusNodes")}

@@ -24,7 +24,7 @@ import re
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -282,6 +282,8 @@ class WritePipeline:
         # race; between processes over a remote store, the store's own update isolation
         # decides (docs/operations.md).
         self._lock = threading.Lock()
+        self._owner: int | None = None
+        """The thread holding the write lock through ``exclusive``."""
         self._empty_graphs = store.capabilities.extra.get("empty_graphs", True)
         self._stage_inserts = store.capabilities.extra.get("stage_inserts", False)
         self._direct = store.capabilities.in_process
@@ -299,7 +301,7 @@ class WritePipeline:
     def ensure_journal(self) -> None:
         if self._ready:
             return
-        with self._lock, self._across_processes():
+        with self.exclusive(wait=True):
             # Looked up first, then inserted as data: Virtuoso runs an INSERT whose WHERE is
             # only a FILTER NOT EXISTS even when the head exists, and a second head forks
             # the journal (every restart did). The write lock covers the gap between the two.
@@ -401,7 +403,7 @@ class WritePipeline:
         the first event's id."""
         if sum(len(cs.add) + len(cs.remove) for cs in changesets) > LARGE_CHANGE:
             self.no_wait.refuse()  # a large update: not on the event loop
-        with self.no_wait.holding(self._lock), self._across_processes():
+        with self.exclusive():
             for changeset in changesets:
                 if changeset.rebase is not None and self._moved(changeset):
                     changeset.rebase()
@@ -530,7 +532,7 @@ class WritePipeline:
 
     def _apply(self, update: str, changeset: Changeset | None = None,
                prelude: _Prelude | None = None) -> None:
-        with self._lock, self._across_processes():
+        with self.exclusive(wait=True):
             self._apply_locked(update, changeset, prelude)
 
     def close(self) -> None:
@@ -543,6 +545,25 @@ class WritePipeline:
                     self._mark = head
         if self._write_lock is not None:
             self._write_lock.close()
+
+    @contextlib.contextmanager
+    def exclusive(self, *, wait: bool = False, across_processes: bool = True
+                  ) -> Iterator[None]:
+        """Hold the write lock (this process's, then the one shared between processes) for
+        the body; a thread that holds it already just runs the body, so commits inside it
+        do not wait for themselves. A SPARQL update plans under it: what its ``WHERE`` read
+        is still what it writes over when it commits. ``wait``: block even in a no-wait
+        section (``services/inline.py``), which otherwise raises ``WouldWait``."""
+        if self._owner == threading.get_ident():
+            yield
+            return
+        with (self._lock if wait else self.no_wait.holding(self._lock)), (
+                self._across_processes() if across_processes else contextlib.nullcontext()):
+            self._owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._owner = None
 
     def _across_processes(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext() if self._write_lock is None else self._write_lock.held()
@@ -572,7 +593,8 @@ class WritePipeline:
         if not self._direct:
             self.ensure_journal()  # the first time: brings a lagging stored head up
             return self._scan_head() or 0
-        with self._lock:  # cached under the lock, so a commit cannot interleave a newer head
+        with self.exclusive(wait=True, across_processes=False):
+            # cached under the lock, so a commit cannot interleave a newer head
             if self._head is None:
                 self._head = self._scan_head()
             return self._head or 0

@@ -519,10 +519,13 @@ def _graph_ref(word: str, prefixes: dict[str, str], base: str | None) -> GraphNa
 def apply_update(pipeline: WritePipeline, planner: UpdatePlanner, text: str,
                  dataset: UpdateDataset | None, base_iri: str | None,
                  actor: str | None = None, request_id: str | None = None) -> None:
-    changeset = planner.plan(text, dataset, base_iri)
-    if not changeset.data["inserted"] and not changeset.data["deleted"] and not (
-            changeset.clear_graphs or changeset.create_graphs or changeset.drop_graphs):
-        return  # nothing changes: no event
-    changeset.actor, changeset.request_id = actor, request_id
-    pipeline.commit(changeset)
+    # planned under the write lock: two updates that read and write the same statements
+    # (a counter) take turns, as if run one after the other; a twin write waits meanwhile
+    with pipeline.exclusive():
+        changeset = planner.plan(text, dataset, base_iri)
+        if not changeset.data["inserted"] and not changeset.data["deleted"] and not (
+                changeset.clear_graphs or changeset.create_graphs or changeset.drop_graphs):
+            return  # nothing changes: no event
+        changeset.actor, changeset.request_id = actor, request_id
+        pipeline.commit(changeset)
 
