@@ -10,6 +10,7 @@ from semtwin.negotiation import best_match
 from semtwin.rdf import (
     DefaultGraph,
     GraphName,
+    Literal,
     NamedNode,
     Quad,
     RdfFormat,
@@ -17,9 +18,10 @@ from semtwin.rdf import (
     parse_rdf,
 )
 from semtwin.services.graphmeta import follow_metadata
+from semtwin.services.held import checkable, held_quads
 from semtwin.services.pipeline import Changeset, WritePipeline, check_not_reserved
 from semtwin.services.results import GRAPH_FORMATS
-from semtwin.store import TwinStore
+from semtwin.store import SelectResult, TwinStore
 
 DEFAULT_GRAPH_SUBJECT = "urn:semtwin:default-graph"
 GRAPH_OFFERS = [
@@ -70,8 +72,12 @@ class GraphStoreService:
         """Replace the graph; True if it was created."""
         fmt = format_for_media_type(content_type)
         quads = parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph)
-        existed = self._store.graph_exists(graph)
-        self._commit("graph.replaced", graph, clear=[graph], add=quads, actor=actor)
+        check_not_reserved(graph)
+        with self._pipeline.exclusive():
+            existed = self._store.graph_exists(graph)
+            if existed and self._holds_exactly(graph, quads):
+                return False  # the graph already says this: no event, no new ETag
+            self._commit("graph.replaced", graph, clear=[graph], add=quads, actor=actor)
         return not existed
 
     def post(
@@ -93,9 +99,31 @@ class GraphStoreService:
         for body, content_type, name in parts:
             fmt = format_for_media_type(content_type)
             quads.extend(parse_rdf(body, fmt, base_iri=base_iri, to_graph=graph, source=name))
-        existed = self._store.graph_exists(graph)
-        self._commit("graph.merged", graph, add=quads, actor=actor)
+        check_not_reserved(graph)
+        with self._pipeline.exclusive():
+            existed = self._store.graph_exists(graph)
+            if existed:  # what the graph holds already is no change
+                held = held_quads(self._store, [q for q in quads if checkable(q)])
+                quads = [q for q in quads if q not in held]
+                if not quads:
+                    return False
+            self._commit("graph.merged", graph, add=quads, actor=actor)
         return not existed
+
+    def _holds_exactly(self, graph: GraphName, quads: Sequence[Quad]) -> bool:
+        """Whether the graph holds these quads and nothing else (never, with blank nodes:
+        they are not compared)."""
+        distinct = set(quads)
+        if not all(checkable(q) for q in distinct):
+            return False
+        where = "?s ?p ?o" if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{ ?s ?p ?o }}"
+        result = self._store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}",
+                                   union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        count = next((row[0] for row in result.rows), None)
+        if not isinstance(count, Literal) or int(count.value) != len(distinct):
+            return False
+        return len(held_quads(self._store, distinct)) == len(distinct)
 
     def delete(self, graph: GraphName, actor: str | None = None) -> None:
         if not isinstance(graph, DefaultGraph) and not self._store.graph_exists(graph):

@@ -28,9 +28,9 @@ from semtwin.rdf import (
     NamedNode,
     Quad,
     Term,
-    Triple,
 )
 from semtwin.services.graphmeta import follow_metadata
+from semtwin.services.held import checkable, held_quads
 from semtwin.services.pipeline import (
     RESERVED,
     Changeset,
@@ -139,44 +139,17 @@ class UpdatePlanner:
         """Inserting a quad the store holds, or deleting one it does not, changes nothing:
         left out, so an update that changes nothing is no event and gives no twin a new
         ETag, and the counts say what changed. Quads in graphs the request clears stay (the
-        clear comes first), and so do quads with blank nodes (a stored blank node is
-        matched by pattern when deleted, an inserted one is always new) or triple terms
-        (which a remote store's VALUES do not take)."""
-        checked = [q for q in (*net.add, *net.remove) if q.graph_name not in cleared
-                   and not isinstance(q.subject, BlankNode | Triple)
-                   and not isinstance(q.object, BlankNode | Triple)]
+        clear comes first), and so do those ``held_quads`` cannot look up."""
+        checked = [q for q in (*net.add, *net.remove)
+                   if q.graph_name not in cleared and checkable(q)]
         if not checked:
             return
-        held = self._held(checked)
+        held = held_quads(self._store, checked)
         for quad in checked:
             if quad in net.add and quad in held:
                 del net.add[quad]
             elif quad in net.remove and quad not in held:
                 del net.remove[quad]
-
-    def _held(self, quads: list[Quad]) -> set[Quad]:
-        """Those of ``quads`` the store holds: point look-ups in process, else a query per
-        chunk."""
-        if self._store.capabilities.in_process:
-            return {q for q in quads if self._store.contains(q)}
-        held: set[Quad] = set()
-        for named in (True, False):
-            group = [q for q in quads if isinstance(q.graph_name, NamedNode) is named]
-            for start in range(0, len(group), _CHUNK // 4):
-                chunk = group[start:start + _CHUNK // 4]
-                # rows found by their number, not by the terms the store answers with (a
-                # store may spell a literal its own way)
-                rows = " ".join(f"({i} {q.subject} {q.predicate} {q.object}"
-                                + (f" {q.graph_name})" if named else ")")
-                                for i, q in enumerate(chunk))
-                pattern = "GRAPH ?g { ?s ?p ?o }" if named else "?s ?p ?o"
-                result = self._store.query(
-                    f"SELECT ?i WHERE {{ VALUES (?i ?s ?p ?o{' ?g' if named else ''}) "
-                    f"{{ {rows} }} {pattern} }}", union_default_graph=False)
-                assert isinstance(result, SelectResult)
-                held.update(chunk[int(row[0].value)] for row in result.rows
-                            if isinstance(row[0], Literal))
-        return held
 
     def _quads_in(self, graphs: list[GraphName]) -> int:
         """How many quads these graphs hold, counted by the store's engine."""
