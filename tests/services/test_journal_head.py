@@ -16,6 +16,7 @@ from semtwin.rdf import NamedNode
 from semtwin.runtime import Semtwin
 from semtwin.services.pipeline import MARK_EVERY
 from semtwin.settings import Settings
+from semtwin.store import SelectResult
 
 ST = "https://semtwin.dev/ns#"
 
@@ -90,16 +91,35 @@ def test_a_shared_store_over_the_same_data_numbers_on_after_the_last_event(
         tmp_path: Path) -> None:
     path = tmp_path / "db"
     head = _write_then_die(path, 12)
-    assert _stored_head(path) < head
+    stored_before = _stored_head(path)
+    assert stored_before < head
     server = OxigraphServer(path, free_port()).start()
     try:
         runtime = Semtwin.open(Settings(store=server.location))
-        assert runtime.pipeline.journal_head() == head  # brought up before it is read
+        assert runtime.pipeline.journal_head() == head  # the events after the stored head
+        stored = runtime.store.query(f"SELECT ?n WHERE {{ GRAPH <urn:semtwin:journal> {{ "
+                                     f"<urn:semtwin:journal> <{ST}seq> ?n }} }}")
+        assert isinstance(stored, SelectResult)
+        assert [row[0].value for row in stored.rows if row[0]] == [str(stored_before)]
         runtime.twins.put("remote", {"properties": {"https://ex.org/n": 2}})
         sequences = _sequences(runtime)
         assert sequences == list(range(1, head + 2))
         assert runtime.pipeline.events(head, 10)[0]["subject"] == "urn:twin:remote"
         assert runtime.pipeline.journal_head() == head + 1
+        runtime.close()
+    finally:
+        server.stop()
+
+
+def test_reading_a_shared_store_s_journal_writes_nothing(tmp_path: Path) -> None:
+    """A process that only reads (the change feed of a replica, which may hold a read-only
+    credential) neither starts a journal nor moves a stored head."""
+    server = OxigraphServer(tmp_path / "ox", free_port()).start()
+    try:
+        runtime = Semtwin.open(Settings(store=server.location))
+        assert runtime.pipeline.journal_head() == 0
+        assert runtime.pipeline.events(0, 10) == []
+        assert runtime.store.count() == 0
         runtime.close()
     finally:
         server.stop()

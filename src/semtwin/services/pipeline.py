@@ -591,8 +591,13 @@ class WritePipeline:
         if head is not None:
             return head
         if not self._direct:
-            self.ensure_journal()  # the first time: brings a lagging stored head up
-            return self._scan_head() or 0
+            stored = self._stored_head()
+            if stored is None:
+                return 0
+            # until this process has committed (and so brought a stored head left behind by
+            # an in-process pipeline up to its events), the events after it count too; a
+            # read does not write (a reader may hold a read-only credential)
+            return stored if self._ready else self._last_event(stored)
         with self.exclusive(wait=True, across_processes=False):
             # cached under the lock, so a commit cannot interleave a newer head
             if self._head is None:
