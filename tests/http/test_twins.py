@@ -379,6 +379,35 @@ def test_idempotency_key(server: ServerProcess) -> None:
     assert _head(server) == head + 3
 
 
+def test_idempotent_retries_racing_the_first_request(server: ServerProcess) -> None:
+    """Retries sent while the first request is still answering get its response (status,
+    body, ETag), not a placeholder; a request that reuses the key with another body is
+    refused (422) and changes nothing."""
+    tag = uuid.uuid4().hex[:6]
+    head = _head(server)
+    for round_ in range(8):
+        url = f"{server.url}/api/v1/twins/race-{tag}-{round_}"
+        headers = {"Idempotency-Key": f"{tag}-{round_}"}
+        body = {"properties": {"https://ex.org/n": round_}}
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: httpx.put(url, json=body, headers=headers),
+                                    range(6)))
+        assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
+        assert len({(a.text, a.headers["etag"]) for a in answers}) == 1
+        assert sum("idempotent-replayed" in a.headers for a in answers) == 5
+        other = httpx.put(url, json={"properties": {"https://ex.org/n": -1}}, headers=headers)
+        assert other.status_code == 422
+        assert "Idempotency-Key" in other.json()["detail"]
+        assert httpx.get(url).json()["properties"] == {"https://ex.org/n": round_}
+        # the same body with another query is another request too
+        cascade = httpx.delete(url, params={"cascade": "true"}, headers={
+            "Idempotency-Key": f"{tag}-{round_}-d"})
+        assert cascade.status_code == 204
+        assert httpx.delete(url, headers={
+            "Idempotency-Key": f"{tag}-{round_}-d"}).status_code == 422
+    assert _head(server) == head + 16
+
+
 def test_navigation(server: ServerProcess) -> None:
     tag = uuid.uuid4().hex[:6]
     ontology = """@prefix brick: <https://brickschema.org/schema/Brick#> .

@@ -72,7 +72,8 @@ def test_a_journal_of_both_formats_feeds_events_replay_and_idempotency(tmp_path:
 
     # an idempotency key journaled the old way is still found
     assert runtime.pipeline.replay("PUT /a k1") == {
-        "status": 200, "headers": {}, "body": {"replayed": True, "sequence": 1}}
+        "status": 200, "headers": {}, "pending": True,
+        "body": {"replayed": True, "sequence": 1}}
 
     # the journal redoes both formats into an empty store (what ``semtwin replay`` does)
     entries = runtime.pipeline.journal(0, 10)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -17,6 +19,7 @@ from semtwin.errors import (
     InvalidInput,
     NotAcceptable,
     PreconditionFailed,
+    UnprocessableContent,
     UnsupportedMediaType,
 )
 from semtwin.http._body import media_type, read_body
@@ -143,34 +146,61 @@ def _actor(request: Request) -> tuple[str | None, str | None]:
 async def _idempotent(request: Request, runtime: Semtwin,
                       write: Callable[[str | None], Awaitable[Response]]) -> Response:
     """Honour ``Idempotency-Key``: the key is claimed in the same transaction as the change,
-    so a retried request changes nothing more and gets the first (2xx) response again."""
+    so a retried request changes nothing more and gets the first (2xx) response again. A
+    retry sent while the first request is still answering waits for its response; one with
+    another body or query under the same key is refused (422), as the IETF draft on the
+    header recommends."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return await write(None)
     if not 0 < len(key) <= 255 or not key.isprintable():
         raise InvalidInput("Idempotency-Key must be 1 to 255 printable characters")
     scoped = f"{request.method} {request.url.path} {key}"
+    digest = hashlib.sha256(request.url.query.encode() + b"\n" + await read_body(request))
+    fingerprint = digest.hexdigest()[:32]
     stored = await runtime.lookup_pool.run(lambda: runtime.pipeline.replay(scoped))
     if stored is None:
         try:
             response = await write(scoped)
-        except AlreadyApplied:
-            stored = await runtime.lookup_pool.run(lambda: runtime.pipeline.replay(scoped))
+        except AlreadyApplied:  # a request with this key committed first, just now
+            stored = await _first_response(runtime, scoped)
         else:
             if 200 <= response.status_code < 300:
                 headers = {k: v for k, v in response.headers.items()
                            if k in ("etag", "location")}
                 body = parse_json(bytes(response.body)) if response.body else None
                 await runtime.lookup_pool.run(lambda: runtime.pipeline.store_response(
-                    scoped, response.status_code, headers, body))
+                    scoped, response.status_code, headers, body, fingerprint))
             return response
+    elif stored.get("pending"):
+        stored = await _first_response(runtime, scoped)
     assert stored is not None
+    if stored.get("fingerprint", fingerprint) != fingerprint:
+        raise UnprocessableContent(
+            "this Idempotency-Key was first used with another request body or query; a "
+            "retry must repeat the request exactly (use a new key for a new request)")
     body = stored.get("body")
     replayed = Response(b"" if body is None else json_bytes(body),
                         status_code=int(stored["status"]),
                         media_type=None if body is None else "application/json",
                         headers={**stored.get("headers", {}), "Idempotent-Replayed": "true"})
     return replayed
+
+
+async def _first_response(runtime: Semtwin, scoped: str) -> dict[str, Any]:
+    """The response of the request that claimed the key: stored just after its commit, so
+    a retry racing it waits for it (up to ``_FIRST_RESPONSE_WAIT`` seconds); a response never
+    stored (the process stopped in between) is answered with the event's sequence number."""
+    deadline = time.monotonic() + _FIRST_RESPONSE_WAIT
+    while True:
+        stored = await runtime.lookup_pool.run(lambda: runtime.pipeline.replay(scoped))
+        assert stored is not None  # the key is claimed
+        if not stored.get("pending") or time.monotonic() > deadline:
+            return stored
+        await asyncio.sleep(0.01)
+
+
+_FIRST_RESPONSE_WAIT = 2.0
 
 
 async def _check_position(runtime: Semtwin, after: int) -> None:

@@ -675,8 +675,9 @@ class WritePipeline:
             etag=current)
 
     def replay(self, key: str) -> dict[str, Any] | None:
-        """What the first request with this Idempotency-Key answered: the stored response,
-        or (if the process died before storing it) the event it committed."""
+        """What the first request with this Idempotency-Key answered: the stored response;
+        until it is stored (just after the commit, or never if the process stopped in
+        between), the event it committed, marked ``pending``."""
         result = self._store.query(
             f"SELECT ?seq ?response WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}idempotencyKey> "
             f"{_lit(key)} ; <{ST}seq> ?seq OPTIONAL {{ ?e <{ST}response> ?response }} }} }}",
@@ -686,14 +687,18 @@ class WritePipeline:
             if isinstance(response, Literal):
                 stored: dict[str, Any] = json.loads(response.value)
                 return stored
-            return {"status": 200, "headers": {},
+            return {"status": 200, "headers": {}, "pending": True,
                     "body": {"replayed": True, "sequence": int(seq.value)}}  # type: ignore[union-attr]
         return None
 
     def store_response(self, key: str, status: int, headers: dict[str, str],
-                       body: Any) -> None:
-        document = json.dumps({"status": status, "headers": headers, "body": body},
-                              separators=(",", ":"))
+                       body: Any, fingerprint: str | None = None) -> None:
+        """Keep the response to the request that claimed ``key`` (and the fingerprint of
+        that request, which a retry must match)."""
+        response: dict[str, Any] = {"status": status, "headers": headers, "body": body}
+        if fingerprint is not None:
+            response["fingerprint"] = fingerprint
+        document = json.dumps(response, separators=(",", ":"))
         self._apply(
             f"INSERT {{ GRAPH {JOURNAL} {{ ?e <{ST}response> {_lit(document)} }} }} "
             f"WHERE {{ GRAPH {JOURNAL} {{ ?e <{ST}idempotencyKey> {_lit(key)} }} "
