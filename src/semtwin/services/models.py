@@ -137,19 +137,16 @@ class ModelService:
             raise InvalidInput("a dataset (TriG, N-Quads) holds several models: use "
                                "upload_many (POST /api/v1/models/batch)")
         quads = parse_rdf(body, fmt, source=source, to_graph=NamedNode("urn:semtwin:upload"))
-        record, changeset = self._plan_upload(quads, hashlib.sha256(body).hexdigest()[:32],
-                                              iri=iri, version=version, known=set())
-        self._pipeline.commit(changeset, actor=actor, request_id=request_id)
-        return record
+        planned = self._plan_upload(quads, hashlib.sha256(body).hexdigest()[:32],
+                                    iri=iri, version=version, known=set())
+        return self.commit_planned([planned], actor=actor, request_id=request_id)[0]
 
     def upload_quads(self, quads: list[Quad], *, iri: str, version: str,
                      actor: str | None = None, request_id: str | None = None) -> ModelRecord:
         """A model built by an importer (DTDL, OPC UA): same checks as an upload."""
         digest = hashlib.sha256("\n".join(sorted(map(str, quads))).encode()).hexdigest()
-        record, changeset = self._plan_upload(quads, digest[:32], iri=iri, version=version,
-                                              known=set())
-        self._pipeline.commit(changeset, actor=actor, request_id=request_id)
-        return record
+        planned = self._plan_upload(quads, digest[:32], iri=iri, version=version, known=set())
+        return self.commit_planned([planned], actor=actor, request_id=request_id)[0]
 
     def plan_quads(self, quads: list[Quad], *, iri: str, version: str,
                    known: set[str]) -> tuple[ModelRecord, Changeset]:
@@ -158,11 +155,21 @@ class ModelService:
 
     def commit_planned(self, planned: list[tuple[ModelRecord, Changeset]], *,
                        actor: str | None, request_id: str | None) -> list[ModelRecord]:
-        """Several planned uploads in one transaction."""
+        """Several planned uploads in one transaction. Their imports were resolved when
+        they were planned; under the write lock they are checked again, so a model deleted
+        meanwhile is not left imported."""
         for _record, changeset in planned:
             changeset.actor, changeset.request_id = actor, request_id
             changeset.batched = len(planned) > 1
-        self._pipeline.commit_all([changeset for _, changeset in planned])
+        with self._pipeline.exclusive():
+            present = {r.iri for r in self.records()} | {r.iri for r, _ in planned}
+            for record, _ in planned:
+                gone = [i for i in record.imports if i not in present]
+                if gone:
+                    raise UnprocessableContent(
+                        f"owl:imports not found among the server's models: {', '.join(gone)}"
+                        " (deleted while this upload was checked)")
+            self._pipeline.commit_all([changeset for _, changeset in planned])
         return [record for record, _ in planned]
 
     def upload_many(self, body: bytes, fmt: RdfFormat, *, actor: str | None = None,
@@ -194,11 +201,7 @@ class ModelService:
             except SemtwinError as err:
                 err.detail = f"graph <{name}>: {err.detail}"
                 raise
-        for _record, changeset in planned:
-            changeset.actor, changeset.request_id = actor, request_id
-            changeset.batched = len(planned) > 1
-        self._pipeline.commit_all([changeset for _, changeset in planned])
-        return [record for record, _ in planned]
+        return self.commit_planned(planned, actor=actor, request_id=request_id)
 
     def _plan_upload(self, quads: list[Quad], etag: str, *, iri: str | None,
                      version: str | None, known: set[str]) -> tuple[ModelRecord, Changeset]:
@@ -337,6 +340,11 @@ class ModelService:
 
     def delete(self, iri: str, version: str, *, actor: str | None = None,
                request_id: str | None = None) -> None:
+        with self._pipeline.exclusive():  # no import or instance may appear meanwhile
+            self._delete_locked(iri, version, actor, request_id)
+
+    def _delete_locked(self, iri: str, version: str, actor: str | None,
+                       request_id: str | None) -> None:
         record = self.get(iri, version)
         if record.status == ACTIVE:
             raise Conflict("an active model cannot be deleted; deprecate it first")
