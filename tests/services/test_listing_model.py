@@ -217,6 +217,12 @@ CONFIGURATIONS = {
     "through-the-index": {(navigation, "_FEW"): 2},
     # every equality filter holds for too many: its pages walk the type
     "too-many-holders": {(navigation, "_FEW"): 2, (navigation, "_EQUAL_HOLDERS"): 2},
+    # a walk gives up after three candidates: the twins the label and filters hold for
+    # are its candidates from then on
+    "sparse-walk": {(navigation, "_FEW"): 2, (navigation, "_WALK_BUDGET"): 3},
+    # ... unless they are too many: the walk goes on
+    "too-many-walk-holders": {(navigation, "_FEW"): 2, (navigation, "_WALK_BUDGET"): 3,
+                              (navigation, "_WALK_HOLDERS"): 2},
     # the index and the holders forget what was touched after three events, and keep two
     # filters: they read again rather than catch up
     "short-memory": {(navigation, "_FEW"): 2, (twin_index, "TOUCHED_KEPT"): 3,
