@@ -390,8 +390,9 @@ def test_idempotent_retries_racing_the_first_request(server: ServerProcess) -> N
         headers = {"Idempotency-Key": f"{tag}-{round_}"}
         body = {"properties": {"https://ex.org/n": round_}}
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
-            answers = list(pool.map(lambda _: httpx.put(url, json=body, headers=headers),
-                                    range(6)))
+            answers = list(pool.map(
+                lambda _, url=url, body=body, headers=headers: httpx.put(  # type: ignore[misc]
+                    url, json=body, headers=headers), range(6)))
         assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
         assert len({(a.text, a.headers["etag"]) for a in answers}) == 1
         assert sum("idempotent-replayed" in a.headers for a in answers) == 5
