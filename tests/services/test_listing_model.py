@@ -30,7 +30,7 @@ LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 CLOSURE = {PUMP: {PUMP, SUB_PUMP}, FAN: {FAN}}
 IDS = [f"{prefix}{n}" for prefix in ("a", "B", "k", "z-", "m_") for n in range(9)]
 ZONES: list[Any] = [1, 2, 2.0, 3, "2", [1, 3], [2, "x"], None]
-LABELS = ["Alpha ab", "beta", "AB gamma", "delta", None]
+LABELS = ["Alpha ab", "beta", "AB gamma", "delta", "Ärger ab", None]
 RANKS: list[Any] = [1, 2, 2.5, 3, [1, 4], [0.5, 2], None]
 FILTERS = [f"{ZONE} eq 2", f"{ZONE} eq 2.0", f"{ZONE} eq 3", f"{ZONE} ne 3",
            f"{ZONE} gt 1.5", f"{ZONE} exists", 'rdfs:label contains "ab"']
@@ -129,7 +129,8 @@ class World:
         rng = self.rng
         twin_id = rng.choice(IDS)
         exists = twin_id in self.twins
-        door = rng.choice(["put", "put", "zone", "types", "delete", "sparql", "batch"])
+        door = rng.choice(["put", "put", "zone", "types", "delete", "sparql", "relabel",
+                           "batch"])
         if door == "put" or (not exists and door != "batch"):
             twin = self._random_twin()
             self.runtime.twins.put(twin_id, self._document(twin))
@@ -154,6 +155,14 @@ class World:
                 f"INSERT DATA {{ GRAPH <{iri}> {{ <{iri}> <{ZONE}> {value} }} }}",
                 UpdateDataset())
             self.twins[twin_id].zone = [value]
+        elif door == "relabel":  # a label written by SPARQL Update: the index follows it
+            label = rng.choice(["zab", "Beta", "ÉAB"])
+            iri = self.iri(twin_id)
+            self.runtime.sparql.update(
+                f"DELETE WHERE {{ GRAPH <{iri}> {{ <{iri}> <{LABEL}> ?l }} }} ; "
+                f"INSERT DATA {{ GRAPH <{iri}> {{ <{iri}> <{LABEL}> \"{label}\" }} }}",
+                UpdateDataset())
+            self.twins[twin_id].labels = [label]
         else:
             chosen = rng.sample(IDS, 3)
             made = {i: self._random_twin() for i in chosen}
