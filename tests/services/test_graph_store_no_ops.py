@@ -9,6 +9,7 @@ import pytest
 from semtwin.errors import InvalidInput
 from semtwin.rdf import DefaultGraph, NamedNode
 from semtwin.runtime import Semtwin
+from semtwin.services import held
 from semtwin.settings import Settings
 from semtwin.store import AskResult
 
@@ -64,5 +65,23 @@ def test_graph_store_writes_that_change_nothing(store_location: str) -> None:
         found = runtime.store.query(f"ASK {{ <{EX}s> <{EX}p> 1 }}", union_default_graph=False)
         assert isinstance(found, AskResult) and found.value
 
+    finally:
+        runtime.close()
+
+
+def test_large_remote_writes_are_not_looked_up(store_location: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above ``REMOTE_CHECK_MAX`` quads a remote store's write is taken as it is (checking
+    it would cost a query per 500 quads): a repeated POST is an event there; in process the
+    check is a point look-up a quad, always made."""
+    monkeypatch.setattr(held, "REMOTE_CHECK_MAX", 1)
+    runtime = Semtwin.open(Settings(store=store_location))
+    try:
+        body = f"<{EX}s> <{EX}p> 1, 2 .".encode()
+        runtime.graphs.post(NamedNode(EX + "big"), body, TURTLE, None)
+        head = runtime.pipeline.journal_head()
+        runtime.graphs.post(NamedNode(EX + "big"), body, TURTLE, None)
+        in_process = runtime.store.capabilities.in_process
+        assert runtime.pipeline.journal_head() == head + (0 if in_process else 1)
     finally:
         runtime.close()

@@ -18,7 +18,7 @@ from semtwin.rdf import (
     parse_rdf,
 )
 from semtwin.services.graphmeta import follow_metadata
-from semtwin.services.held import checkable, held_quads
+from semtwin.services.held import checkable, held_quads, worth_checking
 from semtwin.services.pipeline import Changeset, WritePipeline, check_not_reserved
 from semtwin.services.results import GRAPH_FORMATS
 from semtwin.store import SelectResult, TwinStore
@@ -75,7 +75,8 @@ class GraphStoreService:
         check_not_reserved(graph)
         with self._pipeline.exclusive():
             existed = self._store.graph_exists(graph)
-            if existed and self._holds_exactly(graph, quads):
+            if (existed and worth_checking(self._store, len(quads))
+                    and self._holds_exactly(graph, quads)):
                 return False  # the graph already says this: no event, no new ETag
             self._commit("graph.replaced", graph, clear=[graph], add=quads, actor=actor)
         return not existed
@@ -102,7 +103,8 @@ class GraphStoreService:
         check_not_reserved(graph)
         with self._pipeline.exclusive():
             existed = self._store.graph_exists(graph)
-            if existed:  # what the graph holds already is no change
+            if existed and worth_checking(self._store, len(quads)):
+                # what the graph holds already is no change
                 held = held_quads(self._store, [q for q in quads if checkable(q)])
                 quads = [q for q in quads if q not in held]
                 if not quads:

@@ -9,6 +9,15 @@ from semtwin.rdf import BlankNode, Literal, NamedNode, Quad, Triple
 from semtwin.store import SelectResult, TwinStore
 
 ROWS_A_QUERY = 500
+REMOTE_CHECK_MAX = 10_000
+"""Quads a write to a remote store checks for no-ops: 20 queries. A larger write is taken
+as it is (a bulk load is seldom a repeat, and checking it would cost a query per 500)."""
+
+
+def worth_checking(store: TwinStore, count: int) -> bool:
+    """Whether to look up ``count`` quads before a write: always in process (3 us each),
+    up to ``REMOTE_CHECK_MAX`` on a remote store."""
+    return store.capabilities.in_process or count <= REMOTE_CHECK_MAX
 
 
 def checkable(quad: Quad) -> bool:

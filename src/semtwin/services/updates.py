@@ -30,7 +30,7 @@ from semtwin.rdf import (
     Term,
 )
 from semtwin.services.graphmeta import follow_metadata
-from semtwin.services.held import checkable, held_quads
+from semtwin.services.held import checkable, held_quads, worth_checking
 from semtwin.services.pipeline import (
     RESERVED,
     Changeset,
@@ -142,7 +142,7 @@ class UpdatePlanner:
         clear comes first), and so do those ``held_quads`` cannot look up."""
         checked = [q for q in (*net.add, *net.remove)
                    if q.graph_name not in cleared and checkable(q)]
-        if not checked:
+        if not checked or not worth_checking(self._store, len(checked)):
             return
         held = held_quads(self._store, checked)
         for quad in checked:
