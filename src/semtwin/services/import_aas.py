@@ -52,14 +52,17 @@ def import_aas(service: ImportService, files: list[SourceFile], *, actor: str | 
                      if term_value(q.predicate).endswith("22-rdf-syntax-ns#type")
                      and term_value(q.object) in {ns + c for c in _IDENTIFIABLES}
                      and isinstance(q.subject, NamedNode)}
-    _refuse_duplicates(service, identifiables)
     graph, prov = service.provenance(import_id, "Asset Administration Shell", "3.0", files,
                                      actor, sorted(identifiables))
     quads = [Quad(q.subject, q.predicate, q.object, graph) for q in triples] + prov
     changeset = service.provenance_changeset(graph, quads, {**counts,
                                                             "triples": len(triples)},
                                              actor, request_id, validate=True)
-    service._pipeline.commit(changeset, actor=actor, request_id=request_id)
+    # checked and written under the write lock: two imports of the same shells at once
+    # would both find them new
+    with service._pipeline.exclusive():
+        _refuse_duplicates(service, identifiables)
+        service._pipeline.commit(changeset, actor=actor, request_id=request_id)
     result: dict[str, Any] = {"import": import_id, "format": "aas", "graph": graph.value,
                               **counts, "triples": len(triples)}
     if dropped:
@@ -68,19 +71,20 @@ def import_aas(service: ImportService, files: list[SourceFile], *, actor: str | 
 
 
 def _refuse_duplicates(service: ImportService, identifiables: set[str]) -> None:
-    if not identifiables:
-        return
-    values = " ".join(f"<{i}>" for i in sorted(identifiables)[:500])
-    result = service._store.query(
-        f"SELECT ?s ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s a ?t }} "
-        f"FILTER(STRSTARTS(STR(?g), 'urn:semtwin:import:')) }} LIMIT 5",
-        union_default_graph=False)
-    assert isinstance(result, SelectResult)
-    rows = [r for r in result.rows if r[0] is not None and r[1] is not None]
-    if rows:
-        first = rows[0]
-        raise Conflict(f"{first[0].value} was already imported (graph <{first[1].value}>); "  # type: ignore[union-attr]
-                       "delete that import's graph first (Graph Store DELETE)")
+    ordered = sorted(identifiables)
+    for start in range(0, len(ordered), 500):  # every one of them, 500 a query
+        values = " ".join(f"<{i}>" for i in ordered[start:start + 500])
+        result = service._store.query(
+            f"SELECT ?s ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s a ?t }} "
+            f"FILTER(STRSTARTS(STR(?g), 'urn:semtwin:import:')) }} LIMIT 5",
+            union_default_graph=False)
+        assert isinstance(result, SelectResult)
+        rows = [r for r in result.rows if r[0] is not None and r[1] is not None]
+        if rows:
+            first = rows[0]
+            raise Conflict(f"{first[0].value} was already imported (graph "  # type: ignore[union-attr]
+                           f"<{first[1].value}>); delete that import's graph first "  # type: ignore[union-attr]
+                           "(Graph Store DELETE)")
 
 
 def export_aas(service: ImportService, graph: str | None) -> dict[str, Any]:
