@@ -56,6 +56,15 @@ _TERM = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:@[A-Za-z0-9-]+|\^\^<[^<>"{}|^`\\\s]*>
                    r'|<[^<>"{}|^`\\\s]*>')
 
 
+def _is_number(text: str) -> bool:
+    """Whether a filter value is a JSON number (what ``_literal`` makes a numeric literal)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _literal(text: str) -> str:
     """A filter value: JSON (number, "string", true/false), else the text as a string."""
     try:
@@ -236,6 +245,10 @@ class NavigationService:
                     f"FILTER(?w{i} = {value}) }}"), None
         test = (f"CONTAINS(LCASE(STR(?w{i})), LCASE(STR({value})))" if op == "contains"
                 else f"?w{i} {_OPERATORS[op]} {value}")
+        if op in ("lt", "le", "gt", "ge") and _is_number(parts[2]):
+            # a number against a string is a type error, so no match; said outright, since
+            # Virtuoso compares "2" > 1.5 as true
+            test = f"isNumeric(?w{i}) && {test}"
         pattern = f"GRAPH ?t {{ ?t {prop} ?w{i} }} FILTER({test})"
         if op != "eq":
             return pattern, None
