@@ -123,3 +123,29 @@ def test_reading_a_shared_store_s_journal_writes_nothing(tmp_path: Path) -> None
         runtime.close()
     finally:
         server.stop()
+
+
+def test_a_reader_probes_past_the_stored_head_once(tmp_path: Path) -> None:
+    """Past the first read that finds the stored head at the last event, a read of a shared
+    store's head is one look-up (a change feed polls it)."""
+    server = OxigraphServer(tmp_path / "ox", free_port()).start()
+    try:
+        writer = Semtwin.open(Settings(store=server.location))
+        writer.twins.put("w", {"properties": {"https://ex.org/n": 1}})
+        reader = Semtwin.open(Settings(store=server.location))
+        probes: list[int] = []
+        probe = reader.pipeline._last_event
+
+        def counted(head: int) -> int:
+            probes.append(head)
+            return probe(head)
+
+        reader.pipeline._last_event = counted  # type: ignore[method-assign]
+        assert [reader.pipeline.journal_head() for _ in range(3)] == [1, 1, 1]
+        writer.twins.put("w", {"properties": {"https://ex.org/n": 2}})
+        assert reader.pipeline.journal_head() == 2  # the writer moved the stored head
+        assert probes == [1]
+        writer.close()
+        reader.close()
+    finally:
+        server.stop()

@@ -119,7 +119,6 @@ class NavigationService:
         # twins only; a sorted page filters by the twin IRI form in its query, the
         # few-matches probe below in Python
         etag = f"GRAPH {META} {{ ?t <{ST}etag> ?etag }}"
-        own: list[str] = []  # the twin's type and label
         typed: list[str] = []
         wanted = None
         if type_iri is not None:
@@ -130,7 +129,7 @@ class NavigationService:
             typed.append(f"GRAPH ?t {{ ?t a ?c }} FILTER(?c IN ({classes}))")
         labelled = ([f"GRAPH ?t {{ ?t <{RDFS_LABEL}> ?label }} "
                      f"FILTER(CONTAINS(LCASE(STR(?label)), {Literal(q.lower())}))"] if q else [])
-        own = [*typed, *labelled]
+        own = [*typed, *labelled]  # the twin's type and label
         filters = [self._filter(condition, i) for i, condition in enumerate(where)]
         patterns = [etag, *own, *(pattern for pattern, _ in filters)]
         # a walk's candidates come from the twin index: of the type, with an ETag; what

@@ -293,6 +293,8 @@ class WritePipeline:
         """What the stored head says on an in-process store: it lags the head by up to
         ``MARK_EVERY`` events (see ``_commit_direct``)."""
         self._ready = False
+        self._head_current = False
+        """A shared store's stored head was found at its last event (no lag to probe for)."""
         self.check: WriteCheck | None = None
         """Runs under the write lock before each commit; raises to refuse the change."""
         self.committed: Callable[[Sequence[Changeset]], None] | None = None
@@ -594,10 +596,15 @@ class WritePipeline:
             stored = self._stored_head()
             if stored is None:
                 return 0
-            # until this process has committed (and so brought a stored head left behind by
-            # an in-process pipeline up to its events), the events after it count too; a
-            # read does not write (a reader may hold a read-only credential)
-            return stored if self._ready else self._last_event(stored)
+            # a stored head left behind by an in-process pipeline (kill -9) lags its events
+            # until a writer brings it up (``ensure_journal``); a read does not write (a
+            # reader may hold a read-only credential), so it counts them, and stops probing
+            # once the stored head is found at the last event: shared stores' commits move it
+            if self._ready or self._head_current:
+                return stored
+            last = self._last_event(stored)
+            self._head_current = last == stored
+            return last
         with self.exclusive(wait=True, across_processes=False):
             # cached under the lock, so a commit cannot interleave a newer head
             if self._head is None:

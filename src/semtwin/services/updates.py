@@ -20,15 +20,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from semtwin.errors import InvalidInput
-from semtwin.rdf import (
-    BlankNode,
-    DefaultGraph,
-    GraphName,
-    Literal,
-    NamedNode,
-    Quad,
-    Term,
-)
+from semtwin.rdf import BlankNode, DefaultGraph, GraphName, Literal, NamedNode, Quad, Term
 from semtwin.services.graphmeta import follow_metadata
 from semtwin.services.held import checkable, held_quads, worth_checking
 from semtwin.services.pipeline import (
