@@ -106,14 +106,15 @@ def add_using_clauses(
     return out
 
 
-def add_group_filter(query: str, filter_call: str) -> str:
-    """Put ``FILTER(<filter_call>)`` first in every group that follows ``WHERE``, and in the
-    query's first top-level group when it has no ``WHERE`` keyword (``ASK { }``).
+def add_group_filter(query: str, *filter_calls: str) -> str:
+    """Put ``FILTER(<call>)`` for each of ``filter_calls`` first in every group that follows
+    ``WHERE``, and in the query's first top-level group when it has no ``WHERE`` keyword
+    (``ASK { }``).
 
     An always-true filter keeps the results; the engine calls it while it joins, which is
     how an embedded query gets a deadline it checks itself.
     """
-    clause = f" FILTER({filter_call}) "
+    clause = "".join(f" FILTER({call})" for call in filter_calls) + " "
     insert_at: list[int] = []
     previous: str | None = None
     saw_where = False
@@ -139,6 +140,28 @@ def add_group_filter(query: str, filter_call: str) -> str:
     for position in reversed(insert_at):
         out = f"{out[:position]}{clause}{out[position:]}"
     return out
+
+
+_VARIABLE = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
+
+
+def variables(query: str, limit: int) -> list[str]:
+    """The distinct variable names the query mentions (up to ``limit``), in order of first
+    mention, wherever they are in scope; targets of ``AS`` (``BIND``, projections) left out,
+    since a group may not mention them before it assigns them."""
+    found: dict[str, None] = {}
+    assigned: set[str] = set()
+    previous: str | None = None
+    for token in tokens(query):
+        if token.kind == "word" and token.text[0] in "?$":
+            match = _VARIABLE.match(token.text)
+            if match:
+                if previous == "AS":
+                    assigned.add(match.group(1))
+                else:
+                    found[match.group(1)] = None
+        previous = _keyword(token)
+    return [name for name in found if name not in assigned][:limit]
 
 
 def query_form(query: str) -> str | None:

@@ -71,15 +71,13 @@ def test_timeout_answers_clearly_and_stops_the_work(demo_server: ServerProcess) 
     assert httpx.get(f"{demo_server.url}/healthz").json()["workers"]["query"]["parked"] >= 1
 
 
-def test_timeout_of_a_cross_product_filter_answers_on_time(demo_server: ServerProcess) -> None:
-    """A FILTER over a cross product runs its join inside the engine without reaching the
-    deadline guard (ADR 0002): the client still gets its 503 at the deadline, and other
-    requests keep being answered, but the engine finishes the join in the background."""
-    started = time.monotonic()
+def test_timeout_of_a_cross_product_filter_stops_the_work(demo_server: ServerProcess) -> None:
+    """A FILTER over a cross product spends its time joining, after its scans: the guard
+    that waits for the group's variables stops it (ADR 0002)."""
     response = _query(demo_server, CROSS_FILTERED)
     assert response.status_code == 503
     assert response.json()["title"] == "Query timeout"
-    assert time.monotonic() - started < 10
+    assert _engine_stopped(demo_server, within=20)
     light = httpx.get(f"{demo_server.url}/sparql", params={"query": "ASK { ?s ?p ?o }"})
     assert light.status_code == 200
 
@@ -88,7 +86,7 @@ def test_runaway_queries_do_not_stall_other_requests(demo_server: ServerProcess)
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         runaways = [pool.submit(_query, demo_server, CROSS) for _ in range(2)]
         time.sleep(0.3)
-        answered = 0
+        answered_while_running = 0
         with httpx.Client(base_url=demo_server.url) as client:
             for _ in range(20):
                 light = client.get("/sparql", params={
@@ -96,10 +94,11 @@ def test_runaway_queries_do_not_stall_other_requests(demo_server: ServerProcess)
                 graph = client.get("/graphs", params={"graph": "https://semtwin.dev/demo/site"})
                 assert light.status_code == 200 and light.json()["boolean"] is True
                 assert graph.status_code == 200 and "Demo campus" in graph.text
-                answered += 1
-        # every light request was answered while both runaways were still running
-        assert not any(f.done() for f in runaways)
-        assert answered == 20
+                if not any(f.done() for f in runaways):
+                    answered_while_running += 1
+        # light requests were answered while both runaways were running (each pair takes
+        # milliseconds; the runaways hold two workers until their 2 s deadline), and after
+        assert answered_while_running >= 5
         assert [f.result().status_code for f in runaways] == [503, 503]
 
 

@@ -21,7 +21,7 @@ from semtwin.rdf import (
     Term,
     Triple,
 )
-from semtwin.sparqltext import add_group_filter, add_using_clauses
+from semtwin.sparqltext import add_group_filter, add_using_clauses, variables
 from semtwin.store._protocol import (
     AskResult,
     GraphResult,
@@ -104,8 +104,8 @@ class EmbeddedStore:
         if isinstance(result, ox.QueryBoolean):
             return AskResult(bool(result))
         if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            return SelectResult(variables, _guarded(_rows(result, len(variables)), guard))
+            names = [v.value for v in result.variables]
+            return SelectResult(names, _guarded(_rows(result, len(names)), guard))
         return GraphResult(_guarded(iter(result), guard))
 
     def _guarded_text(self, sparql: str) -> str:
@@ -113,8 +113,13 @@ class EmbeddedStore:
         much as evaluating a point lookup."""
         cached = self._guarded_texts.get(sparql)
         if cached is None:
-            cached = add_group_filter(
-                sparql, f"IF(RAND() >= {GUARD_SAMPLE_RATE}, true, <{_GUARD_FUNCTION.value}>())")
+            calls = [f"IF(RAND() >= {GUARD_SAMPLE_RATE}, true, <{_GUARD_FUNCTION.value}>())"]
+            names = variables(sparql, _JOIN_GUARD_VARIABLES)
+            if names:
+                bound = ", ".join(f"?{name}" for name in names)
+                calls.append(f"IF(RAND() >= {JOIN_GUARD_SAMPLE_RATE}, true, "
+                             f"<{_GUARD_FUNCTION.value}>(COALESCE({bound}, 0)))")
+            cached = add_group_filter(sparql, *calls)
             if len(self._guarded_texts) >= 2048:
                 self._guarded_texts.clear()  # worker threads share it: no iteration
             self._guarded_texts[sparql] = cached
@@ -232,8 +237,13 @@ class EmbeddedStore:
 
 _GUARD_FUNCTION = ox.NamedNode("urn:semtwin:fn:deadline")
 GUARD_SAMPLE_RATE = 0.05
-"""Share of joined rows on which the engine calls the deadline guard (a Python call, which
+"""Share of scanned rows on which the engine calls the deadline guard (a Python call, which
 needs the GIL: calling it on every row costs more than the query under concurrency)."""
+JOIN_GUARD_SAMPLE_RATE = 1e-4
+"""Share of a group's joined rows on which the engine calls the guard: the filter that
+mentions the group's variables waits until they are bound, so it runs where a cross product
+spends its time (a variable-free filter is evaluated at the scans only)."""
+_JOIN_GUARD_VARIABLES = 64
 _TRUE = ox.Literal(True)
 
 
@@ -248,7 +258,7 @@ class _DeadlineGuard:
         self._deadline = deadline
         self.fired = False
 
-    def __call__(self) -> ox.Literal:
+    def __call__(self, *_bound: object) -> ox.Literal:
         if self.fired or self._deadline.expired():
             if not self.fired:
                 self.fired = True
