@@ -119,3 +119,32 @@ def test_cascade_delete_in_a_batch(server: ServerProcess, tag: str) -> None:
         (head + 2, "twin.deleted", f"urn:twin:b-{tag}"),
         (head + 3, "twin.deleted", f"urn:twin:a-{tag}")]
     assert httpx.get(f"{server.url}/api/v1/twins/a-{tag}").status_code == 404
+
+
+def test_a_relationship_retargeted_away_lets_its_old_target_go(server: ServerProcess,
+                                                               tag: str) -> None:
+    """Moving a relationship to a new target and deleting the old target, without cascade,
+    in one batch: the delete is planned against what the move leaves (it was refused 409,
+    the store before the batch still linking the two)."""
+    ops = [{"op": "put", "id": f"{name}-{tag}", "twin": {}} for name in ("ahu", "old", "new")]
+    ops.append({"op": "putRelationship", "id": f"ahu-{tag}", "relationshipId": "feeds",
+                "relationship": {"$relationshipName": "brick:feeds",
+                                 "$targetId": f"old-{tag}"}})
+    assert httpx.post(f"{server.url}/api/v1/batch", json={"operations": ops}).status_code == 200
+    moved = httpx.post(f"{server.url}/api/v1/batch", json={"operations": [
+        {"op": "putRelationship", "id": f"ahu-{tag}", "relationshipId": "feeds",
+         "relationship": {"$relationshipName": "brick:feeds", "$targetId": f"new-{tag}"}},
+        {"op": "delete", "id": f"old-{tag}"}]})
+    assert moved.status_code == 200, moved.text
+    assert [r["status"] for r in moved.json()["results"]] == [200, 204]
+    assert httpx.get(f"{server.url}/api/v1/twins/old-{tag}").status_code == 404
+    relationship = httpx.get(
+        f"{server.url}/api/v1/twins/ahu-{tag}/relationships/feeds").json()
+    assert relationship["$targetId"] == f"new-{tag}"
+    # the new target is still linked: deleting it in the same way is refused
+    kept = httpx.post(f"{server.url}/api/v1/batch", json={"operations": [
+        {"op": "putRelationship", "id": f"ahu-{tag}", "relationshipId": "feeds",
+         "relationship": {"$relationshipName": "brick:feeds", "$targetId": f"new-{tag}"}},
+        {"op": "delete", "id": f"new-{tag}"}]})
+    assert kept.status_code == 409, kept.text
+    assert httpx.get(f"{server.url}/api/v1/twins/new-{tag}").status_code == 200

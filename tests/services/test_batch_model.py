@@ -32,6 +32,7 @@ def _simulate(twins: set[str], rels: dict[tuple[str, str], str],
     touched: set[str] = set()
     written_links: set[str] = set()  # twins a relationship written in this batch links
     deleted: set[tuple[str, str]] = set()  # relationships deleted in this batch
+    moved: set[tuple[str, str]] = set()  # relationships written in this batch
     for op in operations:
         kind, twin = op["op"], op["id"]
         subject = twin if kind in ("put", "patch", "delete") else f"{twin}/{op['relationshipId']}"
@@ -46,9 +47,11 @@ def _simulate(twins: set[str], rels: dict[tuple[str, str], str],
         elif kind == "delete":
             if twin not in before_twins or twin in written_links:
                 raise Refused("no twin, or linked in this batch")
-            # its relationships as stored before the batch, less those deleted before it
+            # its relationships as stored before the batch, less those deleted or moved
+            # away from it before it
             links = [key for key, target in before_rels.items()
-                     if twin in (key[0], target) and key not in deleted]
+                     if twin in (key[0], target) and key not in deleted and not (
+                         key in moved and twin not in (key[0], rels.get(key)))]
             if links and not op.get("cascade"):
                 raise Refused("relationships")
             for key in links:  # each taken along counts as changed
@@ -63,6 +66,7 @@ def _simulate(twins: set[str], rels: dict[tuple[str, str], str],
             if twin not in twins or target not in twins:
                 raise Refused("source or target missing")
             rels[(twin, op["relationshipId"])] = target
+            moved.add((twin, op["relationshipId"]))
             written_links.update((twin, target))
         else:
             key = (twin, op["relationshipId"])
@@ -151,12 +155,16 @@ def test_operations_see_what_earlier_ones_leave(tmp_path: Path) -> None:
             [{"op": "putRelationship", "id": "b0", "relationshipId": "s", "relationship": feeds},
              {"op": "delete", "id": "b2"}],
             [{"op": "delete", "id": "b1", "cascade": True},
-             {"op": "deleteRelationship", "id": "b0", "relationshipId": "r"}],
-            [{"op": "putRelationship", "id": "b0", "relationshipId": "r", "relationship": feeds},
-             {"op": "delete", "id": "b1", "cascade": True}]):
+             {"op": "deleteRelationship", "id": "b0", "relationshipId": "r"}]):
         head = runtime.pipeline.journal_head()
         with pytest.raises(SemtwinError):
             runtime.batch.apply({"operations": operations})
         assert runtime.pipeline.journal_head() == head
     assert _state(runtime) == ({"b0", "b1", "b2"}, {("b0", "r"): "b1"})
+    # a relationship moved away from a twin no longer links it: the twin goes, the
+    # relationship stays, with its new target
+    runtime.batch.apply({"operations": [
+        {"op": "putRelationship", "id": "b0", "relationshipId": "r", "relationship": feeds},
+        {"op": "delete", "id": "b1", "cascade": True}]})
+    assert _state(runtime) == ({"b0", "b2"}, {("b0", "r"): "b2"})
     runtime.close()

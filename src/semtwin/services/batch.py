@@ -39,6 +39,9 @@ class _Earlier:
     removed_graphs: set[str] = field(default_factory=set)
     linked: dict[str, str] = field(default_factory=dict)
     """Twin id: a relationship written by an earlier operation that links it."""
+    rewritten: dict[str, set[str]] = field(default_factory=dict)
+    """Relationship graph written by an earlier operation: the twin ids it links after it
+    (its source and its new target)."""
 
 
 class BatchService:
@@ -137,7 +140,9 @@ class BatchService:
                 raise Conflict(f"{twin_iri.value} is linked by {earlier.linked[twin_id]}, "
                                "written earlier in this batch; delete the twin before "
                                "writing relationships to it, or in another batch")
-            removed = set(earlier.removed_graphs)  # what earlier operations remove
+            # what earlier operations remove, or retarget away from this twin
+            removed = set(earlier.removed_graphs) | {
+                graph for graph, ends in earlier.rewritten.items() if twin_id not in ends}
 
             def relationships() -> list[NamedNode] | None:
                 existing = self._relationships.relationship_graphs(twin_iri, direction="both")
@@ -172,8 +177,10 @@ class BatchService:
                 source_planned=twin_id in earlier.created_twins)
             rel = write.changeset.subject.value
             earlier.linked.setdefault(twin_id, rel)
+            earlier.rewritten[rel] = {twin_id}
             if isinstance(target, str):
                 earlier.linked.setdefault(target, rel)
+                earlier.rewritten[rel].add(target)
             return write.changeset, write, 201 if write.created else 200
         changeset = self._relationships.plan_delete(twin_id, rel_id, if_match=if_match)
         earlier.removed_graphs.add(changeset.subject.value)
