@@ -13,7 +13,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("suite", nargs="?", default="sparql",
                         choices=["sparql", "lost-updates", "validation", "twins", "imports",
-                                 "grounding", "listing", "history"])
+                                 "grounding", "listing", "history", "guard"])
     parser.add_argument("--store", default="oxigraph", choices=["oxigraph", "virtuoso"],
                         help="lost-updates: the remote store under the two API processes")
     parser.add_argument("--writes", type=int, default=30, help="lost-updates: increments")
@@ -49,7 +49,18 @@ def main() -> None:
                         help="history: state updates of one twin per run")
     parser.add_argument("--journal", default="2000,10000,30000",
                         help="history: journal lengths at which polls are timed")
+    parser.add_argument("--stop-runs", type=int, default=5,
+                        help="guard: runaway queries timed per guard setting")
     args = parser.parse_args()
+    if args.suite == "guard":
+        from benchmarks import guard_bench
+
+        report = guard_bench.run(args.work / "guard", args.stop_runs)
+        out = Path("benchmarks/results")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "guard.json").write_text(json.dumps(report, indent=2))
+        print(guard_bench.to_markdown(report))
+        return
     if args.suite == "history":
         from benchmarks import history_bench
 

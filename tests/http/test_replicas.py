@@ -90,7 +90,7 @@ def test_store_restart_in_the_middle_of_a_stream_of_writes(
 
     def stream() -> None:
         with httpx.Client(base_url=api.url, timeout=30) as client:
-            for i in range(2_000):  # bounded in count and in time
+            for i in range(20_000):  # bounded in count and in time (stopped at 3.5 s)
                 if done.is_set():
                     return
                 twin = f"stream-{i}"

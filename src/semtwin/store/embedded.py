@@ -55,6 +55,7 @@ class EmbeddedStore:
                 ) from None
             raise StoreUnavailable(f"cannot open the store at {path}: {err}") from None
         self._guarded_texts: dict[str, str] = {}
+        self._join_guard = True
         self._capabilities = StoreCapabilities(
             name="embedded", persistent=path is not None, union_default_graph=True, backup=True,
             in_process=True,
@@ -63,6 +64,17 @@ class EmbeddedStore:
     @property
     def capabilities(self) -> StoreCapabilities:
         return self._capabilities
+
+    @property
+    def join_guard(self) -> bool:
+        """Whether guarded queries also get the join-level guard (ADR 0002; turned off only
+        by the benchmark that measures what it costs)."""
+        return self._join_guard
+
+    @join_guard.setter
+    def join_guard(self, on: bool) -> None:
+        self._join_guard = on
+        self._guarded_texts = {}
 
     def query(
         self,
@@ -114,7 +126,7 @@ class EmbeddedStore:
         cached = self._guarded_texts.get(sparql)
         if cached is None:
             calls = [f"IF(RAND() >= {GUARD_SAMPLE_RATE}, true, <{_GUARD_FUNCTION.value}>())"]
-            names = variables(sparql, _JOIN_GUARD_VARIABLES)
+            names = variables(sparql, _JOIN_GUARD_VARIABLES) if self._join_guard else []
             if names:
                 bound = ", ".join(f"?{name}" for name in names)
                 calls.append(f"IF(RAND() >= {JOIN_GUARD_SAMPLE_RATE}, true, "
