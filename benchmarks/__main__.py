@@ -36,7 +36,7 @@ def main() -> None:
                         help="validation: twin writes per size")
     parser.add_argument("--twins", default="100000,1000000",
                         help="twins: numbers of twins, comma-separated")
-    parser.add_argument("--patches", type=int, default=8000,
+    parser.add_argument("--patches", type=int, default=40000,
                         help="twins: twins made ready (ETag read) for the PATCH cell, each "
                              "patched at most once")
     parser.add_argument("--runs", type=int, default=3, help="imports: runs per case (median)")
