@@ -37,11 +37,14 @@ class _Earlier:
     created_twins: set[str] = field(default_factory=set)
     deleted_twins: set[str] = field(default_factory=set)
     removed_graphs: set[str] = field(default_factory=set)
-    linked: dict[str, str] = field(default_factory=dict)
-    """Twin id: a relationship written by an earlier operation that links it."""
-    rewritten: dict[str, set[str]] = field(default_factory=dict)
+    written_links: dict[str, set[str]] = field(default_factory=dict)
     """Relationship graph written by an earlier operation: the twin ids it links after it
-    (its source and its new target)."""
+    (its source and its target)."""
+
+    def linking(self, twin_id: str) -> str | None:
+        """The first relationship an earlier operation wrote that links the twin."""
+        return next((rel for rel, ends in self.written_links.items() if twin_id in ends),
+                    None)
 
 
 class BatchService:
@@ -136,13 +139,14 @@ class BatchService:
         if kind == "delete":
             twin_iri = self._twins.iri(twin_id)
             cascade = op.get("cascade") is True
-            if twin_id in earlier.linked:
-                raise Conflict(f"{twin_iri.value} is linked by {earlier.linked[twin_id]}, "
+            linked_by = earlier.linking(twin_id)
+            if linked_by is not None:
+                raise Conflict(f"{twin_iri.value} is linked by {linked_by}, "
                                "written earlier in this batch; delete the twin before "
                                "writing relationships to it, or in another batch")
             # what earlier operations remove, or retarget away from this twin
             removed = set(earlier.removed_graphs) | {
-                graph for graph, ends in earlier.rewritten.items() if twin_id not in ends}
+                graph for graph, ends in earlier.written_links.items() if twin_id not in ends}
 
             def relationships() -> list[NamedNode] | None:
                 existing = self._relationships.relationship_graphs(twin_iri, direction="both")
@@ -176,11 +180,7 @@ class BatchService:
                 target_planned=target in earlier.created_twins,
                 source_planned=twin_id in earlier.created_twins)
             rel = write.changeset.subject.value
-            earlier.linked.setdefault(twin_id, rel)
-            earlier.rewritten[rel] = {twin_id}
-            if isinstance(target, str):
-                earlier.linked.setdefault(target, rel)
-                earlier.rewritten[rel].add(target)
+            earlier.written_links[rel] = {twin_id, *([target] if isinstance(target, str) else [])}
             return write.changeset, write, 201 if write.created else 200
         changeset = self._relationships.plan_delete(twin_id, rel_id, if_match=if_match)
         earlier.removed_graphs.add(changeset.subject.value)
