@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, TypeGuard
 
 from semtwin.errors import InvalidInput, NotFound, UnprocessableContent
 from semtwin.rdf import Literal, NamedNode
@@ -56,35 +56,29 @@ _TERM = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:@[A-Za-z0-9-]+|\^\^<[^<>"{}|^`\\\s]*>
                    r'|<[^<>"{}|^`\\\s]*>')
 
 
-def _is_number(text: str) -> bool:
-    """Whether a filter value is a JSON number (what ``_literal`` makes a numeric literal)."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(value, int | float) and not isinstance(value, bool)
+FilterValue = bool | int | float | str
 
 
-def _literal(text: str) -> str:
+def _filter_value(text: str) -> FilterValue:
     """A filter value: JSON (number, "string", true/false), else the text as a string."""
     try:
         value = json.loads(text)
     except ValueError:
-        value = text
+        return text
     if isinstance(value, bool | int | float | str):
-        return str(Literal(value))
+        return value
     raise InvalidInput(f"filter value {text!r} must be a number, a string or a boolean")
 
 
-def _equal_terms(text: str) -> list[str]:
+def _is_number(value: FilterValue) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _equal_terms(value: FilterValue) -> list[str]:
     """The terms SPARQL's ``=`` finds equal to a filter value: a number in each numeric
     datatype it can be written in (``5 = 5.0 = 5.0e0``), anything else itself."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return [_literal(text)]
+    if not _is_number(value) or not math.isfinite(value):
+        return [str(Literal(value))]
     number = float(value)
     exact_float = struct.unpack("f", struct.pack("f", number))[0] == number
     forms = [Literal(repr(number), datatype=NamedNode(f"{XSD_NS}double")),
@@ -238,20 +232,21 @@ class NavigationService:
             return f"FILTER EXISTS {{ GRAPH ?t {{ ?t {prop} ?any{i} }} }}", None
         if len(parts) < 3:
             raise InvalidInput(f"where={condition!r}: {op} needs a value")
-        value = _literal(parts[2])
+        parsed = _filter_value(parts[2])
+        value = str(Literal(parsed))
         if op == "ne":
             return (f"FILTER NOT EXISTS {{ GRAPH ?t {{ ?t {prop} ?w{i} }} "
                     f"FILTER(?w{i} = {value}) }}"), None
         test = (f"CONTAINS(LCASE(STR(?w{i})), LCASE(STR({value})))" if op == "contains"
                 else f"?w{i} {_OPERATORS[op]} {value}")
-        if op in ("lt", "le", "gt", "ge") and _is_number(parts[2]):
+        if op in ("lt", "le", "gt", "ge") and _is_number(parsed):
             # a number against a string is a type error, so no match; said outright, since
             # Virtuoso compares "2" > 1.5 as true
             test = f"isNumeric(?w{i}) && {test}"
         pattern = f"GRAPH ?t {{ ?t {prop} ?w{i} }} FILTER({test})"
         if op != "eq":
             return pattern, None
-        return pattern, (f"VALUES ?w{i} {{ {' '.join(_equal_terms(parts[2]))} }} "
+        return pattern, (f"VALUES ?w{i} {{ {' '.join(_equal_terms(parsed))} }} "
                          f"GRAPH ?t {{ ?t {prop} ?w{i} }}")
 
     def _sorted(self, patterns: list[str], sort: str, limit: int,
