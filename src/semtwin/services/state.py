@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from semtwin.errors import InvalidInput, NotFound, PreconditionFailed
+from semtwin.errors import InvalidInput, PreconditionFailed
 from semtwin.rdf import Literal, NamedNode, Quad
 from semtwin.services.pipeline import (
     META,
@@ -128,19 +128,14 @@ class StateService:
         changeset.rebase = decide
         for _attempt in range(3):
             try:
-                decide()  # NotFound here: the twin is not there
-            except _AllStale:
-                return {"eventId": event_id, "duplicate": False, **outcome}
-            try:
+                decide()
                 self._pipeline.commit(changeset)
             except _AllStale:
                 pass
             except AlreadyApplied:
                 return {"eventId": event_id, "duplicate": True, "applied": [], "stale": []}
-            except (PreconditionFailed, NotFound):
-                # another process wrote the twin meanwhile, or a store without read
-                # isolation showed it mid-write: decide again (which says 404 if it is gone)
-                continue
+            except PreconditionFailed:
+                continue  # another process wrote the twin meanwhile: decide again
             return {"eventId": event_id, "duplicate": False, **outcome}
         raise PreconditionFailed("the twin kept changing; retry the state update")
 
