@@ -181,7 +181,14 @@ class TwinService:
 
     def _metadata_all(self, iri: NamedNode) -> tuple[str | None, str | None, dict[str, str]]:
         """The twin's ETag, last update time and per-property update times: one pattern
-        read, no query to parse."""
+        read, no query to parse. On a store whose readers can see an update half done, a
+        twin found without an ETag is read once more before it counts as missing."""
+        found = self._metadata_read(iri)
+        if found[0] is None and not self._store.capabilities.extra.get("isolated_reads", True):
+            found = self._metadata_read(iri)
+        return found
+
+    def _metadata_read(self, iri: NamedNode) -> tuple[str | None, str | None, dict[str, str]]:
         etag = updated = None
         times: dict[str, str] = {}
         for quad in self._store.quads(iri, None, None, META):

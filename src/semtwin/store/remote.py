@@ -92,6 +92,9 @@ class RemoteEndpoints:
     page_size: int | None = None
     """The most rows the store returns for one query (Virtuoso: ResultSetMaxRows, 10,000 by
     default); graph reads page through larger results."""
+    isolated_reads: bool = True
+    """Whether a query sees each update whole (Virtuoso's readers can see an update's DELETE
+    before its INSERT: CI met a twin read without its ETag while its metadata was rewritten)."""
     stage_inserts: bool = False
     """Whether large conditional inserts go through a staging graph (Virtuoso compiles an
     INSERT template to SQL and gives up beyond 10,000 lines)."""
@@ -122,9 +125,10 @@ class RemoteEndpoints:
         elif scheme == "virtuoso":
             endpoints = cls("virtuoso", f"{base}/sparql", f"{base}/sparql",
                             f"{base}/sparql-graph-crud", auth, empty_graphs=False,
-                            default_graph=False, stage_inserts=True, page_size=10_000)
+                            default_graph=False, stage_inserts=True, page_size=10_000,
+                            isolated_reads=False)
         elif scheme == "sparql":
-            endpoints = cls("sparql", base, base, None, auth)
+            endpoints = cls("sparql", base, base, None, auth, isolated_reads=False)
         else:
             raise InvalidInput(f"unknown remote store scheme {scheme!r}: use oxigraph+http://, "
                                "virtuoso+http:// or sparql+http(s)://")
@@ -153,6 +157,7 @@ class RemoteStore:
                                  "empty_graphs": endpoints.empty_graphs,
                                  "default_graph": endpoints.default_graph,
                                  "stage_inserts": endpoints.stage_inserts,
+                                 "isolated_reads": endpoints.isolated_reads,
                                  "triple_terms": self._probe_triple_terms()},
         )
         if not detected:
